@@ -1,0 +1,96 @@
+// The agent's domain API: what a Vald agent does, with no gRPC in sight. Handlers
+// (src/agent/handlers) translate wire messages to these calls; the gateway reaches
+// them through the handlers. Failures are thrown as ConnectError with the Vald code
+// (InvalidArgument, AlreadyExists, NotFound, Unavailable ...) so every transport
+// reports them the same way.
+import type { Metric, Quantization, SimdMode } from "../../index/types";
+
+export interface EngineOptions {
+  /** agent name, reported in Object.Location.name */
+  name: string;
+  /** addresses reported in Object.Location.ips */
+  ips: string[];
+  dimension: number;
+  metric: Metric;
+  quantization: Quantization;
+  connectivity: number;
+  expansionAdd: number;
+  expansionSearch: number;
+  simd: SimdMode;
+  /** directory for index, id map, timestamps and WAL; undefined = in-memory only */
+  indexPath?: string;
+  /** auto CreateIndex when this many vectors are uncommitted (0 = never by count) */
+  createIndexThreshold: number;
+  /** how often the agent checks whether to auto CreateIndex (ms, 0 = never) */
+  checkIndexIntervalMs: number;
+  /** how often to SaveIndex automatically when indexPath is set (ms, 0 = never) */
+  saveIntervalMs: number;
+  /** native threads used by CreateIndex (0 = all cores) */
+  indexThreads: number;
+}
+
+export interface Hit {
+  id: string;
+  distance: number;
+}
+
+export interface SearchParams {
+  num: number;
+  /** drop hits farther than this; <= 0 or non-finite = unbounded */
+  radius: number;
+  /** HNSW ef for this query; 0 = the agent's default */
+  expansion: number;
+}
+
+export interface StoredVector {
+  id: string;
+  vector: Float32Array;
+  /** nanoseconds since the epoch */
+  timestamp: bigint;
+}
+
+export interface IndexCounts {
+  stored: number;
+  uncommitted: number;
+  indexing: boolean;
+  saving: boolean;
+}
+
+export type TimestampOperator = "eq" | "ne" | "ge" | "gt" | "le" | "lt";
+
+export interface Engine {
+  readonly options: EngineOptions;
+  /** AlreadyExists unless skipStrictExistCheck; InvalidArgument on bad vectors/ids. timestamp 0n = now. */
+  insert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void>;
+  /** NotFound when absent; AlreadyExists when the vector is identical (unless skipStrictExistCheck). */
+  update(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void>;
+  /** insert when absent, update when present */
+  upsert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void>;
+  /** NotFound when absent */
+  remove(id: string): Promise<void>;
+  /** removes every vector whose timestamp matches all conditions; returns the removed ids */
+  removeByTimestamp(conditions: { timestamp: bigint; op: TimestampOperator }[]): Promise<string[]>;
+  /** only timestamp changes; NotFound when absent */
+  updateTimestamp(id: string, timestamp: bigint, force: boolean): Promise<void>;
+  /** approximate search over committed and uncommitted vectors; nearest first */
+  search(query: Float32Array, params: SearchParams): Promise<Hit[]>;
+  /** exact search (LinearSearch) */
+  linearSearch(query: Float32Array, params: SearchParams): Promise<Hit[]>;
+  /** NotFound when absent */
+  get(id: string): StoredVector;
+  exists(id: string): boolean;
+  /** every stored vector, in no particular order */
+  list(): Iterable<StoredVector>;
+  counts(): IndexCounts;
+  /** build the graph for uncommitted vectors; poolSize is Vald's pool_size hint */
+  createIndex(poolSize: number): Promise<void>;
+  /** persist atomically (no-op without indexPath) */
+  saveIndex(): Promise<void>;
+  /** remove every vector */
+  flush(): Promise<void>;
+  /** detail for IndexStatistics / IndexProperty */
+  memoryUsage(): number;
+  readonly isa: string;
+  /** stop timers, finish in-flight work, save when indexPath is set */
+  close(): Promise<void>;
+}
