@@ -1,0 +1,126 @@
+// Typed configuration for each command, built once at the process edge from the
+// validated flag values. Nothing below main.ts reads argv or env.
+import type { Metric, Quantization, SimdMode } from "../index/types";
+import { ConfigError, parseFlags } from "./parse";
+import { addressList, address } from "./values";
+import type { FlagValues } from "./flags";
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface LogConfig {
+  level: "debug" | "info" | "warn" | "error";
+  format: "text" | "json";
+}
+
+export interface IndexConfig {
+  dimension: number;
+  metric: Metric;
+  quantization: Quantization;
+  connectivity: number;
+  expansionSearch: number;
+  simd: SimdMode;
+  /** undefined = in-memory only */
+  indexPath: string | undefined;
+  createIndexThreshold: number;
+  checkIndexIntervalMs: number;
+  saveIntervalMs: number;
+  indexThreads: number;
+}
+
+export interface AgentConfig {
+  /** empty = generated (and kept in indexPath when set) */
+  name: string;
+  /** servers to dial; empty = standalone */
+  servers: Address[];
+  token: string;
+  grpc: Address;
+  metrics: Address;
+  index: IndexConfig;
+  log: LogConfig;
+}
+
+export interface ServerConfig {
+  embeddedAgent: boolean;
+  gateway: Address;
+  tunnel: Address;
+  replicas: number;
+  token: string;
+  checkIndexIntervalMs: number;
+  createIndexThreshold: number;
+  saveIntervalMs: number;
+  metrics: Address;
+  log: LogConfig;
+  /** settings of the embedded agent (its grpc port is --grpc-port) */
+  agent: AgentConfig;
+}
+
+function indexConfig(f: FlagValues): IndexConfig {
+  return {
+    dimension: f.dimension,
+    metric: f["distance-type"],
+    quantization: f["object-type"],
+    connectivity: f["creation-edge-size"],
+    expansionSearch: f["search-edge-size"],
+    simd: f.simd,
+    indexPath: f["index-path"] === "" ? undefined : f["index-path"],
+    createIndexThreshold: f["create-index-threshold"],
+    checkIndexIntervalMs: f["check-index-interval"],
+    saveIntervalMs: f["save-interval"],
+    indexThreads: f["index-threads"],
+  };
+}
+
+function parseWith<T>(flag: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ConfigError(`--${flag}: ${r.error.issues[0]?.message ?? "invalid value"}`);
+  return r.data;
+}
+
+function agentFrom(f: FlagValues, servers: Address[]): AgentConfig {
+  return {
+    name: f.name,
+    servers,
+    token: f.token,
+    grpc: { host: f["grpc-host"], port: f["grpc-port"] },
+    metrics: { host: f["metrics-host"], port: f["metrics-port"] },
+    index: indexConfig(f),
+    log: { level: f["log-level"], format: f["log-format"] },
+  };
+}
+
+export function agentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
+  const f = parseFlags("agent", argv, env);
+  return agentFrom(f, parseWith("server", addressList, f.server));
+}
+
+export function serverConfig(argv: string[], env: Record<string, string | undefined>): ServerConfig {
+  const f = parseFlags("server", argv, env);
+  const cfg: ServerConfig = {
+    embeddedAgent: f.agent,
+    gateway: { host: f["server-grpc-host"], port: f["server-grpc-port"] },
+    tunnel: parseWith("server", address, f.server),
+    replicas: f.replicas,
+    token: f.token,
+    checkIndexIntervalMs: f["check-index-interval"],
+    createIndexThreshold: f["create-index-threshold"],
+    saveIntervalMs: f["save-interval"],
+    metrics: { host: f["metrics-host"], port: f["metrics-port"] },
+    log: { level: f["log-level"], format: f["log-format"] },
+    agent: agentFrom(f, []),
+  };
+  const clash = [cfg.gateway.port, cfg.tunnel.port, cfg.metrics.port];
+  if (cfg.embeddedAgent) clash.push(cfg.agent.grpc.port);
+  const seen = new Set<number>();
+  for (const p of clash) {
+    if (p !== 0 && seen.has(p)) {
+      throw new ConfigError(
+        `port ${p} is used twice: --server-grpc-port, --server, --metrics-port and --grpc-port (embedded agent) must differ`,
+      );
+    }
+    seen.add(p);
+  }
+  return cfg;
+}

@@ -1,0 +1,232 @@
+// The one flag table: parsing, --help, env variables and the README's flag table all
+// read it, so they cannot drift apart. Names and defaults follow alvd so its command
+// lines work unchanged.
+import type { z } from "zod";
+import * as v from "./values";
+
+export type Command = "server" | "agent";
+
+export interface FlagSpec<S extends z.ZodType = z.ZodType> {
+  help: string;
+  /** raw default, parsed by the same schema as user input */
+  default: string;
+  schema: S;
+  /** commands that take this flag */
+  commands: readonly Command[];
+  /** help text differs per command for flags whose meaning does (e.g. --server) */
+  helpFor?: Partial<Record<Command, string>>;
+  defaultFor?: Partial<Record<Command, string>>;
+}
+
+const both = ["server", "agent"] as const;
+const serverOnly = ["server"] as const;
+
+function flag<S extends z.ZodType>(spec: FlagSpec<S>): FlagSpec<S> {
+  return spec;
+}
+
+/** Vald distance names → usearch metrics. */
+const distanceNames = {
+  l2: "l2sq",
+  euclidean: "l2sq",
+  cos: "cos",
+  cosine: "cos",
+  angle: "cos",
+  ip: "ip",
+  innerproduct: "ip",
+  "inner-product": "ip",
+  dot: "ip",
+} as const;
+
+/** Vald object types → how the index stores vectors. */
+const objectTypeNames = {
+  float: "f32",
+  float32: "f32",
+  f32: "f32",
+  float16: "f16",
+  f16: "f16",
+  half: "f16",
+  int8: "i8",
+  i8: "i8",
+  uint8: "i8",
+} as const;
+
+export const FLAGS = {
+  // server (gateway) flags
+  agent: flag({
+    help: "run an embedded agent inside the server process",
+    default: "true",
+    schema: v.bool,
+    commands: serverOnly,
+  }),
+  "server-grpc-host": flag({
+    help: "address the Vald gateway (gRPC, gRPC-web, Connect) listens on",
+    default: "0.0.0.0",
+    schema: v.host,
+    commands: serverOnly,
+  }),
+  "server-grpc-port": flag({
+    help: "port of the Vald gateway",
+    default: "8080",
+    schema: v.port,
+    commands: serverOnly,
+  }),
+  replicas: flag({
+    help: "agents each inserted vector is stored on (capped at the number of agents)",
+    default: "3",
+    schema: v.intRange(1, 1000),
+    commands: serverOnly,
+  }),
+  server: flag({
+    help: "",
+    helpFor: {
+      server: "host:port the websocket endpoint for agents listens on (path /connect)",
+      agent: "comma-separated server addresses (host:port) to dial; one tunnel per server; empty = standalone",
+    },
+    default: "0.0.0.0:8000",
+    schema: v.text,
+    commands: both,
+  }),
+  // agent flags (the server passes them to its embedded agent)
+  name: flag({
+    help: "agent name; generated and kept in --index-path when empty",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  dimension: flag({
+    help: "vector dimension",
+    default: "784",
+    schema: v.intRange(2, 65536),
+    commands: both,
+  }),
+  "distance-type": flag({
+    help: "distance: l2, cosine, ip (innerproduct)",
+    default: "l2",
+    schema: v.oneOf(distanceNames),
+    commands: both,
+  }),
+  "object-type": flag({
+    help: "how vectors are stored: float, float16, int8",
+    default: "float",
+    schema: v.oneOf(objectTypeNames),
+    commands: both,
+  }),
+  "creation-edge-size": flag({
+    help: "HNSW connectivity (edges per node) used when building the index",
+    default: "20",
+    schema: v.intRange(2, 256),
+    commands: both,
+  }),
+  "search-edge-size": flag({
+    help: "HNSW expansion (ef) for searches; a request's epsilon scales it",
+    default: "64",
+    schema: v.intRange(1, 65536),
+    commands: both,
+  }),
+  "index-path": flag({
+    help: "directory for the index, its write-ahead log and the agent name; empty = in-memory only",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  "create-index-threshold": flag({
+    help: "uncommitted vectors that trigger CreateIndex",
+    default: "100",
+    schema: v.intRange(0, 1_000_000_000),
+    commands: both,
+  }),
+  "check-index-interval": flag({
+    help: "how often to check whether an index build is due",
+    default: "5s",
+    schema: v.duration,
+    commands: both,
+  }),
+  "save-interval": flag({
+    help: "how often to save the index when --index-path is set (0 = only on shutdown)",
+    default: "10m",
+    schema: v.duration,
+    commands: both,
+  }),
+  "index-threads": flag({
+    help: "threads used to build the index (0 = all cores)",
+    default: "0",
+    schema: v.intRange(0, 1024),
+    commands: both,
+  }),
+  "grpc-host": flag({
+    help: "address the agent's own gRPC port listens on",
+    default: "0.0.0.0",
+    schema: v.host,
+    commands: both,
+  }),
+  "grpc-port": flag({
+    help: "agent gRPC port (vald.v1.* and core.v1.Agent; gRPC-web and Connect too)",
+    default: "8081",
+    schema: v.port,
+    commands: both,
+  }),
+  "metrics-host": flag({
+    help: "address of /metrics, /healthz and /readyz",
+    default: "0.0.0.0",
+    schema: v.host,
+    commands: both,
+  }),
+  "metrics-port": flag({
+    help: "port of /metrics, /healthz and /readyz",
+    default: "9090",
+    schema: v.port,
+    commands: both,
+  }),
+  token: flag({
+    help: "join token agents must present to the server (empty = none)",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  simd: flag({
+    help: "distance kernels: auto (fastest the CPU supports) or plain (portable)",
+    default: "auto",
+    schema: v.oneOf({ auto: "auto", plain: "plain" } as const),
+    commands: both,
+  }),
+  "log-level": flag({
+    help: "debug, info, warn or error",
+    default: "info",
+    schema: v.oneOf({ debug: "debug", info: "info", warn: "warn", warning: "warn", error: "error" } as const),
+    commands: both,
+  }),
+  "log-format": flag({
+    help: "text or json",
+    default: "text",
+    schema: v.oneOf({ text: "text", json: "json" } as const),
+    commands: both,
+  }),
+  config: flag({
+    help: "JSON or YAML (flat key: value) file with flag values; flags and env override it",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+} satisfies Record<string, FlagSpec>;
+
+export type FlagName = keyof typeof FLAGS;
+export type FlagValues = { [K in FlagName]: z.output<(typeof FLAGS)[K]["schema"]> };
+
+export function envName(flagName: string): string {
+  return `ALVD_${flagName.toUpperCase().replace(/-/g, "_")}`;
+}
+
+export function flagsFor(command: Command): FlagName[] {
+  return (Object.keys(FLAGS) as FlagName[]).filter((n) => (FLAGS[n].commands as readonly Command[]).includes(command));
+}
+
+export function helpOf(name: FlagName, command: Command): string {
+  const spec: FlagSpec = FLAGS[name];
+  return spec.helpFor?.[command] ?? spec.help;
+}
+
+export function defaultOf(name: FlagName, command: Command): string {
+  const spec: FlagSpec = FLAGS[name];
+  return spec.defaultFor?.[command] ?? spec.default;
+}

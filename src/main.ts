@@ -1,0 +1,81 @@
+#!/usr/bin/env bun
+// Process entry: argv/env → typed config → start the server or the agent, and stop
+// them cleanly on SIGINT/SIGTERM (stop accepting, drain, save, exit 0).
+import { agentConfig, serverConfig } from "./config/config";
+import { commandHelp, usage } from "./config/help";
+import { ConfigError } from "./config/parse";
+import { createLogger, type Logger } from "./observe/log";
+import { buildTarget, commit, version } from "./version";
+
+interface Running {
+  stop(): Promise<void>;
+}
+
+async function start(argv: string[], env: Record<string, string | undefined>): Promise<{ running: Running; log: Logger } | undefined> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(usage(version));
+    return undefined;
+  }
+  if (command === "version" || command === "--version") {
+    process.stdout.write(`alvd ${version} (commit ${commit}, ${buildTarget}, bun ${Bun.version}, ${process.platform}-${process.arch})\n`);
+    return undefined;
+  }
+  if (command !== "server" && command !== "agent") {
+    throw new ConfigError(`unknown command "${command}" (expected server, agent or version; see alvd --help)`);
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(commandHelp(command));
+    return undefined;
+  }
+  if (command === "server") {
+    const cfg = serverConfig(rest, env);
+    const log = createLogger(cfg.log).with({ component: "server" });
+    const { runServer } = await import("./server/run");
+    return { running: await runServer(cfg, log), log };
+  }
+  const cfg = agentConfig(rest, env);
+  const log = createLogger(cfg.log).with({ component: "agent" });
+  const { runAgent } = await import("./agent/run");
+  return { running: await runAgent(cfg, log), log };
+}
+
+async function main(): Promise<void> {
+  let started: Awaited<ReturnType<typeof start>>;
+  try {
+    started = await start(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`alvd: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`alvd: failed to start: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  }
+  if (!started) return;
+  const { running, log } = started;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn("second signal: exiting without waiting", { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log.info("shutting down", { signal });
+    running.stop().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error("shutdown failed", { err: e as Error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("unhandledRejection", (e) => log.error("unhandled rejection", { err: e as Error }));
+}
+
+await main();

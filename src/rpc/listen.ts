@@ -1,0 +1,113 @@
+// One port for every RPC flavour: gRPC clients speak prior-knowledge HTTP/2 (h2c),
+// browsers and curl speak HTTP/1.1 (Connect, gRPC-web). node:http2 without TLS only
+// does h2c, so a plain TCP server peeks at the first bytes and hands the socket to
+// the right HTTP server.
+import { createServer as createNetServer, type Socket } from "node:net";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "../observe/log";
+import type { Interceptor } from "@connectrpc/connect";
+
+export interface RpcListenerOptions {
+  host: string;
+  port: number;
+  routes: (router: ConnectRouter) => void;
+  log: Logger;
+  /** observes every call (metrics, logging) */
+  interceptors?: Interceptor[];
+}
+
+export interface RpcListener {
+  /** the bound port (useful with port 0) */
+  readonly port: number;
+  /** stop accepting, let in-flight calls finish for up to graceMs, then drop connections */
+  close(graceMs?: number): Promise<void>;
+}
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+/** Bulk inserts of a few thousand 784-d vectors exceed gRPC's usual 4 MiB. */
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+const CORS_HEADERS: Record<string, string> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "POST, GET, OPTIONS",
+  "access-control-allow-headers":
+    "content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent, authorization",
+  "access-control-expose-headers": "grpc-status, grpc-message, grpc-status-details-bin, connect-content-encoding",
+  "access-control-max-age": "7200",
+};
+
+export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
+  const handler = connectNodeAdapter({
+    routes: opts.routes,
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    writeMaxBytes: MAX_MESSAGE_BYTES,
+    interceptors: opts.interceptors,
+  });
+  const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
+  // Browsers call from other origins: answer CORS preflights on the HTTP/1.1 path.
+  const h1 = http.createServer((req, res) => {
+    for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+    if (req.method === "OPTIONS") {
+      res.writeHead(204).end();
+      return;
+    }
+    handler(req, res);
+  });
+  const sockets = new Set<Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+
+  const tcp = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", (e) => opts.log.debug("rpc socket error", { err: e }));
+    socket.once("data", (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      const n = Math.min(first.length, H2_PREFACE.length);
+      const isH2 = first.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      (isH2 ? h2 : h1).emit("connection", socket);
+      socket.resume();
+    });
+  });
+
+  return new Promise((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(opts.port, opts.host, () => {
+      tcp.off("error", reject);
+      const addr = tcp.address();
+      const port = typeof addr === "object" && addr ? addr.port : opts.port;
+      resolve({
+        port,
+        close: (graceMs = 5000) =>
+          new Promise<void>((done) => {
+            tcp.close();
+            h1.close();
+            h2.close();
+            for (const s of sessions) s.close();
+            h1.closeIdleConnections?.();
+            const finish = () => {
+              for (const s of sockets) s.destroy();
+              done();
+            };
+            if (sockets.size === 0) return finish();
+            const timer = setTimeout(finish, graceMs);
+            const check = setInterval(() => {
+              if (sockets.size === 0) {
+                clearTimeout(timer);
+                clearInterval(check);
+                finish();
+              }
+            }, 20);
+            timer.unref?.();
+          }),
+      });
+    });
+  });
+}
