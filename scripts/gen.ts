@@ -1,11 +1,20 @@
 // Regenerates src/gen from proto/ with the buf CLI and protoc-gen-es from node_modules:
-// offline, pinned by package-lock.json, so the output is byte-for-byte reproducible.
+// offline and pinned by package-lock.json, so the output is reproducible.
+// `bun scripts/gen.ts [outDir]` writes elsewhere (the freshness test compares).
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
-const buf = resolve(root, "node_modules/.bin/buf");
-const result = spawnSync(buf, ["generate"], { cwd: root, stdio: "inherit" });
+const out = resolve(process.argv[2] ?? resolve(root, "src/gen"));
+const template = {
+  version: "v2",
+  plugins: [{ local: resolve(root, "node_modules/.bin/protoc-gen-es"), out, opt: ["target=ts"] }],
+  clean: true,
+};
+const result = spawnSync(resolve(root, "node_modules/.bin/buf"), ["generate", "--template", JSON.stringify(template)], {
+  cwd: root,
+  stdio: "inherit",
+});
 if (result.status !== 0) {
   console.error(`buf generate failed (exit ${result.status ?? result.signal})`);
   process.exit(1);
