@@ -1,0 +1,99 @@
+// Request validation: Vald's buf.validate constraints plus the agent's own (dimension,
+// finite floats), checked before anything touches the engine so bad input never
+// half-applies. Every failure is InvalidArgument with a BadRequest field violation.
+import type { Search_Config } from "../../gen/payload/v1/payload_pb";
+import type { SearchParams } from "../engine/types";
+import { invalidArgument } from "./errors";
+
+export function checkId(id: string | undefined, field: string): string {
+  if (!id) throw invalidArgument(`${field} must not be empty`, [{ field, description: "id is required (min_len 1)" }], "INVALID_ID");
+  return id;
+}
+
+/** wire floats → Float32Array after checking length, dimension and finiteness */
+export function checkVector(values: number[] | undefined, dimension: number, field: string): Float32Array {
+  const n = values?.length ?? 0;
+  if (n < 2) {
+    throw invalidArgument(`${field} has ${n} floats, at least 2 are required`, [{ field, description: "min_items 2" }], "INVALID_VECTOR");
+  }
+  if (n !== dimension) {
+    throw invalidArgument(
+      `${field} has dimension ${n}, the agent's dimension is ${dimension}`,
+      [{ field, description: `dimension must be ${dimension}` }],
+      "INVALID_DIMENSION",
+    );
+  }
+  const v = Float32Array.from(values as number[]);
+  for (let i = 0; i < n; i++) {
+    // Checked after the f32 conversion: finite doubles beyond f32 range become Infinity.
+    if (!Number.isFinite(v[i])) {
+      throw invalidArgument(
+        `${field}[${i}] is ${v[i]}: vectors must be finite`,
+        [{ field: `${field}[${i}]`, description: "NaN and Infinity are not allowed" }],
+        "INVALID_VECTOR",
+      );
+    }
+  }
+  return v;
+}
+
+/** Vald timestamps are nanoseconds since the epoch; 0 means "now". */
+export function checkTimestamp(ts: bigint, field: string): bigint {
+  if (ts < 0n) throw invalidArgument(`${field} is negative`, [{ field, description: "timestamp must be >= 0 (0 = now)" }], "INVALID_TIMESTAMP");
+  return ts;
+}
+
+export interface SearchSettings {
+  params: SearchParams;
+  /** fewer results than this → NotFound */
+  minNum: number;
+  /** 0 = no per-request timeout (fractional: a 1 ns timeout is still a timeout) */
+  timeoutMs: number;
+  requestId: string;
+}
+
+/** NGT's default exploration coefficient; Vald clients usually send exactly this. */
+const DEFAULT_EPSILON = 0.1;
+
+/**
+ * Search.Config → engine parameters.
+ *
+ * Vald's `epsilon` is NGT's exploration coefficient (search breadth grows with 1 + ε);
+ * HNSW's equivalent knob is ef. We scale the agent's --search-edge-size so that the
+ * customary ε = 0.1 gives exactly --search-edge-size:
+ *
+ *     ef = max(num, ceil(searchEdgeSize × (1 + ε) / 1.1))
+ *
+ * ε = 0 (unset) means the default 0.1, as in Vald's NGT agent. A positive
+ * `edge_size` in the request sets ef directly (still at least num), which is the
+ * precise knob for callers that know they talk to an HNSW agent. `radius` <= 0 is
+ * unbounded (Vald sends -1).
+ */
+export function searchSettings(config: Search_Config | undefined, searchEdgeSize: number, field = "config"): SearchSettings {
+  if (!config) {
+    throw invalidArgument(`${field} is required`, [{ field, description: "Search.Config with num >= 1 is required" }], "INVALID_CONFIG");
+  }
+  if (config.num < 1) {
+    throw invalidArgument(`${field}.num must be at least 1`, [{ field: `${field}.num`, description: "uint32.gte 1" }], "INVALID_CONFIG");
+  }
+  if (config.timeout < 0n) {
+    throw invalidArgument(`${field}.timeout is negative`, [{ field: `${field}.timeout`, description: "nanoseconds, >= 0" }], "INVALID_CONFIG");
+  }
+  if (!Number.isFinite(config.epsilon) || !Number.isFinite(config.radius)) {
+    throw invalidArgument(
+      `${field}.epsilon and ${field}.radius must be finite`,
+      [{ field: `${field}.epsilon`, description: "finite float" }],
+      "INVALID_CONFIG",
+    );
+  }
+  const num = config.num;
+  const epsilon = config.epsilon === 0 ? DEFAULT_EPSILON : config.epsilon;
+  const scaled = Math.ceil((searchEdgeSize * Math.max(1 + epsilon, 0.01)) / (1 + DEFAULT_EPSILON));
+  const expansion = Math.max(num, config.edgeSize > 0 ? config.edgeSize : scaled);
+  return {
+    params: { num, radius: config.radius > 0 ? config.radius : 0, expansion },
+    minNum: config.minNum,
+    timeoutMs: Number(config.timeout) / 1e6,
+    requestId: config.requestId,
+  };
+}
