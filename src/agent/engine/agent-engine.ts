@@ -1,0 +1,397 @@
+// The agent engine: Vald agent-ngt semantics over an HNSW index. Mutations change the
+// in-memory store at once (so they are searchable immediately, uncommitted vectors by
+// exact scan), then wait for their WAL record to be durable before resolving.
+// Graph builds and saves run one at a time on a job chain; while one runs, removals
+// of graph nodes are deferred by the store and searches keep being served.
+import { cpus } from "node:os";
+import type { AnnIndex } from "../../index/types";
+import { distanceFor, reportedDistance, type DistanceFn } from "./distance";
+import { alreadyExists, internal, invalidArgument, notFound, unavailable } from "./errors";
+import { HitCollector } from "./hits";
+import { stampOf } from "./clock";
+import type { Persistence } from "./persistence";
+import { VectorStore } from "./store";
+import type {
+  Engine,
+  EngineOptions,
+  Hit,
+  IndexCounts,
+  SearchParams,
+  StoredVector,
+  TimestampOperator,
+} from "./types";
+import { checkId, checkVector } from "./validate";
+import type { WalRecord } from "./wal-record";
+
+export interface EngineParts {
+  options: EngineOptions;
+  index: AnnIndex;
+  store: VectorStore;
+  /** absent for an in-memory agent */
+  persistence: Persistence | null;
+  /** failures of background work (auto CreateIndex, periodic save) */
+  onBackgroundError: (what: string, err: unknown) => void;
+}
+
+const MATCH: Record<TimestampOperator, (stored: bigint, wanted: bigint) => boolean> = {
+  eq: (s, w) => s === w,
+  ne: (s, w) => s !== w,
+  ge: (s, w) => s >= w,
+  gt: (s, w) => s > w,
+  le: (s, w) => s <= w,
+  lt: (s, w) => s < w,
+};
+
+export class AgentEngine implements Engine {
+  readonly options: EngineOptions;
+  private readonly index: AnnIndex;
+  private readonly store: VectorStore;
+  private readonly persistence: Persistence | null;
+  private readonly onBackgroundError: EngineParts["onBackgroundError"];
+  private readonly distance: DistanceFn;
+  private readonly threads: number;
+  private jobs: Promise<void> = Promise.resolve();
+  private indexing = false;
+  private saving = false;
+  private autoIndexQueued = false;
+  private mutatedSinceTick = false;
+  private closing: Promise<void> | null = null;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(parts: EngineParts) {
+    this.options = parts.options;
+    this.index = parts.index;
+    this.store = parts.store;
+    this.persistence = parts.persistence;
+    this.onBackgroundError = parts.onBackgroundError;
+    this.distance = distanceFor(this.options.metric);
+    this.threads = this.options.indexThreads > 0 ? this.options.indexThreads : Math.max(1, cpus().length);
+    this.startTimers();
+    // a replayed WAL may have left more than a threshold's worth staged
+    this.maybeAutoIndex();
+  }
+
+  get isa(): string {
+    return this.index.isa;
+  }
+
+  // ---- mutations ----------------------------------------------------------------
+
+  /**
+   * With skipStrictExistCheck an insert of an existing id replaces its vector (an
+   * update without the identical-vector check): the flag tells Vald's agent not to
+   * look the id up first, and overwriting is the only outcome that keeps one vector
+   * per id.
+   */
+  async insert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
+    this.ensureOpen();
+    checkId(id);
+    const v = checkVector(vector, this.options.dimension);
+    if (!skipStrictExistCheck && this.store.entries.has(id)) {
+      throw alreadyExists(`object ${JSON.stringify(id)} already exists`);
+    }
+    await this.put(id, v, stampOf(timestamp));
+  }
+
+  async update(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
+    this.ensureOpen();
+    checkId(id);
+    const v = checkVector(vector, this.options.dimension);
+    const entry = this.store.entries.get(id);
+    if (!entry) throw notFound(id);
+    const current = this.store.vectorOf(entry);
+    if (current && sameVector(current, v)) {
+      if (!skipStrictExistCheck) throw alreadyExists(`object ${JSON.stringify(id)} already has this vector`);
+      // same vector, forced: only the timestamp can change, the graph need not
+      const ts = stampOf(timestamp);
+      this.store.setTimestamp(id, ts);
+      return this.log([{ kind: "timestamp", id, timestamp: ts }]);
+    }
+    await this.put(id, v, stampOf(timestamp));
+  }
+
+  async upsert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
+    this.ensureOpen();
+    checkId(id);
+    return this.store.entries.has(id)
+      ? this.update(id, vector, timestamp, skipStrictExistCheck)
+      : this.insert(id, vector, timestamp, skipStrictExistCheck);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.ensureOpen();
+    checkId(id);
+    if (!this.store.delete(id)) throw notFound(id);
+    await this.log([{ kind: "remove", id }]);
+  }
+
+  async removeByTimestamp(conditions: { timestamp: bigint; op: TimestampOperator }[]): Promise<string[]> {
+    this.ensureOpen();
+    if (conditions.length === 0) throw invalidArgument("at least one timestamp condition is required");
+    for (const c of conditions) {
+      if (!(c.op in MATCH)) throw invalidArgument(`unknown timestamp operator ${c.op}`);
+    }
+    const removed: string[] = [];
+    for (const [id, entry] of this.store.entries) {
+      if (conditions.every((c) => MATCH[c.op](entry.timestamp, c.timestamp))) removed.push(id);
+    }
+    for (const id of removed) this.store.delete(id);
+    if (removed.length > 0) await this.log(removed.map((id) => ({ kind: "remove", id })));
+    return removed;
+  }
+
+  /**
+   * Like Vald's agent, a timestamp only moves forward unless forced: an older (or
+   * equal) one than stored is refused with AlreadyExists ("a newer object exists").
+   */
+  async updateTimestamp(id: string, timestamp: bigint, force: boolean): Promise<void> {
+    this.ensureOpen();
+    checkId(id);
+    const entry = this.store.entries.get(id);
+    if (!entry) throw notFound(id);
+    const ts = stampOf(timestamp);
+    if (!force && ts <= entry.timestamp) {
+      throw alreadyExists(`object ${JSON.stringify(id)} already has timestamp ${entry.timestamp} >= ${ts}`);
+    }
+    this.store.setTimestamp(id, ts);
+    await this.log([{ kind: "timestamp", id, timestamp: ts }]);
+  }
+
+  async flush(): Promise<void> {
+    this.ensureOpen();
+    this.store.clear();
+    await this.log([{ kind: "flush" }]);
+  }
+
+  // ---- reads --------------------------------------------------------------------
+
+  async search(query: Float32Array, params: SearchParams): Promise<Hit[]> {
+    this.ensureOpen();
+    const q = this.checkQuery(query, params);
+    const collector = new HitCollector(params.radius);
+    const indexed = this.index.size();
+    if (indexed > 0) {
+      // over-fetch by the nodes that are still in the graph but no longer live
+      const k = Math.min(indexed, params.num + this.store.staleInGraph);
+      const hits = this.index.search(q, k, params.expansion > 0 ? params.expansion : undefined);
+      this.collectGraphHits(collector, hits.keys, hits.distances, hits.count);
+    }
+    this.collectPending(collector, q);
+    return collector.top(params.num);
+  }
+
+  async linearSearch(query: Float32Array, params: SearchParams): Promise<Hit[]> {
+    this.ensureOpen();
+    const q = this.checkQuery(query, params);
+    const collector = new HitCollector(params.radius);
+    const indexed = this.index.size();
+    if (indexed > 0) {
+      const hits = this.index.exactSearch(q, Math.min(indexed, params.num + this.store.staleInGraph));
+      this.collectGraphHits(collector, hits.keys, hits.distances, hits.count);
+    }
+    this.collectPending(collector, q);
+    return collector.top(params.num);
+  }
+
+  get(id: string): StoredVector {
+    this.ensureOpen();
+    checkId(id);
+    const entry = this.store.entries.get(id);
+    const vector = entry && this.store.vectorOf(entry);
+    if (!entry || !vector) throw notFound(id);
+    return { id, vector, timestamp: entry.timestamp };
+  }
+
+  exists(id: string): boolean {
+    this.ensureOpen();
+    return this.store.entries.has(id);
+  }
+
+  *list(): Iterable<StoredVector> {
+    this.ensureOpen();
+    for (const [id, entry] of this.store.entries) {
+      const vector = this.store.vectorOf(entry);
+      if (vector) yield { id, vector, timestamp: entry.timestamp };
+    }
+  }
+
+  // counts and memoryUsage stay readable while closing: metrics scrapes and health
+  // probes may still ask, and the answer is harmless
+  counts(): IndexCounts {
+    return {
+      stored: this.store.size,
+      uncommitted: this.store.uncommitted,
+      indexing: this.indexing,
+      saving: this.saving,
+    };
+  }
+
+  memoryUsage(): number {
+    return this.index.memoryUsage() + this.store.uncommitted * this.options.dimension * 4;
+  }
+
+  // ---- index lifecycle ----------------------------------------------------------
+
+  /**
+   * Builds the graph for everything staged, on `indexThreads` native threads.
+   * poolSize (Vald's NGT pool hint) has no HNSW counterpart and is ignored. With
+   * nothing uncommitted this is a no-op; Vald answers FailedPrecondition there, which
+   * the handler can derive from counts() beforehand.
+   */
+  createIndex(_poolSize: number): Promise<void> {
+    this.ensureOpen();
+    return this.enqueue(() => this.build());
+  }
+
+  saveIndex(): Promise<void> {
+    this.ensureOpen();
+    if (!this.persistence) return Promise.resolve();
+    return this.enqueue(() => this.save(false));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
+      await this.jobs;
+      if (this.persistence) {
+        await this.save(false);
+        await this.persistence.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  // ---- internals ----------------------------------------------------------------
+
+  private ensureOpen(): void {
+    if (this.closing) throw unavailable(this.options.name);
+  }
+
+  private checkQuery(query: Float32Array, params: SearchParams): Float32Array {
+    if (!Number.isInteger(params.num) || params.num < 1) throw invalidArgument(`num must be at least 1, got ${params.num}`);
+    return checkVector(query, this.options.dimension);
+  }
+
+  private collectGraphHits(collector: HitCollector, keys: Float64Array, distances: Float32Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const id = this.store.idOfKey(keys[i]!);
+      if (id !== undefined) collector.offer(id, reportedDistance(this.options.metric, distances[i]!));
+    }
+  }
+
+  private collectPending(collector: HitCollector, query: Float32Array): void {
+    const metric = this.options.metric;
+    this.store.forEachPending((id, _entry, vector) => {
+      collector.offer(id, reportedDistance(metric, this.distance(query, vector)));
+    });
+  }
+
+  private async put(id: string, vector: Float32Array, timestamp: bigint): Promise<void> {
+    this.store.put(id, vector, timestamp);
+    this.maybeAutoIndex();
+    await this.log([{ kind: "put", id, timestamp, vector }]);
+  }
+
+  /** Makes already-applied mutations durable; resolves when the WAL has them on disk. */
+  private async log(records: WalRecord[]): Promise<void> {
+    this.mutatedSinceTick = true;
+    if (!this.persistence) return;
+    try {
+      await this.persistence.append(records);
+    } catch (err) {
+      throw internal("write-ahead log append failed", err);
+    }
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.jobs.then(job);
+    this.jobs = run.catch(() => {});
+    return run;
+  }
+
+  private maybeAutoIndex(): void {
+    const threshold = this.options.createIndexThreshold;
+    if (threshold <= 0 || this.autoIndexQueued || this.store.stagedCount < threshold) return;
+    this.autoIndexQueued = true;
+    // off the insert's own call path: the caller only waits for its WAL record
+    setTimeout(() => this.background("auto CreateIndex", () => this.build()), 0);
+  }
+
+  private background(what: string, job: () => Promise<void>): void {
+    if (this.closing) return;
+    this.enqueue(job).catch((err) => this.onBackgroundError(what, err));
+  }
+
+  private startTimers(): void {
+    const { checkIndexIntervalMs, saveIntervalMs } = this.options;
+    if (checkIndexIntervalMs > 0) {
+      const t = setInterval(() => {
+        // only when writes went quiet for a whole interval, like Vald's auto-index duration
+        const quiet = !this.mutatedSinceTick;
+        this.mutatedSinceTick = false;
+        if (quiet && this.store.stagedCount > 0 && !this.indexing) this.background("periodic CreateIndex", () => this.build());
+      }, checkIndexIntervalMs);
+      t.unref();
+      this.timers.push(t);
+    }
+    if (this.persistence && saveIntervalMs > 0) {
+      const t = setInterval(() => this.background("periodic SaveIndex", () => this.save(true)), saveIntervalMs);
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  /** Job body of CreateIndex: add the staged batch to the graph. */
+  private async build(): Promise<void> {
+    this.autoIndexQueued = false;
+    const batch = this.store.takeBatch();
+    if (!batch) return;
+    const dim = this.options.dimension;
+    const keys = new Float64Array(batch.size);
+    const vectors = new Float32Array(batch.size * dim);
+    let row = 0;
+    for (const entry of batch.values()) {
+      keys[row] = entry.key;
+      vectors.set(entry.pending!, row * dim);
+      row++;
+    }
+    this.indexing = true;
+    try {
+      await this.index.addAsync(keys, vectors, this.threads);
+    } catch (err) {
+      this.store.finishBatch(batch, false);
+      throw internal("CreateIndex failed", err);
+    } finally {
+      this.indexing = false;
+    }
+    this.store.finishBatch(batch, true);
+    // inserts that arrived during the build may have crossed the threshold already
+    this.maybeAutoIndex();
+  }
+
+  /** Job body of SaveIndex. */
+  private async save(onlyIfDirty: boolean): Promise<void> {
+    const persistence = this.persistence;
+    if (!persistence || (onlyIfDirty && !persistence.dirty)) return;
+    this.saving = true;
+    this.store.beginExclusive();
+    let graphSaved = false;
+    try {
+      await persistence.save(this.store.capture(), () => {
+        graphSaved = true;
+        this.store.idle();
+      });
+    } catch (err) {
+      throw internal("SaveIndex failed", err);
+    } finally {
+      if (!graphSaved) this.store.idle();
+      this.saving = false;
+    }
+  }
+}
+
+function sameVector(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

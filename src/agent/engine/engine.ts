@@ -1,0 +1,60 @@
+// createEngine: builds an agent engine from its options (and what --index-path holds).
+import { openIndex as openNativeIndex } from "../../index/addon";
+import type { AnnIndex, IndexOptions, SimdMode } from "../../index/types";
+import { AgentEngine } from "./agent-engine";
+import { invalidArgument } from "./errors";
+import { Persistence, type RecoveryReport } from "./persistence";
+import { VectorStore } from "./store";
+import type { Engine, EngineOptions } from "./types";
+
+
+export interface EngineDeps {
+  /** index factory; defaults to our native addon */
+  openIndex?: (options: IndexOptions, simd: SimdMode) => AnnIndex;
+  /** failures of background work (auto CreateIndex, periodic save); default: console.error */
+  onBackgroundError?: (what: string, err: unknown) => void;
+  /** told what start-up recovered from --index-path */
+  onRecovered?: (report: RecoveryReport) => void;
+}
+
+function checkOptions(o: EngineOptions): void {
+  if (!Number.isSafeInteger(o.dimension) || o.dimension < 2) throw invalidArgument(`dimension must be at least 2, got ${o.dimension}`);
+  for (const [name, value] of [
+    ["createIndexThreshold", o.createIndexThreshold],
+    ["checkIndexIntervalMs", o.checkIndexIntervalMs],
+    ["saveIntervalMs", o.saveIntervalMs],
+    ["indexThreads", o.indexThreads],
+  ] as const) {
+    if (!Number.isFinite(value) || value < 0) throw invalidArgument(`${name} must be >= 0, got ${value}`);
+  }
+}
+
+/**
+ * Opens the agent's index: an empty one in memory, or what --index-path holds (last
+ * snapshot plus the write-ahead log replayed on top).
+ */
+export async function createEngine(options: EngineOptions, deps: EngineDeps = {}): Promise<Engine> {
+  checkOptions(options);
+  const open = deps.openIndex ?? openNativeIndex;
+  const index = open(
+    {
+      dimensions: options.dimension,
+      metric: options.metric,
+      quantization: options.quantization,
+      connectivity: options.connectivity,
+      expansionAdd: options.expansionAdd,
+      expansionSearch: options.expansionSearch,
+    },
+    options.simd,
+  );
+  const store = new VectorStore(index);
+  const persistence = options.indexPath ? await Persistence.open(options, index, store) : null;
+  if (persistence) deps.onRecovered?.(persistence.recovery);
+  return new AgentEngine({
+    options,
+    index,
+    store,
+    persistence,
+    onBackgroundError: deps.onBackgroundError ?? ((what, err) => console.error(`${what} failed:`, err)),
+  });
+}

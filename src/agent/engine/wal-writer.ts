@@ -1,0 +1,138 @@
+// Appends WAL records with group commit: every record appended while a write+fsync is
+// in flight joins the next one, so concurrent writers share a single fsync and an
+// acknowledgement always means "on disk".
+import { close as closeCb, fdatasync as fdatasyncCb, write as writeCb } from "node:fs";
+import { promisify } from "node:util";
+import { createSegment } from "./wal-segment";
+
+const writeFd = promisify(writeCb) as unknown as (fd: number, buf: Uint8Array, offset: number, length: number) => Promise<number>;
+const fdatasync = promisify(fdatasyncCb);
+const closeFd = promisify(closeCb);
+
+interface Segment {
+  seq: number;
+  fd: number;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+interface Group {
+  segment: Segment;
+  chunks: Uint8Array[];
+  waiters: Waiter[];
+  /** close the segment after this group's bytes are durable */
+  close: boolean;
+}
+
+export class WalWriter {
+  private groups: Group[] = [];
+  private draining = false;
+  private failure: unknown = null;
+  private current: Segment | null;
+
+  constructor(
+    private readonly dir: string,
+    seq: number,
+    private readonly dimension: number,
+  ) {
+    this.current = { seq, fd: createSegment(dir, seq, dimension) };
+  }
+
+  get seq(): number {
+    return this.current?.seq ?? -1;
+  }
+
+  /** Resolves once the record is written and fsynced. */
+  append(frame: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const segment = this.current;
+    if (!segment) return Promise.reject(new Error("write-ahead log is closed"));
+    let group = this.groups.at(-1);
+    if (!group || group.segment !== segment || group.close) {
+      group = { segment, chunks: [], waiters: [], close: false };
+      this.groups.push(group);
+    }
+    group.chunks.push(frame);
+    const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
+    this.kick();
+    return done;
+  }
+
+  /**
+   * Starts a new segment for every later append. `retired` resolves when the old
+   * segment's records are durable and its file is closed (it may then be deleted).
+   */
+  rotate(): { seq: number; retired: Promise<void> } {
+    const old = this.current;
+    if (!old) throw new Error("write-ahead log is closed");
+    this.current = { seq: old.seq + 1, fd: createSegment(this.dir, old.seq + 1, this.dimension) };
+    return { seq: old.seq + 1, retired: this.retire(old) };
+  }
+
+  /** Flushes what was appended and closes the current segment. */
+  close(): Promise<void> {
+    const old = this.current;
+    if (!old) return Promise.resolve();
+    this.current = null;
+    return this.retire(old);
+  }
+
+  private retire(segment: Segment): Promise<void> {
+    const group: Group = { segment, chunks: [], waiters: [], close: true };
+    this.groups.push(group);
+    const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
+    this.kick();
+    return done;
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = true;
+    // a microtask, so appends made in the same synchronous run share the first fsync
+    queueMicrotask(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    while (this.groups.length > 0) {
+      const batch = this.groups;
+      this.groups = [];
+      for (const group of batch) {
+        try {
+          if (this.failure) throw this.failure;
+          if (group.chunks.length > 0) {
+            await writeAll(group.segment.fd, concat(group.chunks));
+            await fdatasync(group.segment.fd);
+          }
+          if (group.close) await closeFd(group.segment.fd);
+          for (const w of group.waiters) w.resolve();
+        } catch (err) {
+          // after a failed write the file's tail is unknown; refuse to acknowledge anything more
+          this.failure ??= err;
+          for (const w of group.waiters) w.reject(err);
+        }
+      }
+    }
+    this.draining = false;
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await writeFd(fd, bytes, at, bytes.length - at);
+}
