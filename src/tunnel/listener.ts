@@ -1,0 +1,158 @@
+// Server side tunnel endpoint: agents dial ws://host:port/connect, prove the
+// join token, and get registered under their name. A reconnect under the same
+// name replaces the older connection.
+import type { ConnectError } from "@connectrpc/connect";
+import type { Server, ServerWebSocket } from "bun";
+import type { Logger } from "../observe/log";
+import { isValidAgentName, readHello, tokenMatches, TUNNEL_PATH } from "./hello";
+import { Mux } from "./mux";
+import { type AgentSession, TunnelSession } from "./session";
+import { CloseCode, serverRawSocket } from "./socket";
+import type { TunnelTransportOptions } from "./transport";
+
+export interface TunnelListenerOptions {
+  host: string;
+  port: number;
+  /** when set, agents must present exactly this join token */
+  token?: string;
+  /** a new agent connection is ready for calls */
+  onAgent(session: AgentSession): void;
+  /** an agent connection ended; fires once per session, before a replacing session's onAgent */
+  onAgentGone(session: AgentSession, err: ConnectError): void;
+  log: Logger;
+  pingIntervalMs?: number;
+  pingMisses?: number;
+  /** per-stream flow-control window in bytes */
+  window?: number;
+  transport?: TunnelTransportOptions;
+}
+
+export interface TunnelListener {
+  readonly port: number;
+  /** the live sessions, one per agent name */
+  sessions(): AgentSession[];
+  /** refuse new agents, drop the connected ones (their calls fail with UNAVAILABLE) */
+  close(): Promise<void>;
+}
+
+type Refusal = { code: number; reason: string };
+
+interface SocketData {
+  name: string;
+  remote: string;
+  refuse?: Refusal;
+  session?: TunnelSession;
+  drain?: () => void;
+}
+
+/** websocket messages are at most one flush batch; leave headroom */
+const MAX_WS_MESSAGE = 16 * 1024 * 1024;
+/** we stop writing body chunks on backpressure, so this only bounds control frames */
+const BACKPRESSURE_LIMIT = 64 * 1024 * 1024;
+
+export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListener> {
+  const log = opts.log.with({ component: "tunnel" });
+  const byName = new Map<string, TunnelSession>();
+  let nextId = 1;
+  let closing = false;
+
+  const open = (ws: ServerWebSocket<SocketData>) => {
+    const { name, remote, refuse } = ws.data;
+    if (refuse) {
+      ws.close(refuse.code, refuse.reason);
+      return;
+    }
+    if (closing) {
+      ws.close(CloseCode.GoingAway, "server shutting down");
+      return;
+    }
+    const raw = serverRawSocket(ws);
+    ws.data.drain = raw.onDrain;
+    let session: TunnelSession | undefined;
+    const mux = new Mux({
+      raw,
+      peer: `agent "${name}" (${remote})`,
+      window: opts.window,
+      pingIntervalMs: opts.pingIntervalMs,
+      pingMisses: opts.pingMisses,
+      onClose: (err) => {
+        if (!session) return;
+        session.ended(err);
+        if (byName.get(name) === session) byName.delete(name);
+        log.info("agent disconnected", { agent: name, remote, session: session.id, reason: err.rawMessage });
+        opts.onAgentGone(session, err);
+      },
+    });
+    session = new TunnelSession(name, nextId++, remote, mux, opts.transport);
+    ws.data.session = session;
+    const old = byName.get(name);
+    if (old) {
+      log.warn("agent reconnected; replacing its older connection", { agent: name, remote, old: old.remoteAddress });
+      old.close(`replaced by a newer connection from ${remote}`, CloseCode.Replaced);
+    }
+    byName.set(name, session);
+    log.info("agent connected", { agent: name, remote, session: session.id });
+    opts.onAgent(session);
+  };
+
+  const server: Server<SocketData> = Bun.serve<SocketData, never>({
+    hostname: opts.host,
+    port: opts.port,
+    fetch(req, srv) {
+      const url = new URL(req.url);
+      if (url.pathname !== TUNNEL_PATH) return new Response("not found\n", { status: 404 });
+      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return new Response("agents connect here with a websocket\n", { status: 426 });
+      }
+      const hello = readHello(req.headers);
+      const remote = srv.requestIP(req)?.address ?? "unknown";
+      let refuse: Refusal | undefined;
+      // Refusals go through the upgrade and a close frame: a browser-style
+      // client sees only "1006" for a plain HTTP 401, but it sees close reasons.
+      if (!isValidAgentName(hello.name)) {
+        log.warn("agent refused: missing or malformed agent name", { remote, name: hello.name });
+        refuse = { code: CloseCode.BadRequest, reason: "bad request: missing or malformed agent name" };
+      } else if (opts.token && !tokenMatches(opts.token, hello.token)) {
+        log.warn("agent refused: join token missing or wrong", { agent: hello.name, remote });
+        refuse = { code: CloseCode.Unauthorized, reason: "unauthorized: join token missing or wrong" };
+      }
+      if (srv.upgrade(req, { data: { name: hello.name, remote, refuse } })) return undefined;
+      return new Response("websocket upgrade failed\n", { status: 400 });
+    },
+    websocket: {
+      maxPayloadLength: MAX_WS_MESSAGE,
+      backpressureLimit: BACKPRESSURE_LIMIT,
+      // liveness is our own heartbeat (mux pings), not uWS's idle timer
+      idleTimeout: 0,
+      perMessageDeflate: false,
+      open,
+      message(ws, msg) {
+        const s = ws.data.session;
+        if (!s) return;
+        if (typeof msg === "string") {
+          s.mux.close(CloseCode.ProtocolError, "text messages are not part of the tunnel protocol");
+          return;
+        }
+        s.mux.receive(msg);
+      },
+      drain(ws) {
+        ws.data.drain?.();
+      },
+      close(ws, code, reason) {
+        ws.data.session?.mux.terminate(`socket closed (${code}${reason ? ` ${reason}` : ""})`);
+      },
+    },
+  });
+
+  const port = server.port ?? opts.port;
+  log.info("tunnel listening", { host: opts.host, port, path: TUNNEL_PATH, auth: opts.token ? "token" : "none" });
+  return Promise.resolve({
+    port,
+    sessions: () => [...byName.values()],
+    async close() {
+      closing = true;
+      for (const s of [...byName.values()]) s.close("server shutting down", CloseCode.GoingAway);
+      await server.stop(true);
+    },
+  });
+}
