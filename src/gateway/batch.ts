@@ -1,0 +1,50 @@
+// Multi* and Stream* on top of the unary paths: the same per-item semantics, items
+// worked on concurrently (bounded), answers in request order.
+import type { HandlerContext } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
+import type { Status } from "../gen/google/rpc/status_pb";
+import { mapLimit, orderedStream } from "./concurrency";
+import type { Gateway } from "./context";
+import { mostMeaningful, toStatus } from "./errors";
+import { clientTimeout, type CallScope } from "./fanout";
+
+export function scopeOf(ctx: HandlerContext): CallScope {
+  return { signal: ctx.signal, timeoutMs: clientTimeout(ctx) };
+}
+
+/**
+ * Runs every item (none is skipped because another failed, as in Vald) and fails the
+ * call with the most meaningful item error if any item failed; a Multi* response has
+ * no room for per-item errors.
+ */
+export async function multi<I, O>(gw: Gateway, rpc: string, items: readonly I[], fn: (item: I) => Promise<O>): Promise<O[]> {
+  const errors: ConnectError[] = [];
+  const out = await mapLimit(items, gw.multiConcurrency, async (item) => {
+    try {
+      return await fn(item);
+    } catch (e) {
+      errors.push(ConnectError.from(e));
+      return undefined;
+    }
+  });
+  const worst = mostMeaningful(errors);
+  if (worst !== undefined) {
+    if (errors.length > 1) {
+      const err = new ConnectError(`${rpc}: ${errors.length} of ${items.length} items failed; first: ${worst.rawMessage}`, worst.code);
+      err.details = worst.details;
+      throw err;
+    }
+    throw worst;
+  }
+  return out as O[];
+}
+
+/** A bidi stream where each request's failure becomes that response's `status`. */
+export function streamEach<I, O, R>(gw: Gateway, requests: AsyncIterable<I>, fn: (req: I) => Promise<O>, ok: (o: O) => R, fail: (s: Status) => R): AsyncGenerator<R> {
+  return orderedStream(requests, gw.streamConcurrency, (req) =>
+    fn(req).then(ok, (e: unknown) => {
+      gw.log.debug("stream item failed", { err: e });
+      return fail(toStatus(e));
+    }),
+  );
+}

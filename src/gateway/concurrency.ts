@@ -1,0 +1,52 @@
+// Bounded concurrency for Multi* items and bidi streams.
+
+/** Runs fn over items with at most `limit` in flight; results keep the items' order. */
+export async function mapLimit<I, O>(items: readonly I[], limit: number, fn: (item: I, index: number) => Promise<O>): Promise<O[]> {
+  const out = new Array<O>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return out;
+}
+
+/**
+ * Maps a request stream to a response stream, one response per request and in request
+ * order, with up to `limit` requests being worked on at once. It keeps reading while
+ * earlier requests are in flight, and keeps answering while the client is silent, so
+ * a client that waits for each answer before sending the next request never stalls.
+ * `fn` must not reject: per-item failures belong in the item's response.
+ */
+export async function* orderedStream<I, O>(requests: AsyncIterable<I>, limit: number, fn: (req: I) => Promise<O>): AsyncGenerator<O> {
+  const it = requests[Symbol.asyncIterator]();
+  const pending: Promise<O>[] = [];
+  let reading: Promise<IteratorResult<I>> | undefined;
+  let ended = false;
+  const cap = Math.max(1, limit);
+  for (;;) {
+    if (!ended && reading === undefined && pending.length < cap) reading = it.next();
+    if (pending.length === 0) {
+      if (reading === undefined) return;
+      const r = await reading;
+      reading = undefined;
+      if (r.done === true) ended = true;
+      else pending.push(fn(r.value));
+      continue;
+    }
+    const head = pending[0]!;
+    const winner = reading === undefined ? "head" : await Promise.race([head.then(() => "head" as const), reading.then(() => "read" as const)]);
+    if (winner === "head") {
+      pending.shift();
+      yield await head;
+    } else {
+      const r = await reading!;
+      reading = undefined;
+      if (r.done === true) ended = true;
+      else pending.push(fn(r.value));
+    }
+  }
+}

@@ -1,0 +1,230 @@
+// A Transport that calls service implementations in the same process directly: no
+// serialization, no HTTP framing, the request message object is handed to the
+// handler as is. For the embedded agent. It captures what a routes function
+// registers (the same function that serves the agent's port and the tunnel), so the
+// agent needs nothing special, and runs the registered interceptors.
+//
+// Unlike createRouterTransport (which encodes every message and runs the full
+// Connect protocol in memory), messages are shared, not copied: neither side may
+// mutate a message after handing it over.
+import { create, isMessage, type DescMessage, type DescMethod, type DescMethodStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  createHandlerContext,
+  createMethodImplSpec,
+  createServiceImplSpec,
+  type ConnectRouter,
+  type ContextValues,
+  type Interceptor,
+  type MethodImplSpec,
+  type StreamRequest,
+  type StreamResponse,
+  type Transport,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+
+interface Registered {
+  spec: MethodImplSpec;
+  interceptors: Interceptor[];
+}
+
+const PROTOCOL = "in-process";
+type HeaderInit = ConstructorParameters<typeof Headers>[0];
+
+function key(m: DescMethod): string {
+  return `/${m.parent.typeName}/${m.name}`;
+}
+
+function capture(routes: (router: ConnectRouter) => void): Map<string, Registered> {
+  const methods = new Map<string, Registered>();
+  const router: ConnectRouter = {
+    handlers: [],
+    service(service, impl, options) {
+      const spec = createServiceImplSpec(service, impl);
+      for (const m of service.methods) methods.set(key(m), { spec: spec.methods[m.localName]!, interceptors: options?.interceptors ?? [] });
+      return this;
+    },
+    rpc(method, impl, options) {
+      methods.set(key(method), { spec: createMethodImplSpec(method, impl), interceptors: options?.interceptors ?? [] });
+      return this;
+    },
+  };
+  routes(router);
+  return methods;
+}
+
+function toMessage<D extends DescMessage>(desc: D, m: MessageInitShape<D> | MessageShape<D>): MessageShape<D> {
+  return isMessage(m, desc) ? (m as MessageShape<D>) : create(desc, m as MessageInitShape<D>);
+}
+
+/** Settles with the work, or rejects as soon as the handler's signal fires (deadline, cancel). */
+function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(ConnectError.from(signal.reason, Code.Canceled));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function wrap<Fn>(next: Fn, interceptors: Interceptor[]): Fn {
+  let fn = next as unknown as Parameters<Interceptor>[0];
+  for (let i = interceptors.length - 1; i >= 0; i--) fn = interceptors[i]!(fn);
+  return fn as unknown as Fn;
+}
+
+async function* mapInput<D extends DescMessage>(desc: D, input: AsyncIterable<MessageInitShape<D>>): AsyncGenerator<MessageShape<D>> {
+  for await (const m of input) yield toMessage(desc, m);
+}
+
+async function* mapOutput<D extends DescMessage>(desc: D, out: AsyncIterable<MessageInitShape<D>>, signal: AbortSignal, done: () => void): AsyncGenerator<MessageShape<D>> {
+  const it = out[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const r = await raceSignal(it.next(), signal);
+      if (r.done === true) return;
+      yield toMessage(desc, r.value);
+    }
+  } catch (e) {
+    throw ConnectError.from(e);
+  } finally {
+    // Tell the handler we are gone (early break, error) and release the deadline timer.
+    done();
+    void it.return?.();
+  }
+}
+
+export function createDirectTransport(routes: (router: ConnectRouter) => void): Transport {
+  const methods = capture(routes);
+  const lookup = (m: DescMethod): Registered => {
+    const r = methods.get(key(m));
+    if (r === undefined) throw new ConnectError(`${m.parent.typeName}.${m.name} is not implemented`, Code.Unimplemented);
+    return r;
+  };
+  const context = (method: DescMethod, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeaderInit, values: ContextValues | undefined) =>
+    createHandlerContext({
+      service: method.parent,
+      method,
+      protocolName: PROTOCOL,
+      requestMethod: "POST",
+      url: key(method),
+      timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined,
+      requestSignal: signal,
+      requestHeader: header,
+      contextValues: values ?? createContextValues(),
+    });
+
+  return {
+    async unary<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodUnary<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeaderInit,
+      input: MessageInitShape<I>,
+      contextValues?: ContextValues,
+    ): Promise<UnaryResponse<I, O>> {
+      const reg = lookup(method);
+      if (reg.spec.kind !== "unary") throw new ConnectError(`${key(method)} is not unary`, Code.Internal);
+      const impl = reg.spec.impl as unknown as (req: MessageShape<I>, ctx: ReturnType<typeof context>) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
+      const ctx = context(method, signal, timeoutMs, header, contextValues);
+      const call = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
+        const out = await raceSignal(Promise.resolve(impl(req.message, ctx)), ctx.signal);
+        return { stream: false, service: method.parent, method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message: toMessage(method.output, out) };
+      };
+      try {
+        return await wrap(call, reg.interceptors)({
+          stream: false,
+          service: method.parent,
+          method,
+          requestMethod: "POST",
+          url: key(method),
+          signal: ctx.signal,
+          header: ctx.requestHeader,
+          contextValues: ctx.values,
+          message: toMessage(method.input, input),
+        });
+      } catch (e) {
+        throw ConnectError.from(e);
+      } finally {
+        ctx.abort();
+      }
+    },
+
+    async stream<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodStreaming<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeaderInit,
+      input: AsyncIterable<MessageInitShape<I>>,
+      contextValues?: ContextValues,
+    ): Promise<StreamResponse<I, O>> {
+      const reg = lookup(method);
+      const ctx = context(method, signal, timeoutMs, header, contextValues);
+      const call = async (req: StreamRequest<I, O>): Promise<StreamResponse<I, O>> => {
+        let out: AsyncIterable<MessageInitShape<O>>;
+        const spec = reg.spec;
+        switch (spec.kind) {
+          case "server_streaming": {
+            let first: MessageShape<I> | undefined;
+            for await (const m of req.message) {
+              first = m;
+              break;
+            }
+            if (first === undefined) throw new ConnectError("server streaming call without a request", Code.InvalidArgument);
+            out = (spec.impl as unknown as (r: MessageShape<I>, c: typeof ctx) => AsyncIterable<MessageInitShape<O>>)(first, ctx);
+            break;
+          }
+          case "bidi_streaming":
+            out = (spec.impl as unknown as (r: AsyncIterable<MessageShape<I>>, c: typeof ctx) => AsyncIterable<MessageInitShape<O>>)(req.message, ctx);
+            break;
+          case "client_streaming": {
+            const impl = spec.impl as unknown as (r: AsyncIterable<MessageShape<I>>, c: typeof ctx) => Promise<MessageInitShape<O>>;
+            const single = raceSignal(impl(req.message, ctx), ctx.signal);
+            out = (async function* () {
+              yield await single;
+            })();
+            break;
+          }
+          default:
+            throw new ConnectError(`${key(method)} is not streaming`, Code.Internal);
+        }
+        return {
+          stream: true,
+          service: method.parent,
+          method,
+          header: ctx.responseHeader,
+          trailer: ctx.responseTrailer,
+          message: mapOutput(method.output, out, ctx.signal, () => ctx.abort()),
+        };
+      };
+      try {
+        return await wrap(call, reg.interceptors)({
+          stream: true,
+          service: method.parent,
+          method,
+          requestMethod: "POST",
+          url: key(method),
+          signal: ctx.signal,
+          header: ctx.requestHeader,
+          contextValues: ctx.values,
+          message: mapInput(method.input, input),
+        });
+      } catch (e) {
+        ctx.abort();
+        throw ConnectError.from(e);
+      }
+    },
+  };
+}

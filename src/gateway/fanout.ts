@@ -1,0 +1,123 @@
+// Calling many agents at once. Every call gets its own deadline and cancellation
+// (linked to the client's), is counted per agent, and settles into an Outcome instead
+// of throwing, so handlers decide what partial success means for their RPC.
+import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
+import type { AgentHandle } from "./agents";
+import type { Gateway } from "./context";
+import { isLost } from "./errors";
+
+export type Outcome<T> = { agent: AgentHandle; ok: true; value: T } | { agent: AgentHandle; ok: false; error: ConnectError };
+
+export interface CallScope {
+  /** the client's cancellation (HandlerContext.signal) */
+  signal?: AbortSignal;
+  /** per-call deadline in ms; undefined or <= 0 = none */
+  timeoutMs?: number;
+}
+
+export type AgentCall<T> = (agent: AgentHandle, opts: CallOptions) => Promise<T>;
+
+function deadlineError(ms: number): ConnectError {
+  return new ConnectError(`agent did not answer within ${Math.round(ms)}ms`, Code.DeadlineExceeded);
+}
+
+/** One call with a hard deadline: it settles by then even if the transport does not. */
+export async function callAgent<T>(gw: Gateway, agent: AgentHandle, method: string, scope: CallScope, call: AgentCall<T>): Promise<Outcome<T>> {
+  const t0 = performance.now();
+  const ac = new AbortController();
+  const parent = scope.signal;
+  const ms = scope.timeoutMs !== undefined && scope.timeoutMs > 0 ? scope.timeoutMs : undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onParentAbort: (() => void) | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    ac.signal.addEventListener("abort", () => reject(ConnectError.from(ac.signal.reason, Code.Canceled)), { once: true });
+  });
+  guard.catch(() => {});
+  if (parent !== undefined) {
+    if (parent.aborted) ac.abort(new ConnectError("request canceled", Code.Canceled));
+    else {
+      onParentAbort = () => ac.abort(new ConnectError("request canceled", Code.Canceled));
+      parent.addEventListener("abort", onParentAbort, { once: true });
+    }
+  }
+  if (ms !== undefined) timer = setTimeout(() => ac.abort(deadlineError(ms)), ms);
+  try {
+    const value = await Promise.race([call(agent, { signal: ac.signal, timeoutMs: ms }), guard]);
+    gw.metrics.agentCall(agent.name, method, undefined, (performance.now() - t0) / 1000);
+    return { agent, ok: true, value };
+  } catch (e) {
+    const error = ConnectError.from(e);
+    gw.metrics.agentCall(agent.name, method, error.code, (performance.now() - t0) / 1000);
+    return { agent, ok: false, error };
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (onParentAbort !== undefined) parent?.removeEventListener("abort", onParentAbort);
+    // Release whatever the transport still holds for a call we stopped waiting for.
+    if (!ac.signal.aborted) ac.abort();
+  }
+}
+
+/** Calls every agent concurrently and waits for all of them (each bounded by its deadline). */
+export async function fanOut<T>(gw: Gateway, agents: readonly AgentHandle[], method: string, scope: CallScope, call: AgentCall<T>): Promise<Outcome<T>[]> {
+  const t0 = performance.now();
+  const out = await Promise.all(agents.map((a) => callAgent(gw, a, method, scope, call)));
+  gw.metrics.fanOut(method, agents.length, (performance.now() - t0) / 1000);
+  return out;
+}
+
+/**
+ * Asks every agent and settles with the first success, cancelling the others (a read
+ * from any replica is as good as another). Without a success, every outcome.
+ */
+export function firstSuccess<T>(gw: Gateway, agents: readonly AgentHandle[], method: string, scope: CallScope, call: AgentCall<T>): Promise<{ agent: AgentHandle; value: T } | { failures: Extract<Outcome<T>, { ok: false }>[] }> {
+  const t0 = performance.now();
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(new ConnectError("request canceled", Code.Canceled));
+  scope.signal?.addEventListener("abort", onAbort, { once: true });
+  const linked: CallScope = { signal: ac.signal, timeoutMs: scope.timeoutMs };
+  return new Promise((resolve) => {
+    const failures: Extract<Outcome<T>, { ok: false }>[] = [];
+    let done = false;
+    const finish = (r: { agent: AgentHandle; value: T } | { failures: typeof failures }) => {
+      done = true;
+      scope.signal?.removeEventListener("abort", onAbort);
+      gw.metrics.fanOut(method, agents.length, (performance.now() - t0) / 1000);
+      resolve(r);
+      ac.abort();
+    };
+    if (agents.length === 0) return finish({ failures });
+    for (const a of agents) {
+      void callAgent(gw, a, method, linked, call).then((o) => {
+        if (done) return;
+        if (o.ok) return finish({ agent: o.agent, value: o.value });
+        failures.push(o);
+        if (failures.length === agents.length) finish({ failures });
+      });
+    }
+  });
+}
+
+/** Outcomes of a broadcast write, sorted by what they mean for the write. */
+export interface Split<T> {
+  ok: { agent: AgentHandle; value: T }[];
+  notFound: ConnectError[];
+  lost: { agent: AgentHandle; error: ConnectError }[];
+  failed: { agent: AgentHandle; error: ConnectError }[];
+}
+
+export function split<T>(outcomes: readonly Outcome<T>[]): Split<T> {
+  const s: Split<T> = { ok: [], notFound: [], lost: [], failed: [] };
+  for (const o of outcomes) {
+    if (o.ok) s.ok.push({ agent: o.agent, value: o.value });
+    else if (o.error.code === Code.NotFound) s.notFound.push(o.error);
+    else if (isLost(o.error)) s.lost.push({ agent: o.agent, error: o.error });
+    else s.failed.push({ agent: o.agent, error: o.error });
+  }
+  return s;
+}
+
+/** Deadline for agent calls: the client's remaining time, if it set one. */
+export function clientTimeout(ctx: { timeoutMs(): number | undefined }): number | undefined {
+  const t = ctx.timeoutMs();
+  return t !== undefined && t > 0 ? t : undefined;
+}

@@ -1,0 +1,21 @@
+// vald.v1.Flush: empty every agent.
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Flush } from "../gen/vald/v1/flush_pb";
+import { scopeOf } from "./batch";
+import type { Gateway } from "./context";
+import { noAgents } from "./errors";
+import { writeHolders } from "./holders";
+import { sumCounts } from "./index-info";
+
+export function flushService(gw: Gateway): ServiceImpl<typeof Flush> {
+  return {
+    flush: async (req, ctx) => {
+      if (gw.agents.list().length === 0) throw noAgents("Flush");
+      // Any agent failing fails the flush: a half-flushed cluster must not look flushed.
+      const s = await writeHolders(gw, "Flush", "", scopeOf(ctx), (a, o) => a.clients.flush.flush(req, o));
+      const ok = s?.ok ?? [];
+      for (const o of ok) o.agent.setStored(o.value.stored);
+      return sumCounts(ok.map((o) => o.value));
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// Writes to an existing id go to every agent: those that hold it apply the write,
+// the rest answer NotFound. One round trip and no extra state, instead of an Exists
+// fan-out followed by the write on the holders.
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Object_Location } from "../gen/payload/v1/payload_pb";
+import type { AgentHandle } from "./agents";
+import type { Gateway } from "./context";
+import { gatewayError, mostMeaningful, noAgents, relay } from "./errors";
+import { fanOut, split, type AgentCall, type CallScope, type Split } from "./fanout";
+import { replicaLocation } from "./location";
+
+/**
+ * Broadcasts a write; `undefined` when no agent holds the id (every agent that
+ * answered said NotFound). Throws the most meaningful agent error if any holder
+ * failed — replicas may then differ and the client should retry — and Unavailable
+ * when no agent answered at all.
+ */
+export async function writeHolders<T>(gw: Gateway, rpc: string, id: string, scope: CallScope, call: AgentCall<T>): Promise<Split<T> | undefined> {
+  const agents = gw.agents.list();
+  if (agents.length === 0) throw noAgents(rpc, id);
+  const s = split(await fanOut(gw, agents, rpc, scope, call));
+  if (s.failed.length > 0) {
+    if (s.ok.length > 0) {
+      gw.log.warn("write applied on some replicas only", { rpc, id, ok: names(s.ok), failed: names(s.failed) });
+    }
+    throw relay(mostMeaningful(s.failed.map((f) => f.error)));
+  }
+  if (s.lost.length > 0) gw.log.warn("replica lost during write", { rpc, id, lost: names(s.lost) });
+  if (s.ok.length > 0) return s;
+  if (s.notFound.length > 0) return undefined;
+  throw relay(mostMeaningful(s.lost.map((l) => l.error)) ?? new ConnectError("no agent answered", Code.Unavailable));
+}
+
+export function notFound(rpc: string, id: string): ConnectError {
+  return gatewayError(Code.NotFound, `${rpc}: id ${JSON.stringify(id)} not found`, { rpc, requestId: id, reason: "NOT_FOUND" });
+}
+
+/** writeHolders that answers NotFound instead of undefined, returning the replicas' Location */
+export async function writeHoldersLocation(gw: Gateway, rpc: string, id: string, scope: CallScope, call: AgentCall<Object_Location>): Promise<{ location: Object_Location; holders: AgentHandle[] }> {
+  const s = await writeHolders(gw, rpc, id, scope, call);
+  if (s === undefined) throw notFound(rpc, id);
+  return { location: replicaLocation(id, s.ok), holders: s.ok.map((o) => o.agent) };
+}
+
+export function names(xs: readonly { agent: AgentHandle }[]): string[] {
+  return xs.map((x) => x.agent.name);
+}

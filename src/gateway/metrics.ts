@@ -1,0 +1,64 @@
+// Gateway-side metrics: how each agent answers and how long fan-outs take. Registered
+// on the Registry the server exports, so /metrics shows them next to the RPC metrics.
+import { Code } from "@connectrpc/connect";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AgentSet } from "./agents";
+
+export interface GatewayMetrics {
+  /** one call to one agent finished (code "ok" or a lower-case gRPC code name) */
+  agentCall(agent: string, method: string, code: Code | undefined, seconds: number): void;
+  /** a whole fan-out (all agents it asked) finished */
+  fanOut(method: string, agents: number, seconds: number): void;
+}
+
+export function gatewayMetrics(registry: Registry, agents?: AgentSet): GatewayMetrics {
+  const calls = new Counter({
+    name: "alvd_gateway_agent_calls_total",
+    help: "Calls from the gateway to agents, by agent, method and gRPC status code",
+    labelNames: ["agent", "method", "code"],
+    registers: [registry],
+  });
+  const callLatency = new Histogram({
+    name: "alvd_gateway_agent_call_duration_seconds",
+    help: "Latency of one gateway-to-agent call",
+    labelNames: ["agent", "method"],
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  const fanLatency = new Histogram({
+    name: "alvd_gateway_fanout_duration_seconds",
+    help: "Latency of a fan-out to several agents (until the last answer or the deadline)",
+    labelNames: ["method"],
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  const fanWidth = new Histogram({
+    name: "alvd_gateway_fanout_agents",
+    help: "Agents asked per fan-out",
+    labelNames: ["method"],
+    buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
+    registers: [registry],
+  });
+  if (agents !== undefined) {
+    new Gauge({
+      name: "alvd_gateway_agents",
+      help: "Agents currently connected to the gateway",
+      registers: [registry],
+      collect() {
+        this.set(agents.list().length);
+      },
+    });
+  }
+  return {
+    agentCall(agent, method, code, seconds) {
+      calls.inc({ agent, method, code: code === undefined ? "ok" : (Code[code]?.toLowerCase() ?? "unknown") });
+      callLatency.observe({ agent, method }, seconds);
+    },
+    fanOut(method, n, seconds) {
+      fanLatency.observe({ method }, seconds);
+      fanWidth.observe({ method }, n);
+    },
+  };
+}
+
+export const noMetrics: GatewayMetrics = { agentCall() {}, fanOut() {} };

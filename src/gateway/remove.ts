@@ -1,0 +1,55 @@
+// vald.v1.Remove: delete an id from every replica holding it.
+import { create } from "@bufbuild/protobuf";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import {
+  Object_LocationsSchema,
+  Object_StreamLocationSchema,
+  type Object_Location,
+  type Object_Locations,
+  type Remove_Request,
+  type Remove_TimestampRequest,
+} from "../gen/payload/v1/payload_pb";
+import type { Remove } from "../gen/vald/v1/remove_pb";
+import { multi, scopeOf, streamEach } from "./batch";
+import type { Gateway } from "./context";
+import { gatewayError } from "./errors";
+import type { CallScope } from "./fanout";
+import { writeHolders, writeHoldersLocation } from "./holders";
+import { mergeLocations } from "./location";
+import { checkId } from "./validate";
+
+export async function removeOne(gw: Gateway, rpc: string, req: Remove_Request, scope: CallScope): Promise<Object_Location> {
+  const id = checkId(rpc, req.id?.id);
+  const { location, holders } = await writeHoldersLocation(gw, rpc, id, scope, (a, o) => a.clients.remove.remove(req, o));
+  for (const a of holders) a.adjustStored(-1);
+  return location;
+}
+
+/** Every agent removes its matching vectors; NotFound when nothing matched anywhere. */
+export async function removeByTimestamp(gw: Gateway, req: Remove_TimestampRequest, scope: CallScope): Promise<Object_Locations> {
+  const s = await writeHolders(gw, "RemoveByTimestamp", "", scope, (a, o) => a.clients.remove.removeByTimestamp(req, o));
+  const lists = (s?.ok ?? []).map((o) => ({ agent: o.agent, locations: o.value.locations }));
+  for (const l of lists) l.agent.adjustStored(-l.locations.length);
+  const locations = mergeLocations(lists);
+  if (locations.length === 0) {
+    throw gatewayError(Code.NotFound, "RemoveByTimestamp: no vector matched", { rpc: "RemoveByTimestamp", reason: "NOT_FOUND" });
+  }
+  return create(Object_LocationsSchema, { locations });
+}
+
+export function removeService(gw: Gateway): ServiceImpl<typeof Remove> {
+  return {
+    remove: (req, ctx) => removeOne(gw, "Remove", req, scopeOf(ctx)),
+    removeByTimestamp: (req, ctx) => removeByTimestamp(gw, req, scopeOf(ctx)),
+    multiRemove: async (req, ctx) =>
+      create(Object_LocationsSchema, { locations: await multi(gw, "MultiRemove", req.requests, (r) => removeOne(gw, "MultiRemove", r, scopeOf(ctx))) }),
+    streamRemove: (reqs, ctx) =>
+      streamEach(
+        gw,
+        reqs,
+        (r) => removeOne(gw, "StreamRemove", r, scopeOf(ctx)),
+        (location) => create(Object_StreamLocationSchema, { payload: { case: "location", value: location } }),
+        (status) => create(Object_StreamLocationSchema, { payload: { case: "status", value: status } }),
+      ),
+  };
+}

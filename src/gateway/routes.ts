@@ -1,0 +1,75 @@
+// The gateway as Connect routes: every vald.v1 service (and core.v1.Agent for older
+// clients) answered by fanning out to the agents of an AgentSet.
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { Registry } from "prom-client";
+import { Agent } from "../gen/core/v1/agent_pb";
+import { Filter } from "../gen/vald/v1/filter_pb";
+import { Flush } from "../gen/vald/v1/flush_pb";
+import { Index } from "../gen/vald/v1/index_pb";
+import { Insert } from "../gen/vald/v1/insert_pb";
+import { Object$ } from "../gen/vald/v1/object_pb";
+import { Remove } from "../gen/vald/v1/remove_pb";
+import { Search } from "../gen/vald/v1/search_pb";
+import { Update } from "../gen/vald/v1/update_pb";
+import { Upsert } from "../gen/vald/v1/upsert_pb";
+import type { Logger } from "../observe/log";
+import { agentCompatService } from "./agent-compat";
+import type { AgentSet } from "./agents";
+import type { Gateway } from "./context";
+import { filterService } from "./filter";
+import { flushService } from "./flush";
+import { indexService } from "./index-info";
+import { insertService } from "./insert";
+import { gatewayMetrics, noMetrics, type GatewayMetrics } from "./metrics";
+import { objectService } from "./object";
+import { removeService } from "./remove";
+import { searchService } from "./search";
+import { updateService } from "./update";
+import { upsertService } from "./upsert";
+
+export interface GatewayOptions {
+  /** copies per vector (Vald's index replica); capped at the live agent count */
+  replicas: number;
+  log: Logger;
+  /** where gateway metrics go (per-agent calls, fan-out latency); none when absent */
+  registry?: Registry;
+  metrics?: GatewayMetrics;
+  /** Multi* items in flight at once (default 64) */
+  multiConcurrency?: number;
+  /** requests of one bidi stream in flight at once (default 16) */
+  streamConcurrency?: number;
+  /** search timeout when Search.Config.timeout is 0 (default 3000 ms, Vald's default) */
+  searchTimeoutMs?: number;
+  /** serve core.v1.Agent on the gateway for older clients (default true) */
+  legacyAgentApi?: boolean;
+  random?: () => number;
+}
+
+export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
+  return {
+    agents,
+    replicas: Math.max(1, opts.replicas),
+    log: opts.log.with({ component: "gateway" }),
+    metrics: opts.metrics ?? (opts.registry !== undefined ? gatewayMetrics(opts.registry, agents) : noMetrics),
+    multiConcurrency: opts.multiConcurrency ?? 64,
+    streamConcurrency: opts.streamConcurrency ?? 16,
+    searchTimeoutMs: opts.searchTimeoutMs ?? 3000,
+    random: opts.random ?? Math.random,
+  };
+}
+
+export function gatewayRoutes(agents: AgentSet, opts: GatewayOptions): (router: ConnectRouter) => void {
+  const gw = createGateway(agents, opts);
+  return (router) => {
+    router.service(Insert, insertService(gw));
+    router.service(Update, updateService(gw));
+    router.service(Upsert, upsertService(gw));
+    router.service(Remove, removeService(gw));
+    router.service(Search, searchService(gw));
+    router.service(Object$, objectService(gw));
+    router.service(Index, indexService(gw));
+    router.service(Flush, flushService(gw));
+    router.service(Filter, filterService());
+    if (opts.legacyAgentApi !== false) router.service(Agent, agentCompatService(gw));
+  };
+}
