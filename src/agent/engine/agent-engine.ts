@@ -238,14 +238,14 @@ export class AgentEngine implements Engine {
    * nothing uncommitted this is a no-op; Vald answers FailedPrecondition there, which
    * the handler can derive from counts() beforehand.
    */
-  createIndex(_poolSize: number): Promise<void> {
+  async createIndex(_poolSize: number): Promise<void> {
     this.ensureOpen();
     return this.enqueue(() => this.build());
   }
 
-  saveIndex(): Promise<void> {
+  async saveIndex(): Promise<void> {
     this.ensureOpen();
-    if (!this.persistence) return Promise.resolve();
+    if (!this.persistence) return;
     return this.enqueue(() => this.save(false));
   }
 

@@ -34,6 +34,8 @@ export class VectorStore {
   private building: Map<string, Entry> | null = null;
   /** graph keys to remove once the index is no longer busy */
   private doomed: number[] = [];
+  /** entries of the running build removed or replaced meanwhile (possibly in the graph already) */
+  private deadInBuild = 0;
   private clearWhenIdle = false;
   private busy = false;
   private uncommittedCount = 0;
@@ -57,7 +59,7 @@ export class VectorStore {
 
   /** graph keys that are no longer live but still inside the graph */
   get staleInGraph(): number {
-    return this.doomed.length;
+    return this.doomed.length + this.deadInBuild;
   }
 
   idOfKey(key: number): string | undefined {
@@ -91,6 +93,7 @@ export class VectorStore {
     this.owners.clear();
     this.staged.clear();
     this.uncommittedCount = 0;
+    if (this.building) this.deadInBuild = this.building.size;
     if (this.busy) {
       this.clearWhenIdle = true;
       this.doomed = [];
@@ -148,6 +151,7 @@ export class VectorStore {
    */
   finishBatch(batch: Map<string, Entry>, added: boolean): void {
     this.building = null;
+    this.deadInBuild = 0;
     for (const [id, entry] of batch) {
       const live = this.entries.get(id) === entry;
       if (added && live) {
@@ -204,8 +208,9 @@ export class VectorStore {
     this.owners.delete(entry.key);
     if (entry.pending) {
       this.uncommittedCount--;
-      // an entry of a running build is settled by finishBatch
       if (this.staged.get(id) === entry) this.staged.delete(id);
+      // an entry of a running build is settled by finishBatch
+      else this.deadInBuild++;
       return;
     }
     if (this.busy) this.doomed.push(entry.key);
