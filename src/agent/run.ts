@@ -1,12 +1,216 @@
-// alvd agent: serves vald.v1.* and core.v1.Agent on its own port and dials servers.
+// alvd agent: serves vald.v1.* and core.v1.Agent on its own port, exports metrics and
+// health, and (with --server) dials servers so they can reach the same routes.
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
+import { join } from "node:path";
+import { createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Gauge, type Registry } from "prom-client";
 import type { AgentConfig } from "../config/config";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
-import { createRegistry } from "../observe/metrics";
+import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
+import { listenRpc } from "../rpc/listen";
+import { dialTunnel, type TunnelDialer } from "../tunnel/dialer";
+import { createEngine as createNativeEngine } from "./engine";
+import type { Engine, EngineOptions } from "./engine/types";
+import { agentRoutes } from "./routes";
 
-export async function runAgent(cfg: AgentConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
+export type EngineFactory = (options: EngineOptions) => Promise<Engine>;
+
+export interface StartedAgent {
+  readonly engine: Engine;
+  /** the agent's routes, for a tunnel or an in-process router */
+  readonly routes: (router: ConnectRouter) => void;
+  /** what the agent's own port runs around every call (RPC metrics); reuse them where the routes are served elsewhere */
+  readonly interceptors: Interceptor[];
+  readonly name: string;
+  /** bound gRPC port */
+  readonly port: number;
+  /** index loaded and port serving, not shutting down */
+  ready(): boolean;
+  /** refuse new calls (Unavailable), drain the port, close the engine (saves) */
+  stop(): Promise<void>;
+}
+
+const NAME_FILE = "agent-name";
+/** same limit as the gRPC port (bulk inserts of 784-d vectors) */
+const MAX_TUNNEL_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/** --name, else the name kept in the index directory, else a new one (kept there when possible). */
+export async function resolveAgentName(name: string, indexPath: string | undefined): Promise<string> {
+  if (name) return name;
+  if (indexPath) {
+    const kept = await readFile(join(indexPath, NAME_FILE), "utf8").then(
+      (s) => s.trim(),
+      () => "",
+    );
+    if (kept) return kept;
+  }
+  const fresh = `agent-${randomBytes(4).toString("hex")}`;
+  if (indexPath) {
+    // Stable across restarts: the server recognises the agent (and its data) by name.
+    await mkdir(indexPath, { recursive: true });
+    const tmp = join(indexPath, `${NAME_FILE}.tmp`);
+    await writeFile(tmp, `${fresh}\n`);
+    await rename(tmp, join(indexPath, NAME_FILE));
+  }
+  return fresh;
+}
+
+/** Addresses reported in Object.Location.ips: the bind host, or every external address when bound to all. */
+function agentIps(host: string): string[] {
+  if (host !== "0.0.0.0" && host !== "::" && host !== "") return [host];
+  const ips: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && a.family === "IPv4") ips.push(a.address);
+  }
+  return ips.length > 0 ? ips : ["127.0.0.1"];
+}
+
+export function engineOptions(cfg: AgentConfig, name: string): EngineOptions {
+  const ix = cfg.index;
+  return {
+    name,
+    ips: agentIps(cfg.grpc.host),
+    dimension: ix.dimension,
+    metric: ix.metric,
+    quantization: ix.quantization,
+    connectivity: ix.connectivity,
+    // Vald exposes no construction-time ef; max(128, 4·M) is the usual HNSW choice:
+    // build quality well past the knee of the recall curve for M up to 32, and it
+    // grows with M so wide graphs still find good neighbours while being built.
+    expansionAdd: Math.max(128, 4 * ix.connectivity),
+    expansionSearch: ix.expansionSearch,
+    simd: ix.simd,
+    indexPath: ix.indexPath,
+    createIndexThreshold: ix.createIndexThreshold,
+    checkIndexIntervalMs: ix.checkIndexIntervalMs,
+    saveIntervalMs: ix.saveIntervalMs,
+    indexThreads: ix.indexThreads,
+  };
+}
+
+function registerEngineGauges(registry: Registry, engine: Engine): void {
+  const labels = { agent: engine.options.name };
+  const gauge = (name: string, help: string, value: () => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["agent"],
+      registers: [registry],
+      collect() {
+        this.set(labels, value());
+      },
+    });
+  gauge("alvd_agent_index_stored", "Vectors stored (committed and uncommitted)", () => engine.counts().stored);
+  gauge("alvd_agent_index_uncommitted", "Vectors waiting for CreateIndex", () => engine.counts().uncommitted);
+  gauge("alvd_agent_index_indexing", "1 while CreateIndex runs", () => Number(engine.counts().indexing));
+  gauge("alvd_agent_index_saving", "1 while SaveIndex runs", () => Number(engine.counts().saving));
+  gauge("alvd_agent_index_memory_bytes", "Bytes held by the native index (graph + vectors)", () => engine.memoryUsage());
+}
+
+function nativeEngineFactory(log: Logger): EngineFactory {
+  return (options) =>
+    createNativeEngine(options, {
+      onBackgroundError: (what, err) => log.error(`${what} failed`, { err: err as Error }),
+      onRecovered: (r) => log.info("recovered from index path", { generation: r.generation, replayed: r.replayedRecords, torn: r.tornSegments }),
+    });
+}
+
+/**
+ * Starts the agent's engine and gRPC port, registering its metrics on `registry`.
+ * The server uses this for its embedded agent (calling `engine` in-process and
+ * serving `routes` on the agent's own port); `runAgent` adds metrics and tunnels.
+ */
+export async function startAgent(
+  cfg: AgentConfig,
+  log: Logger,
+  registry: Registry,
+  createEngine?: EngineFactory,
+): Promise<StartedAgent> {
+  const name = await resolveAgentName(cfg.name, cfg.index.indexPath);
+  const alog = log.with({ agent: name });
+  const t0 = performance.now();
+  const engine = await (createEngine ?? nativeEngineFactory(alog))(engineOptions(cfg, name));
+  const counts = engine.counts();
+  alog.info("index loaded", {
+    isa: engine.isa,
+    simd: cfg.index.simd,
+    dimension: cfg.index.dimension,
+    stored: counts.stored,
+    uncommitted: counts.uncommitted,
+    path: cfg.index.indexPath ?? "(memory)",
+    ms: Math.round(performance.now() - t0),
+  });
+  let stopping = false;
+  let serving = false;
+  const routes = agentRoutes(engine, alog, { available: () => !stopping });
+  const interceptors = [rpcMetricsInterceptor(registry, "agent")];
+  let rpc;
+  try {
+    rpc = await listenRpc({ host: cfg.grpc.host, port: cfg.grpc.port, routes, log: alog, interceptors });
+  } catch (e) {
+    await engine.close().catch(() => undefined);
+    throw new Error(`agent gRPC port ${cfg.grpc.host}:${cfg.grpc.port}: ${(e as Error).message}`, { cause: e });
+  }
+  registerEngineGauges(registry, engine);
+  serving = true;
+  alog.info("agent listening", { addr: `${cfg.grpc.host}:${rpc.port}` });
+  const listener = rpc;
+  return {
+    engine,
+    routes,
+    interceptors,
+    name,
+    port: listener.port,
+    ready: () => serving && !stopping,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await listener.close();
+      serving = false;
+      await engine.close();
+      alog.info("agent stopped", { stored: engine.counts().stored });
+    },
+  };
+}
+
+export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: EngineFactory): Promise<{ stop(): Promise<void> }> {
   const registry = createRegistry();
-  const observe = await serveObserve(cfg.metrics, registry, () => false);
-  log.info("agent started (services not built yet)");
-  return { stop: () => observe.close() };
+  let agent: StartedAgent | undefined;
+  // Metrics and /healthz come up first so a slow index load is visible as "not ready".
+  const observe = await serveObserve(cfg.metrics, registry, () => agent?.ready() ?? false);
+  try {
+    agent = await startAgent(cfg, log, registry, createEngine);
+  } catch (e) {
+    await observe.close();
+    throw e;
+  }
+  // One tunnel per server (HA), all serving the very routes of the agent's own port.
+  const router = createConnectRouter({
+    interceptors: agent.interceptors,
+    readMaxBytes: MAX_TUNNEL_MESSAGE_BYTES,
+    writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES,
+  });
+  agent.routes(router);
+  const tunnels: TunnelDialer[] = cfg.servers.map((s) =>
+    dialTunnel({
+      server: `${s.host}:${s.port}`,
+      name: agent!.name,
+      token: cfg.token || undefined,
+      handlers: router.handlers,
+      log: log.with({ agent: agent!.name }),
+    }),
+  );
+  log.info("metrics listening", { addr: `${cfg.metrics.host}:${observe.port}` });
+  const started = agent;
+  return {
+    async stop() {
+      // Tunnels first: the servers stop routing calls here before the port drains.
+      await Promise.all(tunnels.map((t) => t.close()));
+      await started.stop();
+      await observe.close();
+    },
+  };
 }
