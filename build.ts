@@ -1,0 +1,265 @@
+#!/usr/bin/env bun
+// Release build: one self-contained `bun build --compile` binary per Linux target, plus
+// a tar.gz per target and SHA256SUMS.
+//
+//   bun build.ts [--target linux-x64|linux-x64-baseline|linux-arm64|all] [--no-bytecode] [--no-archive]
+//
+// Why it looks like this:
+//  - Bun downloads cross-compile runtimes itself, which fails offline; we fetch the same
+//    runtimes as npm packages (`npm pack @oven/bun-linux-*@<our bun version>`) and pass
+//    them as the executable, so the build needs only the npm registry (or nothing, once
+//    dist/.runtimes/ is filled).
+//  - The runtime must be the exact version of the bun that bundles: --bytecode output is
+//    only valid for the JavaScriptCore that produced it.
+//  - The native addon is embedded by src/index/addon.ts's static require(); Bun folds
+//    process.arch per target, so each binary carries only its own architecture's addon.
+//    We check the addon files exist and are for the right machine before compiling,
+//    because a missing or wrong-arch addon is only noticed when the binary starts.
+//  - Never strip the output: the JS payload lives in a section strip removes.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const TARGETS = {
+  "linux-x64": { bunTarget: "bun-linux-x64-modern", runtimePkg: "@oven/bun-linux-x64", machine: "x86-64", addonDirs: ["simd", "plain"] },
+  "linux-x64-baseline": { bunTarget: "bun-linux-x64-baseline", runtimePkg: "@oven/bun-linux-x64-baseline", machine: "x86-64", addonDirs: ["simd", "plain"] },
+  "linux-arm64": { bunTarget: "bun-linux-arm64", runtimePkg: "@oven/bun-linux-aarch64", machine: "aarch64", addonDirs: ["arm64-simd", "arm64-plain"] },
+} as const;
+export type TargetName = keyof typeof TARGETS;
+
+const ROOT = import.meta.dir;
+const DIST = join(ROOT, "dist");
+const RUNTIMES = join(DIST, ".runtimes");
+
+export interface BuildResult {
+  target: TargetName;
+  binary: string;
+  archive?: string;
+  bytes: number;
+  archiveBytes?: number;
+  version: string;
+  commit: string;
+  seconds: number;
+}
+
+class BuildError extends Error {}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, encoding: "utf8" });
+  if (r.error) throw new BuildError(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new BuildError(`${cmd} ${args.join(" ")} exited ${r.status}\n${r.stderr}`);
+  return r.stdout;
+}
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** Short commit, "+dirty" when tracked files differ from HEAD; "unknown" outside git (e.g. a docker build without .git). */
+export function gitCommit(): string {
+  const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" });
+  if (head.status !== 0) return process.env.ALVD_COMMIT ?? "unknown";
+  // Untracked files (other people's work in progress, build output) don't make a build dirty; edits to tracked files do.
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" });
+  return head.stdout.trim() + (dirty.stdout.trim() ? "+dirty" : "");
+}
+
+const ELF_MACHINES: Record<number, string> = { 0x3e: "x86-64", 0xb7: "aarch64" };
+
+/** The ELF e_machine of a file, or undefined when it isn't a 64-bit little-endian ELF. */
+export function elfMachine(path: string): string | undefined {
+  const b = readFileSync(path).subarray(0, 20);
+  if (b.length < 20 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46 || b[4] !== 2 || b[5] !== 1) return undefined;
+  const m = b.readUInt16LE(18);
+  return ELF_MACHINES[m] ?? `machine 0x${m.toString(16)}`;
+}
+
+/** The target's bun runtime at our exact bun version, from node_modules or the npm registry (cached). */
+export function runtimeFor(target: TargetName): string {
+  const { runtimePkg } = TARGETS[target];
+  const version = Bun.version;
+  // The host platform's package is already installed as an optional dependency of `bun`.
+  const installed = join(ROOT, "node_modules", runtimePkg);
+  if (existsSync(join(installed, "bin", "bun"))) {
+    const v = (JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as { version: string }).version;
+    if (v === version) return join(installed, "bin", "bun");
+  }
+  const dir = join(RUNTIMES, `${runtimePkg.replace("@oven/", "")}-${version}`);
+  const bin = join(dir, "package", "bin", "bun");
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  console.log(`fetching ${runtimePkg}@${version} (npm pack)`);
+  const out = run("npm", ["pack", `${runtimePkg}@${version}`, "--pack-destination", dir, "--silent"]).trim().split("\n").pop()!;
+  run("tar", ["-xzf", join(dir, out), "-C", dir]);
+  rmSync(join(dir, out));
+  if (!existsSync(bin)) throw new BuildError(`${runtimePkg}@${version} has no bin/bun`);
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
+function checkAddons(target: TargetName): void {
+  const { addonDirs, machine } = TARGETS[target];
+  for (const d of addonDirs) {
+    const p = join(ROOT, "native", "build", d, "alvd_index.node");
+    if (!existsSync(p)) {
+      throw new BuildError(`${target}: native addon ${p} is missing (run \`bun native/build.ts\`${target === "linux-arm64" ? " with --arch arm64" : ""})`);
+    }
+    const m = elfMachine(p);
+    if (m !== machine) throw new BuildError(`${target}: ${p} is built for ${m}, not ${machine}`);
+  }
+}
+
+export function sha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Byte-reproducible archive: fixed order, owner and mtime (the commit time). */
+function archive(dirName: string): string {
+  const out = join(DIST, `${dirName}.tar.gz`);
+  const epoch = spawnSync("git", ["log", "-1", "--format=%ct"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "0";
+  run("tar", ["--sort=name", `--mtime=@${epoch}`, "--owner=0", "--group=0", "--numeric-owner", "-cf", `${dirName}.tar`, dirName], { cwd: DIST });
+  rmSync(out, { force: true });
+  // -n: no name/time in the gzip header, so equal inputs give equal archives
+  run("gzip", ["-9", "-n", `${dirName}.tar`], { cwd: DIST });
+  return out;
+}
+
+function writeChecksums(version: string): void {
+  const names = readdirSync(DIST)
+    .filter((n) => n.startsWith(`alvd-${version}-`) && n.endsWith(".tar.gz"))
+    .sort();
+  writeFileSync(join(DIST, "SHA256SUMS"), names.map((n) => `${sha256(join(DIST, n))}  ${n}\n`).join(""));
+}
+
+/** Runs the fresh binary away from the repo, so a build that still reads node_modules fails here and not at a user's. */
+function smokeTest(target: TargetName, binary: string, expect: { version: string; commit: string }): void {
+  const machine = TARGETS[target].machine;
+  const hostMachine = process.arch === "arm64" ? "aarch64" : "x86-64";
+  let cmd = binary;
+  let args = ["version"];
+  if (machine !== hostMachine) {
+    const qemu = machine === "aarch64" ? "qemu-aarch64-static" : undefined;
+    const sysroot = "/usr/aarch64-linux-gnu";
+    if (!qemu || spawnSync("which", [qemu]).status !== 0) {
+      console.log(`  (not smoke-tested: ${target} can't run on this ${hostMachine} host without ${qemu ?? "an emulator"})`);
+      return;
+    }
+    cmd = qemu;
+    args = ["-L", sysroot, binary, "version"];
+  }
+  const cwd = mkdtempSync(join(tmpdir(), "alvd-smoke-"));
+  try {
+    const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: { PATH: "/usr/bin:/bin", HOME: cwd, TMPDIR: cwd }, timeout: 60_000 });
+    const out = `${r.stdout}${r.stderr}`;
+    if (r.status !== 0 || !out.includes(expect.version) || !out.includes(expect.commit)) {
+      throw new BuildError(`${target}: smoke test failed (exit ${r.status}):\n${out}`);
+    }
+    console.log(`  smoke: ${out.trim()}`);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+export async function buildTarget(target: TargetName, opts: { bytecode?: boolean; archive?: boolean } = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const version = packageVersion();
+  const commit = gitCommit();
+  checkAddons(target);
+  const executablePath = runtimeFor(target);
+  const dirName = `alvd-${version}-${target}`;
+  const outDir = join(DIST, dirName);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const binary = join(outDir, "alvd");
+  const bytecode = opts.bytecode ?? true;
+  const result = await Bun.build({
+    entrypoints: [join(ROOT, "src", "main.ts")],
+    minify: true,
+    // bytecode halves start-up; Bun only supports it for ESM when asked for explicitly
+    bytecode,
+    format: "esm",
+    define: {
+      ALVD_VERSION: JSON.stringify(version),
+      ALVD_COMMIT: JSON.stringify(commit),
+      ALVD_BUILD_TARGET: JSON.stringify(target),
+    },
+    compile: {
+      target: TARGETS[target].bunTarget,
+      executablePath,
+      outfile: binary,
+      // a server binary must not change behaviour because of a .env or bunfig.toml in its working directory
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+    },
+  });
+  if (!result.success) {
+    throw new BuildError(`${target}: bun build failed:\n${result.logs.map(String).join("\n")}`);
+  }
+  const m = elfMachine(binary);
+  if (m !== TARGETS[target].machine) throw new BuildError(`${target}: output is ${m}, expected ${TARGETS[target].machine}`);
+  for (const f of ["LICENSE", "LICENSE.md"]) if (existsSync(join(ROOT, f))) copyFileSync(join(ROOT, f), join(outDir, f));
+  smokeTest(target, binary, { version, commit });
+  const res: BuildResult = { target, binary, bytes: statSync(binary).size, version, commit, seconds: 0 };
+  if (opts.archive ?? true) {
+    res.archive = archive(dirName);
+    res.archiveBytes = statSync(res.archive).size;
+    writeChecksums(version);
+  }
+  res.seconds = (performance.now() - t0) / 1000;
+  writeFileSync(join(DIST, `.build-${target}.json`), JSON.stringify({ ...res, bun: Bun.version, builtAt: new Date().toISOString() }, null, 2));
+  return res;
+}
+
+function parseArgs(argv: string[]): { targets: TargetName[]; bytecode: boolean; archive: boolean } {
+  let target = "linux-x64";
+  let bytecode = true;
+  let archive = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--target") target = argv[++i] ?? "";
+    else if (a.startsWith("--target=")) target = a.slice("--target=".length);
+    else if (a === "--no-bytecode") bytecode = false;
+    else if (a === "--no-archive") archive = false;
+    else if (a === "--help" || a === "-h") {
+      console.log(`usage: bun build.ts [--target ${Object.keys(TARGETS).join("|")}|all] [--no-bytecode] [--no-archive]`);
+      process.exit(0);
+    } else throw new BuildError(`unknown argument ${a}`);
+  }
+  const targets = target === "all" ? (Object.keys(TARGETS) as TargetName[]) : [target as TargetName];
+  for (const t of targets) if (!(t in TARGETS)) throw new BuildError(`unknown target "${t}" (${Object.keys(TARGETS).join(", ")}, all)`);
+  return { targets, bytecode, archive };
+}
+
+function mib(n: number): string {
+  return `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+if (import.meta.main) {
+  try {
+    const { targets, bytecode, archive: withArchive } = parseArgs(process.argv.slice(2));
+    const failed: string[] = [];
+    for (const t of targets) {
+      console.log(`building ${t}`);
+      try {
+        const r = await buildTarget(t, { bytecode, archive: withArchive });
+        console.log(`  ${r.binary.replace(ROOT + "/", "")} ${mib(r.bytes)}` + (r.archive ? `, ${r.archive.replace(ROOT + "/", "")} ${mib(r.archiveBytes!)}` : "") + ` (${r.seconds.toFixed(1)} s)`);
+      } catch (e) {
+        // with "all", one target that can't be built (say arm64 without its addon) must not hide the others
+        if (!(e instanceof BuildError) || targets.length === 1) throw e;
+        console.error(`  skipped ${t}: ${e.message}`);
+        failed.push(t);
+      }
+    }
+    if (failed.length) {
+      console.error(`not built: ${failed.join(", ")}`);
+      process.exit(1);
+    }
+  } catch (e) {
+    console.error(`build: ${e instanceof BuildError ? e.message : (e as Error).stack}`);
+    process.exit(1);
+  }
+}
+
+export { BuildError, DIST, ROOT };
