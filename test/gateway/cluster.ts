@@ -1,0 +1,131 @@
+// Test cluster: N real agents (engine + agentRoutes, JS index) behind a gateway served
+// on 127.0.0.1, reached by a gRPC client like any Vald client would.
+import { createClient, type Client, type ConnectRouter, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createRouterTransport } from "@connectrpc/connect";
+import { Registry } from "prom-client";
+import { createEngine } from "../../src/agent/engine";
+import type { Engine } from "../../src/agent/engine/types";
+import { agentRoutes } from "../../src/agent/routes";
+import { createAgentHandle, createAgentPool, type AgentHandle, type AgentPool } from "../../src/gateway/agents";
+import { createDirectTransport } from "../../src/gateway/direct-transport";
+import { gatewayRoutes, type GatewayOptions } from "../../src/gateway/routes";
+import { Agent } from "../../src/gen/core/v1/agent_pb";
+import { Flush } from "../../src/gen/vald/v1/flush_pb";
+import { Index } from "../../src/gen/vald/v1/index_pb";
+import { Insert } from "../../src/gen/vald/v1/insert_pb";
+import { Object$ } from "../../src/gen/vald/v1/object_pb";
+import { Remove } from "../../src/gen/vald/v1/remove_pb";
+import { Search } from "../../src/gen/vald/v1/search_pb";
+import { Update } from "../../src/gen/vald/v1/update_pb";
+import { Upsert } from "../../src/gen/vald/v1/upsert_pb";
+import { createLogger } from "../../src/observe/log";
+import { listenRpc, type RpcListener } from "../../src/rpc/listen";
+import { openJsIndex } from "./js-index";
+
+export const log = createLogger({ level: (process.env.TEST_LOG_LEVEL as "debug" | undefined) ?? "error", format: "text" });
+
+export async function testEngine(name: string, dimension: number): Promise<Engine> {
+  return createEngine(
+    {
+      name,
+      ips: [`10.0.0.${name.replace(/\D/g, "") || "1"}`],
+      dimension,
+      metric: "l2sq",
+      quantization: "f32",
+      connectivity: 16,
+      expansionAdd: 64,
+      expansionSearch: 64,
+      simd: "auto",
+      createIndexThreshold: 0,
+      checkIndexIntervalMs: 0,
+      saveIntervalMs: 0,
+      indexThreads: 1,
+    },
+    { openIndex: (o) => openJsIndex(o), onBackgroundError: () => {} },
+  );
+}
+
+export type TransportKind = "direct" | "router";
+
+export interface TestAgent {
+  name: string;
+  engine: Engine;
+  handle: AgentHandle;
+}
+
+export async function testAgent(name: string, dimension: number, kind: TransportKind = "direct", wrap?: (routes: (r: ConnectRouter) => void) => (r: ConnectRouter) => void): Promise<TestAgent> {
+  const engine = await testEngine(name, dimension);
+  let routes = agentRoutes(engine, log);
+  if (wrap) routes = wrap(routes);
+  const transport: Transport = kind === "direct" ? createDirectTransport(routes) : createRouterTransport(routes);
+  return { name, engine, handle: createAgentHandle({ name, ips: engine.options.ips, transport }) };
+}
+
+export interface ValdClients {
+  insert: Client<typeof Insert>;
+  update: Client<typeof Update>;
+  upsert: Client<typeof Upsert>;
+  remove: Client<typeof Remove>;
+  search: Client<typeof Search>;
+  object: Client<typeof Object$>;
+  index: Client<typeof Index>;
+  flush: Client<typeof Flush>;
+  agent: Client<typeof Agent>;
+}
+
+export interface TestCluster {
+  agents: TestAgent[];
+  pool: AgentPool;
+  registry: Registry;
+  client: ValdClients;
+  close(): Promise<void>;
+}
+
+export async function startCluster(n: number, opts: Partial<GatewayOptions> & { dimension?: number; kind?: TransportKind; agents?: TestAgent[] } = {}): Promise<TestCluster> {
+  const dimension = opts.dimension ?? 8;
+  const agents = opts.agents ?? (await Promise.all(Array.from({ length: n }, (_, i) => testAgent(`agent-${i + 1}`, dimension, opts.kind))));
+  const pool = createAgentPool(agents.map((a) => a.handle));
+  const registry = new Registry();
+  const listener: RpcListener = await listenRpc({
+    host: "127.0.0.1",
+    port: 0,
+    log,
+    routes: gatewayRoutes(pool, { replicas: 1, log, registry, ...opts }),
+  });
+  const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${listener.port}` });
+  const client: ValdClients = {
+    insert: createClient(Insert, transport),
+    update: createClient(Update, transport),
+    upsert: createClient(Upsert, transport),
+    remove: createClient(Remove, transport),
+    search: createClient(Search, transport),
+    object: createClient(Object$, transport),
+    index: createClient(Index, transport),
+    flush: createClient(Flush, transport),
+    agent: createClient(Agent, transport),
+  };
+  return {
+    agents,
+    pool,
+    registry,
+    client,
+    async close() {
+      await listener.close(100);
+      await Promise.all(agents.map((a) => a.engine.close()));
+    },
+  };
+}
+
+/** deterministic pseudo-random vectors */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+export function randomVector(r: () => number, d: number): number[] {
+  return Array.from({ length: d }, () => r() * 2 - 1);
+}
