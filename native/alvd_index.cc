@@ -1,0 +1,663 @@
+// alvd's own N-API binding over usearch's header-only HNSW (index_dense_gt).
+//
+// Why not the prebuilt usearch addon: it cannot return a stored vector, cannot take a
+// per-query ef, runs add/search/save on the JS thread, and cannot be forced onto the
+// portable kernels. This file is compiled twice (native/build.ts): with NumKong and
+// runtime dispatch ("simd") and with USEARCH_USE_NUMKONG=0 ("plain").
+//
+// Concurrency model (matches src/index/types.ts AnnIndex):
+//  - every operation touching the graph takes a shared or exclusive hold on `Gate`;
+//    searches and the adds of one addAsync share it, reserve/remove/clear/load take it
+//    exclusively, so growing the graph never races a search;
+//  - usearch needs a distinct "thread id" (scratch context) per concurrent call; we
+//    hand them out from our own blocking pool instead of usearch's, whose pool fails
+//    rather than waits when it runs dry;
+//  - per-query ef: index_gt::search uses max(config.expansion, wanted), so the index is
+//    configured with expansion_search = 1 and each call asks for max(k, ef) results and
+//    keeps the first k. Nothing shared is mutated per call.
+
+#define NAPI_CPP_EXCEPTIONS
+#include <napi.h>
+
+#include <usearch/index_dense.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace us = unum::usearch;
+using dense_t = us::index_dense_t;
+using key_t_ = dense_t::vector_key_t;
+using distance_t = dense_t::distance_t;
+
+#if USEARCH_USE_NUMKONG
+constexpr char const* kFlavour = "simd";
+#else
+constexpr char const* kFlavour = "plain";
+#endif
+
+// Largest integer a JS number holds exactly; keys beyond it would alias.
+constexpr double kMaxSafeKey = 9007199254740991.0;
+
+// Scratch contexts kept for searches on top of the add threads; a search beyond
+// this many in flight waits for a free context instead of failing.
+std::size_t search_slots() {
+    std::size_t hw = std::max<std::size_t>(1, std::thread::hardware_concurrency());
+    return std::max<std::size_t>(16, hw * 4);
+}
+
+// Writer-preferring shared/exclusive gate: a steady stream of async searches must not
+// starve the reserve step of an addAsync.
+class Gate {
+  public:
+    void lock_shared() {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return !writer_ && writers_waiting_ == 0; });
+        ++readers_;
+    }
+    void unlock_shared() {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (--readers_ == 0)
+            cv_.notify_all();
+    }
+    void lock() {
+        std::unique_lock<std::mutex> lk(mu_);
+        ++writers_waiting_;
+        cv_.wait(lk, [&] { return !writer_ && readers_ == 0; });
+        --writers_waiting_;
+        writer_ = true;
+    }
+    void unlock() {
+        std::lock_guard<std::mutex> lk(mu_);
+        writer_ = false;
+        cv_.notify_all();
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::size_t readers_ = 0;
+    std::size_t writers_waiting_ = 0;
+    bool writer_ = false;
+};
+
+struct SharedHold {
+    explicit SharedHold(Gate& g) : g_(g) { g_.lock_shared(); }
+    ~SharedHold() { g_.unlock_shared(); }
+    SharedHold(SharedHold const&) = delete;
+    SharedHold& operator=(SharedHold const&) = delete;
+    Gate& g_;
+};
+
+struct ExclusiveHold {
+    explicit ExclusiveHold(Gate& g) : g_(g) { g_.lock(); }
+    ~ExclusiveHold() { g_.unlock(); }
+    ExclusiveHold(ExclusiveHold const&) = delete;
+    ExclusiveHold& operator=(ExclusiveHold const&) = delete;
+    Gate& g_;
+};
+
+// Blocking pool of usearch thread ids. Resized only under an exclusive Gate hold,
+// when no id can be out.
+class IdPool {
+  public:
+    void reset(std::size_t n) {
+        std::lock_guard<std::mutex> lk(mu_);
+        free_.clear();
+        for (std::size_t i = n; i-- > 0;)
+            free_.push_back(i);
+        size_ = n;
+    }
+    std::size_t size() const { return size_; }
+    std::size_t acquire() {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return !free_.empty(); });
+        std::size_t id = free_.back();
+        free_.pop_back();
+        return id;
+    }
+    void release(std::size_t id) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            free_.push_back(id);
+        }
+        cv_.notify_one();
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::size_t> free_;
+    std::size_t size_ = 0;
+};
+
+struct IdHold {
+    explicit IdHold(IdPool& p) : p_(p), id(p.acquire()) {}
+    ~IdHold() { p_.release(id); }
+    IdHold(IdHold const&) = delete;
+    IdHold& operator=(IdHold const&) = delete;
+    IdPool& p_;
+    std::size_t id;
+};
+
+struct Settings {
+    std::size_t dimensions = 0;
+    us::metric_kind_t metric = us::metric_kind_t::l2sq_k;
+    us::scalar_kind_t scalar = us::scalar_kind_t::f32_k;
+    std::size_t connectivity = 0;
+    std::size_t expansion_add = 0;
+    std::size_t expansion_search = 0;
+};
+
+// Everything an in-flight worker needs; shared_ptr-owned so a worker outlives the JS
+// wrapper object if it is collected mid-operation.
+struct Core {
+    Settings settings;
+    dense_t index;
+    Gate gate;
+    IdPool ids;
+
+    // Needs an exclusive hold. Grows capacity for `extra` more members and makes room
+    // for `add_threads` concurrent adders next to the search contexts.
+    void reserve(std::size_t extra, std::size_t add_threads) {
+        // Slots in use include removed-but-not-yet-reused ones (cend() sits past the last slot).
+        std::size_t used = static_cast<std::size_t>(get_slot(index.cend()));
+        std::size_t needed = used + extra;
+        std::size_t capacity = index.capacity();
+        std::size_t threads = std::max(ids.size(), add_threads + search_slots());
+        if (needed <= capacity && threads == ids.size())
+            return;
+        std::size_t members = needed <= capacity ? capacity : std::max(needed, capacity + capacity / 2);
+        if (!index.try_reserve(us::index_limits_t(members, threads)))
+            throw std::runtime_error("alvd_index: out of memory reserving " + std::to_string(members) + " vectors");
+        ids.reset(threads);
+    }
+};
+
+dense_t make_index(Settings const& s) {
+    us::metric_punned_t metric = us::metric_punned_t::builtin(s.dimensions, s.metric, s.scalar);
+    if (!metric)
+        throw std::runtime_error("alvd_index: this build has no kernel for the requested metric/quantization");
+    us::index_dense_config_t config(s.connectivity, s.expansion_add, 1);
+    auto made = dense_t::make(metric, config, us::default_free_value<key_t_>(), us::index_limits_t(us::unreserved));
+    if (!made)
+        throw std::runtime_error(std::string("alvd_index: cannot create index: ") + made.error.release());
+    return std::move(made.index);
+}
+
+// ---- argument helpers (JS thread only) -------------------------------------------
+
+[[noreturn]] void throw_type(Napi::Env env, std::string const& msg) {
+    throw Napi::TypeError::New(env, "alvd_index: " + msg);
+}
+
+[[noreturn]] void throw_range(Napi::Env env, std::string const& msg) {
+    throw Napi::RangeError::New(env, "alvd_index: " + msg);
+}
+
+Napi::Float32Array arg_f32(Napi::CallbackInfo const& info, std::size_t i, char const* name) {
+    if (info.Length() <= i || !info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        throw_type(info.Env(), std::string(name) + " must be a Float32Array");
+    return info[i].As<Napi::Float32Array>();
+}
+
+double arg_number(Napi::CallbackInfo const& info, std::size_t i, char const* name) {
+    if (info.Length() <= i || !info[i].IsNumber())
+        throw_type(info.Env(), std::string(name) + " must be a number");
+    return info[i].As<Napi::Number>().DoubleValue();
+}
+
+std::size_t arg_count(Napi::CallbackInfo const& info, std::size_t i, char const* name, double max = 1e9) {
+    double v = arg_number(info, i, name);
+    if (!(v >= 0 && v <= max && std::floor(v) == v))
+        throw_range(info.Env(), std::string(name) + " must be an integer in [0, " + std::to_string((long long)max) + "]");
+    return static_cast<std::size_t>(v);
+}
+
+bool valid_key(double k) { return k >= 0 && k <= kMaxSafeKey && std::floor(k) == k; }
+
+key_t_ arg_key(Napi::CallbackInfo const& info, std::size_t i) {
+    double k = arg_number(info, i, "key");
+    if (!valid_key(k))
+        throw_range(info.Env(), "key must be a non-negative safe integer");
+    return static_cast<key_t_>(k);
+}
+
+std::string arg_string(Napi::CallbackInfo const& info, std::size_t i, char const* name) {
+    if (info.Length() <= i || !info[i].IsString())
+        throw_type(info.Env(), std::string(name) + " must be a string");
+    return info[i].As<Napi::String>().Utf8Value();
+}
+
+us::metric_kind_t parse_metric(Napi::Env env, std::string const& m) {
+    if (m == "l2sq")
+        return us::metric_kind_t::l2sq_k;
+    if (m == "cos")
+        return us::metric_kind_t::cos_k;
+    if (m == "ip")
+        return us::metric_kind_t::ip_k;
+    throw_range(env, "unknown metric '" + m + "' (expected l2sq, cos or ip)");
+}
+
+us::scalar_kind_t parse_scalar(Napi::Env env, std::string const& q) {
+    if (q == "f32")
+        return us::scalar_kind_t::f32_k;
+    if (q == "f16")
+        return us::scalar_kind_t::f16_k;
+    if (q == "i8")
+        return us::scalar_kind_t::i8_k;
+    throw_range(env, "unknown quantization '" + q + "' (expected f32, f16 or i8)");
+}
+
+// ---- search ---------------------------------------------------------------------------
+
+struct Hits {
+    std::vector<key_t_> keys;
+    std::vector<distance_t> distances;
+    std::size_t count = 0;
+};
+
+// Runs on any thread. `ef` 0 means the index default.
+Hits run_search(Core& core, float const* query, std::size_t k, std::size_t ef, bool exact) {
+    Hits hits;
+    hits.keys.resize(k);
+    hits.distances.resize(k);
+    if (k == 0)
+        return hits;
+    SharedHold hold(core.gate);
+    if (core.index.size() == 0)
+        return hits;
+    IdHold id(core.ids);
+    std::size_t effective = ef ? ef : core.settings.expansion_search;
+    std::size_t wanted = exact ? k : std::max(k, effective);
+    auto result = core.index.search(query, wanted, id.id, exact);
+    if (!result)
+        throw std::runtime_error(std::string("alvd_index: search failed: ") + result.error.release());
+    hits.count = result.dump_to(hits.keys.data(), hits.distances.data(), k);
+    return hits;
+}
+
+Napi::Value hits_to_js(Napi::Env env, Hits const& hits) {
+    std::size_t k = hits.keys.size();
+    Napi::Float64Array keys = Napi::Float64Array::New(env, k);
+    Napi::Float32Array distances = Napi::Float32Array::New(env, k);
+    for (std::size_t i = 0; i < hits.count; ++i) {
+        keys[i] = static_cast<double>(hits.keys[i]);
+        distances[i] = hits.distances[i];
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("keys", keys);
+    out.Set("distances", distances);
+    out.Set("count", Napi::Number::New(env, static_cast<double>(hits.count)));
+    return out;
+}
+
+// ---- async workers ------------------------------------------------------------------
+
+class PromiseWorker : public Napi::AsyncWorker {
+  public:
+    explicit PromiseWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+    Napi::Promise promise() const { return deferred_.Promise(); }
+
+  protected:
+    void OnError(Napi::Error const& e) override { deferred_.Reject(e.Value()); }
+    Napi::Promise::Deferred deferred_;
+};
+
+class AddWorker : public PromiseWorker {
+  public:
+    AddWorker(Napi::Env env, std::shared_ptr<Core> core, Napi::Float64Array keys, Napi::Float32Array vectors,
+              std::size_t threads)
+        : PromiseWorker(env), core_(std::move(core)), threads_(threads) {
+        // Reference the typed arrays so their memory stays put while native threads read it.
+        keys_ref_ = Napi::Persistent(static_cast<Napi::Object>(keys));
+        vectors_ref_ = Napi::Persistent(static_cast<Napi::Object>(vectors));
+        keys_ = keys.Data();
+        vectors_ = vectors.Data();
+        rows_ = keys.ElementLength();
+    }
+
+    void Execute() override {
+        try {
+            std::size_t threads = std::max<std::size_t>(1, std::min(threads_, rows_));
+            {
+                ExclusiveHold hold(core_->gate);
+                core_->reserve(rows_, threads);
+            }
+            SharedHold hold(core_->gate);
+            std::atomic<std::size_t> next{0};
+            std::atomic<bool> failed{false};
+            std::mutex error_mu;
+            std::string error;
+            std::size_t dims = core_->settings.dimensions;
+            auto work = [&] {
+                try {
+                    IdHold id(core_->ids);
+                    for (;;) {
+                        if (failed.load(std::memory_order_relaxed))
+                            return;
+                        std::size_t row = next.fetch_add(1, std::memory_order_relaxed);
+                        if (row >= rows_)
+                            return;
+                        key_t_ key = static_cast<key_t_>(keys_[row]);
+                        auto added = core_->index.add(key, vectors_ + row * dims, id.id);
+                        if (!added) {
+                            std::lock_guard<std::mutex> lk(error_mu);
+                            if (!failed.exchange(true))
+                                error = "alvd_index: add of key " + std::to_string(key) + " failed: " +
+                                        added.error.release();
+                            return;
+                        }
+                    }
+                } catch (std::exception const& e) {
+                    std::lock_guard<std::mutex> lk(error_mu);
+                    if (!failed.exchange(true))
+                        error = std::string("alvd_index: add failed: ") + e.what();
+                }
+            };
+            std::vector<std::thread> helpers;
+            helpers.reserve(threads - 1);
+            for (std::size_t t = 1; t < threads; ++t)
+                helpers.emplace_back(work);
+            work();
+            for (auto& h : helpers)
+                h.join();
+            if (failed)
+                SetError(error);
+        } catch (std::exception const& e) {
+            SetError(e.what());
+        }
+    }
+
+    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+
+  private:
+    std::shared_ptr<Core> core_;
+    std::size_t threads_;
+    Napi::ObjectReference keys_ref_;
+    Napi::ObjectReference vectors_ref_;
+    double const* keys_ = nullptr;
+    float const* vectors_ = nullptr;
+    std::size_t rows_ = 0;
+};
+
+class SearchWorker : public PromiseWorker {
+  public:
+    SearchWorker(Napi::Env env, std::shared_ptr<Core> core, std::vector<float> query, std::size_t k, std::size_t ef)
+        : PromiseWorker(env), core_(std::move(core)), query_(std::move(query)), k_(k), ef_(ef) {}
+
+    void Execute() override {
+        try {
+            hits_ = run_search(*core_, query_.data(), k_, ef_, false);
+        } catch (std::exception const& e) {
+            SetError(e.what());
+        }
+    }
+
+    void OnOK() override { deferred_.Resolve(hits_to_js(Env(), hits_)); }
+
+  private:
+    std::shared_ptr<Core> core_;
+    std::vector<float> query_;
+    std::size_t k_;
+    std::size_t ef_;
+    Hits hits_;
+};
+
+class SaveWorker : public PromiseWorker {
+  public:
+    SaveWorker(Napi::Env env, std::shared_ptr<Core> core, std::string path)
+        : PromiseWorker(env), core_(std::move(core)), path_(std::move(path)) {}
+
+    void Execute() override {
+        try {
+            SharedHold hold(core_->gate);
+            auto saved = core_->index.save(path_.c_str());
+            if (!saved)
+                SetError("alvd_index: save to " + path_ + " failed: " + saved.error.release());
+        } catch (std::exception const& e) {
+            SetError(e.what());
+        }
+    }
+
+    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+
+  private:
+    std::shared_ptr<Core> core_;
+    std::string path_;
+};
+
+// ---- the JS class ----------------------------------------------------------------------
+
+class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
+  public:
+    static Napi::Function Define(Napi::Env env) {
+        return DefineClass(env, "NativeIndex",
+                           {
+                               InstanceMethod("size", &NativeIndex::Size),
+                               InstanceMethod("capacity", &NativeIndex::Capacity),
+                               InstanceMethod("contains", &NativeIndex::Contains),
+                               InstanceMethod("get", &NativeIndex::Get),
+                               InstanceMethod("addAsync", &NativeIndex::AddAsync),
+                               InstanceMethod("remove", &NativeIndex::Remove),
+                               InstanceMethod("search", &NativeIndex::Search),
+                               InstanceMethod("searchAsync", &NativeIndex::SearchAsync),
+                               InstanceMethod("exactSearch", &NativeIndex::ExactSearch),
+                               InstanceMethod("saveAsync", &NativeIndex::SaveAsync),
+                               InstanceMethod("load", &NativeIndex::Load),
+                               InstanceMethod("memoryUsage", &NativeIndex::MemoryUsage),
+                               InstanceMethod("clear", &NativeIndex::Clear),
+                               InstanceMethod("isa", &NativeIndex::Isa),
+                           });
+    }
+
+    // new NativeIndex(dimensions, metric, quantization, connectivity, expansionAdd, expansionSearch)
+    explicit NativeIndex(Napi::CallbackInfo const& info) : Napi::ObjectWrap<NativeIndex>(info) {
+        Napi::Env env = info.Env();
+        Settings s;
+        s.dimensions = arg_count(info, 0, "dimensions", 1 << 20);
+        if (s.dimensions == 0)
+            throw_range(env, "dimensions must be positive");
+        s.metric = parse_metric(env, arg_string(info, 1, "metric"));
+        s.scalar = parse_scalar(env, arg_string(info, 2, "quantization"));
+        s.connectivity = arg_count(info, 3, "connectivity", 1 << 12);
+        s.expansion_add = arg_count(info, 4, "expansionAdd", 1 << 20);
+        s.expansion_search = arg_count(info, 5, "expansionSearch", 1 << 20);
+        if (s.connectivity < 2)
+            throw_range(env, "connectivity must be at least 2");
+        if (s.expansion_add == 0)
+            s.expansion_add = us::default_expansion_add();
+        if (s.expansion_search == 0)
+            s.expansion_search = us::default_expansion_search();
+        core_ = std::make_shared<Core>();
+        core_->settings = s;
+        try {
+            core_->index = make_index(s);
+            ExclusiveHold hold(core_->gate);
+            core_->reserve(0, 1);
+        } catch (std::exception const& e) {
+            throw Napi::Error::New(env, e.what());
+        }
+    }
+
+  private:
+    std::shared_ptr<Core> core_;
+
+    float const* query_arg(Napi::CallbackInfo const& info, std::size_t i) {
+        Napi::Float32Array q = arg_f32(info, i, "query");
+        if (q.ElementLength() != core_->settings.dimensions)
+            throw_range(info.Env(), "query has " + std::to_string(q.ElementLength()) + " dimensions, index has " +
+                                        std::to_string(core_->settings.dimensions));
+        // Napi::TypedArrayOf::Data() already includes the byteOffset.
+        return q.Data();
+    }
+
+    Napi::Value Size(Napi::CallbackInfo const& info) {
+        SharedHold hold(core_->gate);
+        return Napi::Number::New(info.Env(), static_cast<double>(core_->index.size()));
+    }
+
+    Napi::Value Capacity(Napi::CallbackInfo const& info) {
+        SharedHold hold(core_->gate);
+        return Napi::Number::New(info.Env(), static_cast<double>(core_->index.capacity()));
+    }
+
+    Napi::Value Contains(Napi::CallbackInfo const& info) {
+        key_t_ key = arg_key(info, 0);
+        SharedHold hold(core_->gate);
+        return Napi::Boolean::New(info.Env(), core_->index.contains(key));
+    }
+
+    Napi::Value Get(Napi::CallbackInfo const& info) {
+        key_t_ key = arg_key(info, 0);
+        std::vector<float> buffer(core_->settings.dimensions);
+        std::size_t found;
+        {
+            SharedHold hold(core_->gate);
+            found = core_->index.get(key, buffer.data());
+        }
+        if (!found)
+            return info.Env().Undefined();
+        Napi::Float32Array out = Napi::Float32Array::New(info.Env(), buffer.size());
+        std::memcpy(out.Data(), buffer.data(), buffer.size() * sizeof(float));
+        return out;
+    }
+
+    // addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void>
+    Napi::Value AddAsync(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        if (info.Length() < 1 || !info[0].IsTypedArray() ||
+            info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+            throw_type(env, "keys must be a Float64Array");
+        Napi::Float64Array keys = info[0].As<Napi::Float64Array>();
+        Napi::Float32Array vectors = arg_f32(info, 1, "vectors");
+        std::size_t threads = arg_count(info, 2, "threads", 1024);
+        std::size_t rows = keys.ElementLength();
+        std::size_t dims = core_->settings.dimensions;
+        if (vectors.ElementLength() != rows * dims)
+            throw_range(env, "vectors has " + std::to_string(vectors.ElementLength()) + " floats, expected " +
+                                 std::to_string(rows) + " keys x " + std::to_string(dims) + " dimensions");
+        double const* k = keys.Data();
+        for (std::size_t i = 0; i < rows; ++i)
+            if (!valid_key(k[i]))
+                throw_range(env, "keys[" + std::to_string(i) + "] is not a non-negative safe integer");
+        auto* worker = new AddWorker(env, core_, keys, vectors, threads == 0 ? 1 : threads);
+        Napi::Promise promise = worker->promise();
+        worker->Queue();
+        return promise;
+    }
+
+    Napi::Value Remove(Napi::CallbackInfo const& info) {
+        key_t_ key = arg_key(info, 0);
+        ExclusiveHold hold(core_->gate);
+        auto removed = core_->index.remove(key);
+        if (!removed)
+            throw Napi::Error::New(info.Env(), std::string("alvd_index: remove failed: ") + removed.error.release());
+        return Napi::Boolean::New(info.Env(), removed.completed > 0);
+    }
+
+    // search(query, k, expansion): {keys, distances, count}
+    Napi::Value Search(Napi::CallbackInfo const& info) {
+        float const* q = query_arg(info, 0);
+        std::size_t k = arg_count(info, 1, "k", 1 << 20);
+        std::size_t ef = info.Length() > 2 && !info[2].IsUndefined() ? arg_count(info, 2, "expansion", 1 << 20) : 0;
+        try {
+            return hits_to_js(info.Env(), run_search(*core_, q, k, ef, false));
+        } catch (std::exception const& e) {
+            throw Napi::Error::New(info.Env(), e.what());
+        }
+    }
+
+    Napi::Value SearchAsync(Napi::CallbackInfo const& info) {
+        float const* q = query_arg(info, 0);
+        std::size_t k = arg_count(info, 1, "k", 1 << 20);
+        std::size_t ef = info.Length() > 2 && !info[2].IsUndefined() ? arg_count(info, 2, "expansion", 1 << 20) : 0;
+        // Copy: the caller may reuse its buffer before the worker runs.
+        std::vector<float> query(q, q + core_->settings.dimensions);
+        auto* worker = new SearchWorker(info.Env(), core_, std::move(query), k, ef);
+        Napi::Promise promise = worker->promise();
+        worker->Queue();
+        return promise;
+    }
+
+    Napi::Value ExactSearch(Napi::CallbackInfo const& info) {
+        float const* q = query_arg(info, 0);
+        std::size_t k = arg_count(info, 1, "k", 1 << 20);
+        try {
+            return hits_to_js(info.Env(), run_search(*core_, q, k, 0, true));
+        } catch (std::exception const& e) {
+            throw Napi::Error::New(info.Env(), e.what());
+        }
+    }
+
+    Napi::Value SaveAsync(Napi::CallbackInfo const& info) {
+        auto* worker = new SaveWorker(info.Env(), core_, arg_string(info, 0, "path"));
+        Napi::Promise promise = worker->promise();
+        worker->Queue();
+        return promise;
+    }
+
+    // Loads into a fresh index first, so a bad file leaves the current contents intact.
+    Napi::Value Load(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        std::string path = arg_string(info, 0, "path");
+        Settings const& s = core_->settings;
+        dense_t fresh;
+        {
+            auto loaded = fresh.load(path.c_str());
+            if (!loaded)
+                throw Napi::Error::New(env, "alvd_index: load of " + path + " failed: " + loaded.error.release());
+        }
+        if (fresh.dimensions() != s.dimensions || fresh.metric_kind() != s.metric || fresh.scalar_kind() != s.scalar)
+            throw Napi::Error::New(env, "alvd_index: " + path + " holds a " + std::to_string(fresh.dimensions()) +
+                                            "-d index of another metric/quantization than configured");
+        fresh.change_expansion_add(s.expansion_add);
+        fresh.change_expansion_search(1);
+        ExclusiveHold hold(core_->gate);
+        core_->index.swap(fresh);
+        // The loaded index carries usearch's default thread limits; size them our way.
+        core_->ids.reset(0);
+        try {
+            core_->reserve(0, 1);
+        } catch (std::exception const& e) {
+            throw Napi::Error::New(env, e.what());
+        }
+        return env.Undefined();
+    }
+
+    Napi::Value MemoryUsage(Napi::CallbackInfo const& info) {
+        SharedHold hold(core_->gate);
+        return Napi::Number::New(info.Env(), static_cast<double>(core_->index.memory_usage()));
+    }
+
+    Napi::Value Clear(Napi::CallbackInfo const& info) {
+        ExclusiveHold hold(core_->gate);
+        core_->index.clear();
+        return info.Env().Undefined();
+    }
+
+    Napi::Value Isa(Napi::CallbackInfo const& info) {
+        return Napi::String::New(info.Env(), core_->index.metric().isa_name());
+    }
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    exports.Set("NativeIndex", NativeIndex::Define(env));
+    exports.Set("flavour", Napi::String::New(env, kFlavour));
+    exports.Set("hardwareAcceleration", Napi::String::New(env, us::hardware_acceleration_available()));
+    exports.Set("hardwareCompiled", Napi::String::New(env, us::hardware_acceleration_compiled()));
+    return exports;
+}
+
+} // namespace
+
+NODE_API_MODULE(alvd_index, Init)

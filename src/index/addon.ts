@@ -1,0 +1,165 @@
+// Loads our own usearch addon (native/alvd_index.cc) and wraps it as an AnnIndex.
+// The two flavours are required by static string paths so `bun build --compile`
+// embeds both; which one runs is decided at start-up (SimdMode).
+
+import type { AnnIndex, IndexOptions, Metric, Quantization, SearchHits, SimdMode } from "./types.ts";
+
+export type Flavour = "simd" | "plain";
+
+/** What the native module exports (see Init in native/alvd_index.cc). */
+interface NativeModule {
+  NativeIndex: new (
+    dimensions: number,
+    metric: Metric,
+    quantization: Quantization,
+    connectivity: number,
+    expansionAdd: number,
+    expansionSearch: number,
+  ) => NativeIndex;
+  flavour: Flavour;
+  /** ISA families the CPU offers and the build can use, e.g. "serial, haswell, skylake" */
+  hardwareAcceleration: string;
+  /** ISA families compiled into the build */
+  hardwareCompiled: string;
+}
+
+interface NativeIndex {
+  size(): number;
+  capacity(): number;
+  contains(key: number): boolean;
+  get(key: number): Float32Array | undefined;
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void>;
+  remove(key: number): boolean;
+  search(query: Float32Array, k: number, expansion?: number): SearchHits;
+  searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits>;
+  exactSearch(query: Float32Array, k: number): SearchHits;
+  saveAsync(path: string): Promise<void>;
+  load(path: string): void;
+  memoryUsage(): number;
+  clear(): void;
+  isa(): string;
+}
+
+export interface AddonInfo {
+  flavour: Flavour;
+  hardwareAcceleration: string;
+  hardwareCompiled: string;
+}
+
+function requireFlavour(flavour: Flavour): NativeModule {
+  // Literal paths on purpose: the bundler only embeds what it can see.
+  return flavour === "simd"
+    ? require("../../native/build/simd/alvd_index.node")
+    : require("../../native/build/plain/alvd_index.node");
+}
+
+// The native-module cache: a loaded .node file cannot be unloaded anyway.
+const loaded = new Map<Flavour, NativeModule>();
+
+function loadError(flavour: Flavour, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Error(
+    `cannot load the ${flavour} index addon (native/build/${flavour}/alvd_index.node): ${reason}\n` +
+      "  - from a source checkout: build it with `bun run build:native` (needs g++/gcc: apt-get install -y g++)\n" +
+      "  - from the compiled alvd binary: the addon is extracted to $TMPDIR before loading; if /tmp is read-only\n" +
+      "    or mounted noexec, set BUN_TMPDIR to a writable directory that allows executables",
+    { cause },
+  );
+}
+
+/** Loads (once) the addon flavour for `simd`: the SIMD build unless plain is forced. */
+export function loadAddon(simd: SimdMode): AddonInfo {
+  const mod = moduleFor(simd);
+  return { flavour: mod.flavour, hardwareAcceleration: mod.hardwareAcceleration, hardwareCompiled: mod.hardwareCompiled };
+}
+
+function moduleFor(simd: SimdMode): NativeModule {
+  // The SIMD build dispatches kernels at run time from CPUID and falls back to its own
+  // serial kernels, so it runs on any x86-64/arm64 CPU; `plain` exists to force the
+  // portable code (debugging, benchmarking, distrust of a CPU's vector units).
+  const flavour: Flavour = simd === "plain" ? "plain" : "simd";
+  let mod = loaded.get(flavour);
+  if (!mod) {
+    try {
+      mod = requireFlavour(flavour);
+    } catch (e) {
+      throw loadError(flavour, e);
+    }
+    loaded.set(flavour, mod);
+  }
+  return mod;
+}
+
+function checkOptions(o: IndexOptions): void {
+  const positiveInt = (name: string, v: number, min: number) => {
+    if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`index option ${name} must be an integer >= ${min}, got ${v}`);
+  };
+  positiveInt("dimensions", o.dimensions, 1);
+  positiveInt("connectivity", o.connectivity, 2);
+  positiveInt("expansionAdd", o.expansionAdd, 1);
+  positiveInt("expansionSearch", o.expansionSearch, 1);
+  if (!["l2sq", "cos", "ip"].includes(o.metric)) throw new RangeError(`unknown metric ${o.metric}`);
+  if (!["f32", "f16", "i8"].includes(o.quantization)) throw new RangeError(`unknown quantization ${o.quantization}`);
+}
+
+class NativeAnnIndex implements AnnIndex {
+  readonly options: IndexOptions;
+  readonly isa: string;
+  readonly #native: NativeIndex;
+
+  constructor(options: IndexOptions, mod: NativeModule) {
+    checkOptions(options);
+    this.options = Object.freeze({ ...options });
+    this.#native = new mod.NativeIndex(
+      options.dimensions,
+      options.metric,
+      options.quantization,
+      options.connectivity,
+      options.expansionAdd,
+      options.expansionSearch,
+    );
+    this.isa = this.#native.isa();
+  }
+
+  size(): number {
+    return this.#native.size();
+  }
+  contains(key: number): boolean {
+    return this.#native.contains(key);
+  }
+  get(key: number): Float32Array | undefined {
+    return this.#native.get(key);
+  }
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void> {
+    return this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
+  }
+  remove(key: number): boolean {
+    return this.#native.remove(key);
+  }
+  search(query: Float32Array, k: number, expansion?: number): SearchHits {
+    return this.#native.search(query, k, expansion || undefined);
+  }
+  searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits> {
+    return this.#native.searchAsync(query, k, expansion || undefined);
+  }
+  exactSearch(query: Float32Array, k: number): SearchHits {
+    return this.#native.exactSearch(query, k);
+  }
+  saveAsync(path: string): Promise<void> {
+    return this.#native.saveAsync(path);
+  }
+  load(path: string): void {
+    this.#native.load(path);
+  }
+  memoryUsage(): number {
+    return this.#native.memoryUsage();
+  }
+  clear(): void {
+    this.#native.clear();
+  }
+}
+
+/** Opens an empty index with the addon flavour chosen by `simd`. */
+export function openIndex(options: IndexOptions, simd: SimdMode): AnnIndex {
+  return new NativeAnnIndex(options, moduleFor(simd));
+}
