@@ -28,7 +28,7 @@ export interface Observed {
   nextStart: () => Promise<void>;
 }
 
-function observe(): Observed & { started_: () => void } {
+export function observe(): Observed & { started_: () => void } {
   let waiters: (() => void)[] = [];
   const o = {
     aborts: [] as unknown[],
@@ -80,8 +80,9 @@ export function testRouter(agent: string, seen: ReturnType<typeof observe>) {
       if (id === "invalid") throw new ConnectError("dimension mismatch", Code.InvalidArgument);
       if (id === "slow") {
         seen.started_();
-        seen.aborts.push(await untilAborted(ctx));
-        throw new ConnectError("gave up", Code.Aborted);
+        const reason = await untilAborted(ctx);
+        seen.aborts.push(reason);
+        throw reason instanceof ConnectError ? reason : new ConnectError("gave up", Code.Aborted);
       }
       if (id === "who") return create(Search_ResponseSchema, { requestId: agent });
       return answer(req);
