@@ -42,7 +42,8 @@ export async function multi<I, O>(gw: Gateway, rpc: string, items: readonly I[],
 /** A bidi stream where each request's failure becomes that response's `status`. */
 export function streamEach<I, O, R>(gw: Gateway, requests: AsyncIterable<I>, fn: (req: I) => Promise<O>, ok: (o: O) => R, fail: (s: Status) => R): AsyncGenerator<R> {
   return orderedStream(requests, gw.streamConcurrency, (req) =>
-    fn(req).then(ok, (e: unknown) => {
+    // via then(): a synchronous throw in fn is an item failure too, not the stream's end
+    Promise.resolve(req).then(fn).then(ok, (e: unknown) => {
       gw.log.debug("stream item failed", { err: e });
       return fail(toStatus(e));
     }),

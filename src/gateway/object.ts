@@ -40,17 +40,17 @@ export function getVector(gw: Gateway, rpc: string, id: string, scope: CallScope
   return readAny(gw, rpc, id, scope, (a, o) => a.clients.object.getObject({ id: { id } }, o));
 }
 
-function getObject(gw: Gateway, rpc: string, req: Object_VectorRequest, scope: CallScope): Promise<Object_Vector> {
+async function getObject(gw: Gateway, rpc: string, req: Object_VectorRequest, scope: CallScope): Promise<Object_Vector> {
   const id = checkId(rpc, req.id?.id);
   return readAny(gw, rpc, id, scope, (a, o) => a.clients.object.getObject(req, o));
 }
 
-export function exists(gw: Gateway, req: Object_ID, scope: CallScope): Promise<Object_ID> {
+export async function exists(gw: Gateway, req: Object_ID, scope: CallScope): Promise<Object_ID> {
   const id = checkId("Exists", req.id);
   return readAny(gw, "Exists", id, scope, (a, o) => a.clients.object.exists(req, o));
 }
 
-export function getTimestamp(gw: Gateway, id: string | undefined, scope: CallScope): Promise<Object_Timestamp> {
+export async function getTimestamp(gw: Gateway, id: string | undefined, scope: CallScope): Promise<Object_Timestamp> {
   const checked = checkId("GetTimestamp", id);
   return readAny(gw, "GetTimestamp", checked, scope, (a, o) => a.clients.object.getTimestamp({ id: { id: checked } }, o));
 }

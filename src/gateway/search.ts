@@ -27,7 +27,7 @@ export type SearchKind = "search" | "linear";
 
 /** Share of the client's remaining time kept back to send the merged answer. */
 function answerMargin(remainingMs: number): number {
-  return Math.min(20, remainingMs * 0.1);
+  return Math.min(200, remainingMs * 0.2);
 }
 
 /** How long agents get: Search.Config.timeout (or the default), within the client's deadline. */
@@ -95,7 +95,7 @@ export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, v
   return create(Search_ResponseSchema, { requestId: cfg.requestId, results });
 }
 
-export function searchOne(gw: Gateway, kind: SearchKind, rpc: string, req: Search_Request, scope: CallScope): Promise<Search_Response> {
+export async function searchOne(gw: Gateway, kind: SearchKind, rpc: string, req: Search_Request, scope: CallScope): Promise<Search_Response> {
   const cfg = checkSearchConfig(rpc, req.config);
   checkFloats(rpc, req.vector, cfg.requestId);
   return searchVector(gw, kind, rpc, req.vector, cfg, scope);
