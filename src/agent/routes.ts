@@ -44,9 +44,18 @@ function gateInterceptor(gate: AgentGate, agent: string): Interceptor {
   };
 }
 
-export function agentRoutes(engine: Engine, log: Logger, gate: AgentGate = ALWAYS): (router: ConnectRouter) => void {
+/**
+ * `interceptors` run around every call (e.g. RPC metrics). They must be given here:
+ * per-service options replace the listener's or router's own interceptors.
+ */
+export function agentRoutes(
+  engine: Engine,
+  log: Logger,
+  gate: AgentGate = ALWAYS,
+  interceptors: Interceptor[] = [],
+): (router: ConnectRouter) => void {
   const env = { engine, log };
-  const options = { interceptors: [gateInterceptor(gate, engine.options.name)] };
+  const options = { interceptors: [...interceptors, gateInterceptor(gate, engine.options.name)] };
   return (router) => {
     router.service(Insert, insertService(env), options);
     router.service(Update, updateService(env), options);

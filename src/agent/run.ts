@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import { createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import { Gauge, type Registry } from "prom-client";
 import type { AgentConfig } from "../config/config";
 import { serveObserve } from "../observe/http";
@@ -22,8 +22,6 @@ export interface StartedAgent {
   readonly engine: Engine;
   /** the agent's routes, for a tunnel or an in-process router */
   readonly routes: (router: ConnectRouter) => void;
-  /** what the agent's own port runs around every call (RPC metrics); reuse them where the routes are served elsewhere */
-  readonly interceptors: Interceptor[];
   readonly name: string;
   /** bound gRPC port */
   readonly port: number;
@@ -145,11 +143,11 @@ export async function startAgent(
   });
   let stopping = false;
   let serving = false;
-  const routes = agentRoutes(engine, alog, { available: () => !stopping });
-  const interceptors = [rpcMetricsInterceptor(registry, "agent")];
+  // Metrics live in the routes, so calls arriving through a tunnel are counted too.
+  const routes = agentRoutes(engine, alog, { available: () => !stopping }, [rpcMetricsInterceptor(registry, "agent")]);
   let rpc;
   try {
-    rpc = await listenRpc({ host: cfg.grpc.host, port: cfg.grpc.port, routes, log: alog, interceptors });
+    rpc = await listenRpc({ host: cfg.grpc.host, port: cfg.grpc.port, routes, log: alog });
   } catch (e) {
     await engine.close().catch(() => undefined);
     throw new Error(`agent gRPC port ${cfg.grpc.host}:${cfg.grpc.port}: ${(e as Error).message}`, { cause: e });
@@ -161,7 +159,6 @@ export async function startAgent(
   return {
     engine,
     routes,
-    interceptors,
     name,
     port: listener.port,
     ready: () => serving && !stopping,
@@ -189,7 +186,6 @@ export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: Eng
   }
   // One tunnel per server (HA), all serving the very routes of the agent's own port.
   const router = createConnectRouter({
-    interceptors: agent.interceptors,
     readMaxBytes: MAX_TUNNEL_MESSAGE_BYTES,
     writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES,
   });
