@@ -132,9 +132,18 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
       const o = await connectOnce();
       if (stopped) break;
       const refused = isRefusal(o);
-      if (o.opened && !refused) attempt = 0;
+      // Two live agents sharing a name would take the name from each other in
+      // a tight loop; keep growing the delay so the flapping stays slow.
+      const replaced = o.code === CloseCode.Replaced;
+      if (o.opened && !refused && !replaced) attempt = 0;
       const retryInMs = backoffDelay(attempt++, opts.backoff);
-      if (refused) {
+      if (replaced) {
+        log.error("tunnel taken over by another connection with the same agent name; is this name used twice?", {
+          agent: opts.name,
+          retryInMs,
+        });
+        report({ state: "disconnected", url, reason: o.reason, retryInMs });
+      } else if (refused) {
         log.error("tunnel refused by server; retrying", { agent: opts.name, code: o.code, reason: o.reason, retryInMs });
         report({ state: "refused", url, reason: o.reason, retryInMs });
       } else if (o.opened) {

@@ -83,5 +83,5 @@ describe("tunnel calls", () => {
     expect(res.requestId).toBe(`len:${1 << 20}`);
     expect(res.results.length).toBe(40_000);
     expect(res.results[39_999]?.distance).toBe(39_999);
-  });
+  }, 20_000);
 });

@@ -18,12 +18,16 @@ import { listenTunnel, type TunnelListener, type TunnelListenerOptions } from ".
 import type { AgentSession } from "../../src/tunnel/session";
 
 export const LIST_ITEMS = 1000;
+/** x-big streams: this many 256 KiB vectors */
+export const BIG_ITEMS = 24;
 
 /** What the agent-side handlers observed, for assertions about cancellation. */
 export interface Observed {
   /** abort reasons seen by "slow" handlers, in order */
   aborts: unknown[];
   started: number;
+  /** messages an x-big stream handler has produced so far */
+  produced: number;
   /** resolves the next time a slow handler starts */
   nextStart: () => Promise<void>;
 }
@@ -33,6 +37,7 @@ export function observe(): Observed & { started_: () => void } {
   const o = {
     aborts: [] as unknown[],
     started: 0,
+    produced: 0,
     nextStart: () => new Promise<void>((r) => waiters.push(r)),
     started_: () => {
       o.started++;
@@ -95,6 +100,16 @@ export function testRouter(agent: string, seen: ReturnType<typeof observe>) {
   });
   router.service(Object$, {
     async *streamListObject(_req, ctx) {
+      if (ctx.requestHeader.get("x-big") === "1") {
+        const vector = Array.from({ length: 65_536 }, (_, i) => i);
+        for (let i = 0; i < BIG_ITEMS; i++) {
+          seen.produced++;
+          yield create(Object_List_ResponseSchema, {
+            payload: { case: "vector", value: create(Object_VectorSchema, { id: `big${i}`, vector }) },
+          });
+        }
+        return;
+      }
       if (ctx.requestHeader.get("x-slow") === "1") {
         yield create(Object_List_ResponseSchema, {
           payload: { case: "vector", value: create(Object_VectorSchema, { id: "first", vector: [1] }) },
