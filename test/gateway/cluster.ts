@@ -11,6 +11,7 @@ import { createAgentHandle, createAgentPool, type AgentHandle, type AgentPool } 
 import { createDirectTransport } from "../../src/gateway/direct-transport";
 import { gatewayRoutes, type GatewayOptions } from "../../src/gateway/routes";
 import { Agent } from "../../src/gen/core/v1/agent_pb";
+import { Filter } from "../../src/gen/vald/v1/filter_pb";
 import { Flush } from "../../src/gen/vald/v1/flush_pb";
 import { Index } from "../../src/gen/vald/v1/index_pb";
 import { Insert } from "../../src/gen/vald/v1/insert_pb";
@@ -71,6 +72,7 @@ export interface ValdClients {
   object: Client<typeof Object$>;
   index: Client<typeof Index>;
   flush: Client<typeof Flush>;
+  filter: Client<typeof Filter>;
   agent: Client<typeof Agent>;
 }
 
@@ -103,6 +105,7 @@ export async function startCluster(n: number, opts: Partial<GatewayOptions> & { 
     object: createClient(Object$, transport),
     index: createClient(Index, transport),
     flush: createClient(Flush, transport),
+    filter: createClient(Filter, transport),
     agent: createClient(Agent, transport),
   };
   return {
