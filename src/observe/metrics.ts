@@ -47,21 +47,10 @@ export function createRegistry(): Registry {
   return registry;
 }
 
-/** Counts and times every RPC by method and status code. */
+/** Counts and times every RPC by method and status code. The server's gateway and its
+ * embedded agent share one registry, told apart by the component label. */
 export function rpcMetricsInterceptor(registry: Registry, component: string): Interceptor {
-  const calls = new Counter({
-    name: "alvd_rpc_requests_total",
-    help: "RPCs handled, by method and gRPC status code",
-    labelNames: ["component", "method", "code"],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: "alvd_rpc_duration_seconds",
-    help: "RPC handling time (streams: until the stream ends)",
-    labelNames: ["component", "method"],
-    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [registry],
-  });
+  const { calls, latency } = rpcMetrics(registry);
   return (next) => async (req) => {
     const method = `${req.service.typeName}/${req.method.name}`;
     const t0 = performance.now();
@@ -76,4 +65,28 @@ export function rpcMetricsInterceptor(registry: Registry, component: string): In
       latency.observe({ component, method }, (performance.now() - t0) / 1000);
     }
   };
+}
+
+function rpcMetrics(registry: Registry): { calls: Counter<"component" | "method" | "code">; latency: Histogram<"component" | "method"> } {
+  const existing = registry.getSingleMetric("alvd_rpc_requests_total");
+  if (existing) {
+    return {
+      calls: existing as Counter<"component" | "method" | "code">,
+      latency: registry.getSingleMetric("alvd_rpc_duration_seconds") as Histogram<"component" | "method">,
+    };
+  }
+  const calls = new Counter({
+    name: "alvd_rpc_requests_total",
+    help: "RPCs handled, by method and gRPC status code",
+    labelNames: ["component", "method", "code"],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "alvd_rpc_duration_seconds",
+    help: "RPC handling time (streams: until the stream ends)",
+    labelNames: ["component", "method"],
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  return { calls, latency };
 }

@@ -1,46 +1,75 @@
 // alvd server: the Vald gateway, the tunnel endpoint agents dial into, metrics, and
-// (by default) an embedded agent.
-import type { ConnectRouter } from "@connectrpc/connect";
+// (by default) an embedded agent called in-process.
 import type { ServerConfig } from "../config/config";
-import { Filter } from "../gen/vald/v1/filter_pb";
-import { Flush } from "../gen/vald/v1/flush_pb";
-import { Index } from "../gen/vald/v1/index_pb";
-import { Insert } from "../gen/vald/v1/insert_pb";
-import { Object$ as ObjectService } from "../gen/vald/v1/object_pb";
-import { Remove } from "../gen/vald/v1/remove_pb";
-import { Search } from "../gen/vald/v1/search_pb";
-import { Update } from "../gen/vald/v1/update_pb";
-import { Upsert } from "../gen/vald/v1/upsert_pb";
+import { startAgent, type StartedAgent } from "../agent/run";
+import { createAgentHandle, createAgentPool } from "../gateway/agents";
+import { createDirectTransport } from "../gateway/direct-transport";
+import { gatewayRoutes } from "../gateway/routes";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
 import { listenRpc } from "../rpc/listen";
-
-function gatewayRoutes(router: ConnectRouter): void {
-  // Methods without an implementation answer Unimplemented until the gateway lands.
-  for (const service of [Insert, Update, Upsert, Remove, Search, ObjectService, Index, Flush, Filter]) {
-    router.service(service, {});
-  }
-}
+import { listenTunnel } from "../tunnel/listener";
+import { tunnelRegistry } from "./registry";
 
 export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
   const registry = createRegistry();
+  const pool = createAgentPool();
   let ready = false;
   const observe = await serveObserve(cfg.metrics, registry, () => ready);
-  const rpc = await listenRpc({
-    host: cfg.gateway.host,
-    port: cfg.gateway.port,
-    routes: gatewayRoutes,
-    log,
-    interceptors: [rpcMetricsInterceptor(registry, "gateway")],
-  });
-  ready = true;
-  log.info("gateway listening", { addr: `${cfg.gateway.host}:${rpc.port}`, metrics: `${cfg.metrics.host}:${observe.port}` });
+  const stack: (() => Promise<void>)[] = [() => observe.close()];
+  const unwind = async () => {
+    for (const f of stack.splice(0).reverse()) await f().catch((e: Error) => log.error("shutdown step failed", { err: e }));
+  };
+  try {
+    let embedded: StartedAgent | undefined;
+    if (cfg.embeddedAgent) {
+      embedded = await startAgent(cfg.agent, log, registry);
+      stack.push(() => embedded!.stop());
+      pool.add(
+        createAgentHandle({
+          name: embedded.name,
+          ips: [`${cfg.agent.grpc.host}:${embedded.port}`],
+          transport: createDirectTransport(embedded.routes),
+          stored: embedded.engine.counts().stored,
+        }),
+      );
+    }
+    const agents = tunnelRegistry(pool, registry, log, new Set(embedded ? [embedded.name] : []));
+    const tunnel = await listenTunnel({
+      host: cfg.tunnel.host,
+      port: cfg.tunnel.port,
+      token: cfg.token || undefined,
+      onAgent: (s) => agents.onAgent(s),
+      onAgentGone: (s) => agents.onAgentGone(s),
+      log,
+    });
+    stack.push(() => tunnel.close());
+    const rpc = await listenRpc({
+      host: cfg.gateway.host,
+      port: cfg.gateway.port,
+      routes: gatewayRoutes(pool, { replicas: cfg.replicas, log, registry }),
+      log,
+      interceptors: [rpcMetricsInterceptor(registry, "gateway")],
+    });
+    stack.push(() => rpc.close());
+    ready = true;
+    log.info("gateway listening", {
+      addr: `${cfg.gateway.host}:${rpc.port}`,
+      tunnel: `${cfg.tunnel.host}:${tunnel.port}`,
+      metrics: `${cfg.metrics.host}:${observe.port}`,
+      replicas: cfg.replicas,
+      embedded: embedded?.name ?? "off",
+    });
+  } catch (e) {
+    await unwind();
+    throw e;
+  }
   return {
     async stop() {
       ready = false;
-      await rpc.close();
-      await observe.close();
+      // Reverse start order: stop taking client calls, drop agents, then save the embedded agent.
+      await unwind();
     },
   };
 }
