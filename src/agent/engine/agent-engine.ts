@@ -254,7 +254,8 @@ export class AgentEngine implements Engine {
       for (const t of this.timers) clearInterval(t);
       await this.jobs;
       if (this.persistence) {
-        await this.save(false);
+        // nothing changed since the last snapshot: the files on disk are already current
+        await this.save(true);
         await this.persistence.close();
       }
     })();

@@ -17,7 +17,7 @@ export function engineOptions(overrides: Partial<EngineOptions> = {}): EngineOpt
     connectivity: 16,
     expansionAdd: 64,
     expansionSearch: 64,
-    simd: "plain",
+    simd: "auto",
     createIndexThreshold: 0,
     checkIndexIntervalMs: 0,
     saveIntervalMs: 0,

@@ -91,6 +91,21 @@ describe("snapshots", () => {
     expect(engine.get("x").vector).toEqual(vectorFor(1, D));
   });
 
+  test("an empty engine saves, closes and reopens", async () => {
+    const dir = newDir();
+    const a = (await open(dir)).engine;
+    await a.saveIndex();
+    await a.close();
+    const { engine: b, recovery } = await open(dir);
+    expect(recovery).toMatchObject({ generation: 1, replayedRecords: 0 });
+    expect(b.counts()).toEqual({ stored: 0, uncommitted: 0, indexing: false, saving: false });
+    await b.insert("x", vectorFor(1, D), 0n, false);
+    await b.createIndex(0);
+    await b.close();
+    const { engine: c } = await open(dir);
+    expect(c.get("x").vector).toEqual(vectorFor(1, D));
+  });
+
   test("close saves; reopening replays nothing", async () => {
     const dir = newDir();
     const a = (await open(dir)).engine;
