@@ -108,7 +108,9 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
         error = (ev as ErrorEvent).message ?? "websocket error";
       };
       ws.onclose = (ev) => {
-        const reason = ev.reason || error || "connection closed";
+        // the peer's close reason first; else our own (heartbeat lost, protocol
+        // error) explains more than a bare 1006
+        const reason = ev.reason || mux?.closed?.rawMessage || error || "connection closed";
         mux?.terminate(`socket closed (${ev.code} ${reason})`);
         mux = undefined;
         socket = undefined;

@@ -38,6 +38,7 @@ export const DEFAULT_WINDOW = 1024 * 1024;
 export const DEFAULT_PING_INTERVAL_MS = 5000;
 export const DEFAULT_PING_MISSES = 3;
 const MAX_STREAM_ID = 0xffffffff;
+const CLOSE_GRACE_MS = 1000;
 
 export class Mux implements StreamHost {
   readonly writer: FrameWriter;
@@ -47,6 +48,7 @@ export class Mux implements StreamHost {
   private lastHeard = Date.now();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private closedWith: ConnectError | undefined;
+  private socketGone = false;
 
   constructor(private readonly opts: MuxOptions) {
     this.window = opts.window ?? DEFAULT_WINDOW;
@@ -86,7 +88,7 @@ export class Mux implements StreamHost {
     let id = this.nextId;
     while (this.streams.has(id)) id = id >= MAX_STREAM_ID ? 1 : id + 1;
     this.nextId = id >= MAX_STREAM_ID ? 1 : id + 1;
-    const s = new TunnelStream(id, this);
+    const s = new TunnelStream(id, this, "caller");
     this.streams.set(id, s);
     s.queue(FrameType.RequestHead, encodeRequestHead(head));
     return s;
@@ -131,7 +133,7 @@ export class Mux implements StreamHost {
           this.writer.queue(FrameType.Reset, f.stream, encodeReset({ code: Code.Internal, message: `tunnel: ${why}` }));
           return;
         }
-        const s = new TunnelStream(f.stream, this);
+        const s = new TunnelStream(f.stream, this, "callee");
         this.streams.set(f.stream, s);
         this.opts.onRequest(s, head);
         return;
@@ -171,11 +173,21 @@ export class Mux implements StreamHost {
     } catch {
       // already closing
     }
-    this.terminate(reason);
+    // A dead peer never answers the close frame, and Bun's client would wait
+    // 30 s for it before reporting the close (and before we may redial).
+    setTimeout(() => {
+      if (!this.socketGone) this.opts.raw.terminate();
+    }, CLOSE_GRACE_MS).unref?.();
+    this.end(reason);
   }
 
   /** the socket is gone (its close event): fail everything */
   terminate(reason: string): void {
+    this.socketGone = true;
+    this.end(reason);
+  }
+
+  private end(reason: string): void {
     if (this.closedWith) return;
     const err = new ConnectError(`tunnel to ${this.opts.peer} closed: ${reason}`, Code.Unavailable);
     this.closedWith = err;

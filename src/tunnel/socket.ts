@@ -4,9 +4,15 @@
 import type { ServerWebSocket } from "bun";
 
 export interface RawSocket {
-  /** "queued" means accepted but the socket is over its high-water mark */
-  send(data: Uint8Array): "sent" | "queued" | "dropped";
+  /**
+   * "queued": accepted, but the socket is over its high-water mark;
+   * "closed": the socket is closing (its close event will follow);
+   * "dropped": the socket refused the message while open (over its limit).
+   */
+  send(data: Uint8Array): "sent" | "queued" | "closed" | "dropped";
   close(code: number, reason: string): void;
+  /** cut the connection without waiting for the peer's close frame */
+  terminate(): void;
   /** resolves once the socket has room again; only called after "queued" */
   drained(): Promise<void>;
 }
@@ -31,10 +37,12 @@ export function serverRawSocket<T>(ws: ServerWebSocket<T>): RawSocket & { onDrai
   let waiters: (() => void)[] = [];
   return {
     send(data) {
+      if (ws.readyState !== 1) return "closed";
       const n = ws.send(data);
       return n > 0 ? "sent" : n === -1 ? "queued" : "dropped";
     },
     close: (code, reason) => ws.close(code, reason),
+    terminate: () => ws.terminate(),
     drained: () => new Promise<void>((resolve) => waiters.push(resolve)),
     onDrain() {
       const w = waiters;
@@ -52,11 +60,12 @@ const CLIENT_POLL_MS = 2;
 export function clientRawSocket(ws: WebSocket): RawSocket {
   return {
     send(data) {
-      if (ws.readyState !== WebSocket.OPEN) return "dropped";
+      if (ws.readyState !== WebSocket.OPEN) return "closed";
       ws.send(data);
       return ws.bufferedAmount > CLIENT_HIGH_WATER ? "queued" : "sent";
     },
     close: (code, reason) => ws.close(code, reason),
+    terminate: () => ws.terminate(),
     drained: () =>
       new Promise<void>((resolve) => {
         const check = () => {

@@ -37,16 +37,28 @@ export class TunnelStream {
   constructor(
     readonly id: number,
     private readonly host: StreamHost,
+    /** the caller reads the response, the callee (agent) reads the request */
+    readonly role: "caller" | "callee",
   ) {
     this.credit = host.window;
     this.gone = new Promise((resolve) => (this.release = resolve));
     this.inbound = new Inbound({
       consumed: (n) => this.consumed(n),
-      abandoned: (reason) => {
-        const err = ConnectError.from(reason ?? new ConnectError("stream reader went away", Code.Canceled), Code.Canceled);
-        this.reset(err.code, err.rawMessage);
-      },
+      abandoned: (reason) => this.abandoned(reason),
     });
+  }
+
+  private abandoned(reason: unknown): void {
+    if (this.role === "callee") {
+      // A handler may stop reading the request and still answer (like an
+      // HTTP/2 server): drop further request data, keep the response going.
+      // The caller's body pump stalls on credit until the trailers end it.
+      this.inbound.fail(new ConnectError("request body no longer read", Code.Canceled));
+      return;
+    }
+    // The caller stopped reading the response: the call is canceled.
+    const err = ConnectError.from(reason ?? new ConnectError("stream reader went away", Code.Canceled), Code.Canceled);
+    this.reset(err.code, err.rawMessage);
   }
 
   /** aborted, with a ConnectError reason, when the stream is reset or the tunnel closes */

@@ -65,7 +65,7 @@ export class FrameWriter {
     const r = this.raw.send(out);
     if (r === "dropped") {
       this.closed = true;
-      this.onBroken("websocket dropped a message (closed or over its buffer limit)");
+      this.onBroken("websocket dropped a message (over its buffer limit)");
     } else if (r === "queued" && this.congestion === undefined) {
       this.congestion = this.raw.drained().then(() => {
         this.congestion = undefined;

@@ -62,6 +62,30 @@ describe("tunnel calls", () => {
     expect(got).toEqual(Array.from({ length: n }, (_, i) => `b${i}`));
   });
 
+  test("a bidi handler that stops reading early still answers", async () => {
+    let sent = 0;
+    let stopped = false;
+    async function* input() {
+      try {
+        // 4 KiB messages: the request side soon runs out of stream credit
+        for (;;) {
+          sent++;
+          yield req("stop-after-3", Array.from({ length: 1000 }, () => 1));
+        }
+      } finally {
+        stopped = true;
+      }
+    }
+    const got: string[] = [];
+    for await (const r of search.streamSearch(input())) {
+      if (r.payload.case === "response") got.push(r.payload.value.requestId);
+    }
+    expect(got).toEqual(["stop-after-3", "stop-after-3", "done"]);
+    expect(stopped).toBe(true);
+    // bounded by the flow-control window, not endless
+    expect(sent).toBeLessThan(1000);
+  });
+
   test("error codes and messages cross", async () => {
     const nf = await search.search(req("notfound")).catch((e) => ConnectError.from(e));
     expect(nf).toBeInstanceOf(ConnectError);

@@ -7,6 +7,7 @@ import {
   Object_List_ResponseSchema,
   Object_VectorSchema,
   Search_ResponseSchema,
+  Search_RequestSchema,
   Search_StreamResponseSchema,
   type Search_Request,
 } from "../../src/gen/payload/v1/payload_pb";
@@ -93,9 +94,15 @@ export function testRouter(agent: string, seen: ReturnType<typeof observe>) {
       return answer(req);
     },
     async *streamSearch(reqs) {
+      let n = 0;
       for await (const req of reqs) {
+        if (req.config?.requestId === "stop-after-3" && ++n === 3) {
+          // stop reading the requests but still answer
+          break;
+        }
         yield create(Search_StreamResponseSchema, { payload: { case: "response", value: answer(req) } });
       }
+      if (n === 3) yield create(Search_StreamResponseSchema, { payload: { case: "response", value: answer(create(Search_RequestSchema, { config: { requestId: "done" } })) } });
     },
   });
   router.service(Object$, {

@@ -9,7 +9,7 @@ import { Search } from "../../src/gen/vald/v1/search_pb";
 import { AGENT_NAME_HEADER } from "../../src/tunnel/hello";
 import { listenTunnel } from "../../src/tunnel/listener";
 import type { AgentSession } from "../../src/tunnel/session";
-import { dialTunnel } from "../../src/tunnel/dialer";
+import { dialTunnel, type DialState } from "../../src/tunnel/dialer";
 import { logSink, observe, SessionWatch, startHarness, testRouter, type Harness } from "./fixture";
 
 const req = (requestId: string) =>
@@ -143,4 +143,32 @@ test("a silent peer is dropped after missed heartbeats", async () => {
   const s = await h.watch.session("mute");
   await h.watch.until(() => h.watch.gone.includes(s), "heartbeat drop");
   expect((s.signal.reason as ConnectError).rawMessage).toContain("no heartbeat");
+});
+
+test("an agent drops a silent server after missed heartbeats and redials", async () => {
+  // a server that accepts the websocket and then never says anything
+  const mute = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (r, srv) => (srv.upgrade(r, { data: undefined }) ? undefined : new Response("no", { status: 400 })),
+    websocket: { message() {} },
+  });
+  cleanups.push(async () => void (await mute.stop(true)));
+  const states: DialState[] = [];
+  const log = logSink();
+  const dialer = dialTunnel({
+    server: `127.0.0.1:${mute.port}`,
+    name: "a1",
+    handlers: [],
+    log: log.log,
+    onState: (s) => void states.push(s),
+    backoff: { initialMs: 20, maxMs: 50 },
+    pingIntervalMs: 50,
+    pingMisses: 2,
+  });
+  cleanups.push(() => dialer.close());
+  const watch = new SessionWatch();
+  await watch.until(() => states.filter((s) => s.state === "connecting").length >= 2, "redial");
+  const lost = states.find((s) => s.state === "disconnected");
+  expect(lost && "reason" in lost ? lost.reason : "").toContain("no heartbeat");
 });
