@@ -4,7 +4,7 @@
 // Graph builds and saves run one at a time on a job chain; while one runs, removals
 // of graph nodes are deferred by the store and searches keep being served.
 import { cpus } from "node:os";
-import type { AnnIndex } from "../../index/types";
+import type { AnnIndex, SearchHits } from "../../index/types";
 import { distanceFor, reportedDistance, type DistanceFn } from "./distance";
 import { alreadyExists, internal, invalidArgument, notFound, unavailable } from "./errors";
 import { HitCollector } from "./hits";
@@ -165,32 +165,47 @@ export class AgentEngine implements Engine {
 
   // ---- reads --------------------------------------------------------------------
 
+  /**
+   * Uncommitted vectors are scanned first, then the graph is searched, on a native
+   * thread when no graph removal is waiting (so JS keeps serving meanwhile). Hits
+   * whose vector was removed or replaced in between are dropped at the end.
+   */
   async search(query: Float32Array, params: SearchParams): Promise<Hit[]> {
     this.ensureOpen();
     const q = this.checkQuery(query, params);
     const collector = new HitCollector(params.radius);
+    this.collectPending(collector, q);
     const indexed = this.index.size();
     if (indexed > 0) {
       // over-fetch by the nodes that are still in the graph but no longer live
       const k = Math.min(indexed, params.num + this.store.staleInGraph);
-      const hits = this.index.search(q, k, params.expansion > 0 ? params.expansion : undefined);
-      this.collectGraphHits(collector, hits.keys, hits.distances, hits.count);
+      const ef = params.expansion > 0 ? params.expansion : undefined;
+      let hits: SearchHits;
+      if (this.store.canPin) {
+        this.store.pin();
+        try {
+          hits = await this.index.searchAsync(q, k, ef);
+        } finally {
+          this.store.unpin();
+        }
+      } else {
+        hits = this.index.search(q, k, ef);
+      }
+      this.collectGraphHits(collector, hits);
     }
-    this.collectPending(collector, q);
-    return collector.top(params.num);
+    return collector.top(params.num, this.isLive);
   }
 
   async linearSearch(query: Float32Array, params: SearchParams): Promise<Hit[]> {
     this.ensureOpen();
     const q = this.checkQuery(query, params);
     const collector = new HitCollector(params.radius);
+    this.collectPending(collector, q);
     const indexed = this.index.size();
     if (indexed > 0) {
-      const hits = this.index.exactSearch(q, Math.min(indexed, params.num + this.store.staleInGraph));
-      this.collectGraphHits(collector, hits.keys, hits.distances, hits.count);
+      this.collectGraphHits(collector, this.index.exactSearch(q, Math.min(indexed, params.num + this.store.staleInGraph)));
     }
-    this.collectPending(collector, q);
-    return collector.top(params.num);
+    return collector.top(params.num, this.isLive);
   }
 
   get(id: string): StoredVector {
@@ -273,17 +288,21 @@ export class AgentEngine implements Engine {
     return checkVector(query, this.options.dimension);
   }
 
-  private collectGraphHits(collector: HitCollector, keys: Float64Array, distances: Float32Array, count: number): void {
-    for (let i = 0; i < count; i++) {
-      const id = this.store.idOfKey(keys[i]!);
-      if (id !== undefined) collector.offer(id, reportedDistance(this.options.metric, distances[i]!));
+  private readonly isLive = (id: string, key: number): boolean => this.store.idOfKey(key) === id;
+
+  private collectGraphHits(collector: HitCollector, hits: SearchHits): void {
+    const metric = this.options.metric;
+    for (let i = 0; i < hits.count; i++) {
+      const key = hits.keys[i]!;
+      const id = this.store.idOfKey(key);
+      if (id !== undefined) collector.offer(id, key, reportedDistance(metric, hits.distances[i]!));
     }
   }
 
   private collectPending(collector: HitCollector, query: Float32Array): void {
     const metric = this.options.metric;
-    this.store.forEachPending((id, _entry, vector) => {
-      collector.offer(id, reportedDistance(metric, this.distance(query, vector)));
+    this.store.forEachPending((id, entry, vector) => {
+      collector.offer(id, entry.key, reportedDistance(metric, this.distance(query, vector)));
     });
   }
 

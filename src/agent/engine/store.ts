@@ -38,6 +38,8 @@ export class VectorStore {
   private deadInBuild = 0;
   private clearWhenIdle = false;
   private busy = false;
+  /** graph searches running on native threads; graph removals wait for them too */
+  private pins = 0;
   private uncommittedCount = 0;
   nextKey = 0;
 
@@ -94,7 +96,7 @@ export class VectorStore {
     this.staged.clear();
     this.uncommittedCount = 0;
     if (this.building) this.deadInBuild = this.building.size;
-    if (this.busy) {
+    if (this.busy || this.pins > 0) {
       this.clearWhenIdle = true;
       this.doomed = [];
     } else {
@@ -123,6 +125,28 @@ export class VectorStore {
   /** Ends a busy period and applies the removals that waited for it. */
   idle(): void {
     this.busy = false;
+    if (this.pins === 0) this.applyDeferred();
+  }
+
+  /**
+   * Whether a search may run on a native thread now. Not while removals wait: pinned
+   * searches hold them back, and under steady load pins could overlap forever.
+   */
+  get canPin(): boolean {
+    return this.doomed.length === 0 && !this.clearWhenIdle;
+  }
+
+  /** Keeps the graph unchanged (but for additions) while a native search reads it. */
+  pin(): void {
+    this.pins++;
+  }
+
+  unpin(): void {
+    this.pins--;
+    if (this.pins === 0 && !this.busy) this.applyDeferred();
+  }
+
+  private applyDeferred(): void {
     if (this.clearWhenIdle) {
       this.clearWhenIdle = false;
       this.doomed = [];
@@ -213,7 +237,7 @@ export class VectorStore {
       else this.deadInBuild++;
       return;
     }
-    if (this.busy) this.doomed.push(entry.key);
+    if (this.busy || this.pins > 0) this.doomed.push(entry.key);
     else this.index.remove(entry.key);
   }
 }

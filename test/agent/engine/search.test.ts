@@ -121,6 +121,33 @@ describe("staging and CreateIndex", () => {
   });
 });
 
+describe("concurrency", () => {
+  test("searches overlapping removals never return a vector removed before they started", async () => {
+    const engine = await open();
+    const data = await fill(engine, 500);
+    await engine.createIndex(0);
+    const early = Array.from({ length: 20 }, (_, i) => engine.search(vectorFor(i, D), { num: 10, radius: -1, expansion: 0 }));
+    const removed = new Set<string>();
+    const removals: Promise<void>[] = [];
+    for (let i = 0; i < 500; i += 3) {
+      removals.push(engine.remove(`v${i}`));
+      removed.add(`v${i}`);
+      data.delete(`v${i}`);
+    }
+    const late = Array.from({ length: 20 }, (_, i) => engine.search(vectorFor(i, D), { num: 10, radius: -1, expansion: 0 }));
+    await Promise.all([...early, ...removals]);
+    for (const hits of await Promise.all(late)) {
+      expect(hits).toHaveLength(10);
+      for (const h of hits) expect(removed.has(h.id)).toBe(false);
+    }
+    for (const seed of [0, 3, 77]) {
+      const q = vectorFor(seed, D);
+      expectClose(await engine.linearSearch(q, { num: 10, radius: -1, expansion: 0 }), bruteForce(data, q, "l2sq", 10));
+      expectClose(await engine.search(q, { num: 3, radius: -1, expansion: 400 }), bruteForce(data, q, "l2sq", 3));
+    }
+  });
+});
+
 describe("search parameters", () => {
   test("num cuts, radius filters, results sorted ascending", async () => {
     const engine = await open();
