@@ -34,6 +34,15 @@ export interface MuxOptions {
   peer: string;
 }
 
+/** traffic counters of one tunnel, for metrics and tests */
+export interface TunnelStats {
+  messagesSent: number;
+  bytesSent: number;
+  messagesReceived: number;
+  bytesReceived: number;
+  openStreams: number;
+}
+
 export const DEFAULT_WINDOW = 1024 * 1024;
 export const DEFAULT_PING_INTERVAL_MS = 5000;
 export const DEFAULT_PING_MISSES = 3;
@@ -49,6 +58,8 @@ export class Mux implements StreamHost {
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private closedWith: ConnectError | undefined;
   private socketGone = false;
+  private messagesReceived = 0;
+  private bytesReceived = 0;
 
   constructor(private readonly opts: MuxOptions) {
     this.window = opts.window ?? DEFAULT_WINDOW;
@@ -82,6 +93,16 @@ export class Mux implements StreamHost {
     return this.streams.size;
   }
 
+  stats(): TunnelStats {
+    return {
+      messagesSent: this.writer.messages,
+      bytesSent: this.writer.bytes,
+      messagesReceived: this.messagesReceived,
+      bytesReceived: this.bytesReceived,
+      openStreams: this.streams.size,
+    };
+  }
+
   /** caller side: start a call; its request head goes out with the next flush */
   open(head: RequestHead): TunnelStream {
     if (this.closedWith) throw this.closedWith;
@@ -102,6 +123,8 @@ export class Mux implements StreamHost {
   receive(msg: Uint8Array): void {
     if (this.closedWith) return;
     this.lastHeard = Date.now();
+    this.messagesReceived++;
+    this.bytesReceived += msg.byteLength;
     let frames: Frame[];
     try {
       frames = decodeFrames(msg);

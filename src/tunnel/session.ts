@@ -1,7 +1,7 @@
 // Server side view of one connected agent: a name, a Connect transport to its
 // services, and a signal that fires when the connection is gone.
 import type { ConnectError, Transport } from "@connectrpc/connect";
-import type { Mux } from "./mux";
+import type { Mux, TunnelStats } from "./mux";
 import { CloseCode } from "./socket";
 import { createTunnelTransport, type TunnelTransportOptions } from "./transport";
 
@@ -18,6 +18,8 @@ export interface AgentSession {
   readonly signal: AbortSignal;
   /** calls currently open on this connection */
   readonly openStreams: number;
+  /** traffic counters of this connection */
+  stats(): TunnelStats;
   /** drop the agent; in-flight calls fail with UNAVAILABLE */
   close(reason?: string): void;
 }
@@ -43,6 +45,10 @@ export class TunnelSession implements AgentSession {
 
   get openStreams(): number {
     return this.mux.openStreams;
+  }
+
+  stats(): TunnelStats {
+    return this.mux.stats();
   }
 
   close(reason = "closed by server", code: number = CloseCode.Normal): void {

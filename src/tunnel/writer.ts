@@ -20,6 +20,9 @@ export class FrameWriter {
   private scheduled = false;
   private congestion: Promise<void> | undefined;
   private closed = false;
+  /** websocket messages and bytes handed to the socket */
+  messages = 0;
+  bytes = 0;
 
   constructor(
     private readonly raw: RawSocket,
@@ -62,6 +65,8 @@ export class FrameWriter {
       out.set(f.payload, at + FRAME_HEADER_BYTES);
       at += FRAME_HEADER_BYTES + f.payload.byteLength;
     }
+    this.messages++;
+    this.bytes += out.byteLength;
     const r = this.raw.send(out);
     if (r === "dropped") {
       this.closed = true;

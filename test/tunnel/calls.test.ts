@@ -5,6 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Object_List_RequestSchema, Search_ConfigSchema, Search_RequestSchema } from "../../src/gen/payload/v1/payload_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
+import type { AgentSession } from "../../src/tunnel/session";
 import { LIST_ITEMS, startHarness, type Harness } from "./fixture";
 
 const req = (requestId: string, vector: number[] = [1, 2, 3]) =>
@@ -13,13 +14,14 @@ const req = (requestId: string, vector: number[] = [1, 2, 3]) =>
 let h: Harness;
 let search: ReturnType<typeof createClient<typeof Search>>;
 let objects: ReturnType<typeof createClient<typeof Object$>>;
+let session: AgentSession;
 
 beforeAll(async () => {
   h = await startHarness();
   h.dial("a1");
-  const s = await h.watch.session("a1");
-  search = createClient(Search, s.transport);
-  objects = createClient(Object$, s.transport);
+  session = await h.watch.session("a1");
+  search = createClient(Search, session.transport);
+  objects = createClient(Object$, session.transport);
 });
 
 afterAll(async () => {
@@ -32,6 +34,15 @@ describe("tunnel calls", () => {
     expect(res.requestId).toBe("q1");
     expect(res.results[0]?.id).toBe("dim-3");
     expect(res.results[0]?.distance).toBe(0.5);
+  });
+
+  test("a unary call is one websocket message each way", async () => {
+    const before = session.stats();
+    for (let i = 0; i < 50; i++) await search.search(req(`m${i}`));
+    const after = session.stats();
+    // heartbeat pings may add a message or two
+    expect(after.messagesSent - before.messagesSent).toBeLessThanOrEqual(52);
+    expect(after.messagesReceived - before.messagesReceived).toBeLessThanOrEqual(52);
   });
 
   test("concurrent unary calls keep their answers apart", async () => {
