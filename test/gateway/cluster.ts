@@ -81,6 +81,8 @@ export interface TestCluster {
   pool: AgentPool;
   registry: Registry;
   client: ValdClients;
+  /** the gateway's port on 127.0.0.1 */
+  port: number;
   close(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function startCluster(n: number, opts: Partial<GatewayOptions> & { 
     pool,
     registry,
     client,
+    port: listener.port,
     async close() {
       await listener.close(100);
       await Promise.all(agents.map((a) => a.engine.close()));
