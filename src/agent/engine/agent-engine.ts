@@ -268,9 +268,12 @@ export class AgentEngine implements Engine {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t);
       await this.jobs;
-      if (this.persistence) {
+      if (!this.persistence) return;
+      try {
         // nothing changed since the last snapshot: the files on disk are already current
         await this.save(true);
+      } finally {
+        // a failed save still leaves every acknowledged write in the WAL
         await this.persistence.close();
       }
     })();
