@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "no
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { AnnIndex } from "../../index/types";
+import { lockDir } from "./dir-lock";
 import { commitTemp, tempPathFor, writeFileAtomic } from "./durable-file";
 import { decodeIdFile, encodeIdFile, type IdFileContents } from "./id-file";
 import { checkMeta, FORMAT_VERSION, readMeta, writeMeta, type Meta } from "./meta";
@@ -48,6 +49,7 @@ export class Persistence {
     private readonly index: AnnIndex,
     private meta: Meta,
     private readonly wal: WalWriter,
+    private readonly lock: { release(): void },
     readonly recovery: RecoveryReport,
   ) {
     this.dirty = recovery.replayedRecords > 0;
@@ -57,6 +59,22 @@ export class Persistence {
   static async open(options: EngineOptions, index: AnnIndex, store: VectorStore): Promise<Persistence> {
     const dir = options.indexPath!;
     mkdirSync(dir, { recursive: true });
+    const lock = lockDir(dir);
+    try {
+      return await Persistence.load(dir, options, index, store, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async load(
+    dir: string,
+    options: EngineOptions,
+    index: AnnIndex,
+    store: VectorStore,
+    lock: { release(): void },
+  ): Promise<Persistence> {
     const shape = { dimension: options.dimension, metric: options.metric, quantization: options.quantization };
     let meta = readMeta(dir);
     if (meta) {
@@ -88,7 +106,7 @@ export class Persistence {
     removeStrayFiles(dir, meta.generation);
     // never append to a replayed segment: its tail may be torn
     const wal = new WalWriter(dir, nextSeq, options.dimension);
-    return new Persistence(dir, options, index, meta, wal, recovery);
+    return new Persistence(dir, options, index, meta, wal, lock, recovery);
   }
 
   append(records: WalRecord[]): Promise<unknown> {
@@ -130,8 +148,12 @@ export class Persistence {
     removeStrayFiles(this.dir, generation);
   }
 
-  close(): Promise<void> {
-    return this.wal.close();
+  async close(): Promise<void> {
+    try {
+      await this.wal.close();
+    } finally {
+      this.lock.release();
+    }
   }
 }
 
