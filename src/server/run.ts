@@ -4,6 +4,7 @@ import type { ServerConfig } from "../config/config";
 import { startAgent, type StartedAgent } from "../agent/run";
 import { createAgentHandle, createAgentPool } from "../gateway/agents";
 import { createDirectTransport } from "../gateway/direct-transport";
+import { createIndexer } from "../gateway/indexer";
 import { gatewayRoutes } from "../gateway/routes";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
@@ -53,6 +54,14 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       interceptors: [rpcMetricsInterceptor(registry, "gateway")],
     });
     stack.push(() => rpc.close());
+    const indexer = createIndexer(pool, {
+      checkIndexIntervalMs: cfg.checkIndexIntervalMs,
+      createIndexThreshold: cfg.createIndexThreshold,
+      saveIntervalMs: cfg.saveIntervalMs,
+      log,
+    });
+    indexer.start();
+    stack.push(() => indexer.stop());
     ready = true;
     log.info("gateway listening", {
       addr: `${cfg.gateway.host}:${rpc.port}`,
