@@ -1,8 +1,8 @@
 #!/usr/bin/env bun
 // Release build: one self-contained `bun build --compile` binary per Linux target, plus
-// a tar.gz per target and SHA256SUMS.
+// a release archive per target (tar.xz by default) and SHA256SUMS.
 //
-//   bun build.ts [--target linux-x64|linux-x64-baseline|linux-arm64|all] [--no-bytecode] [--no-archive]
+//   bun build.ts [--target linux-x64|linux-x64-baseline|linux-arm64|all] [--no-bytecode] [--archive xz|gz|none]
 //
 // Why it looks like this:
 //  - Bun downloads cross-compile runtimes itself, which fails offline; we fetch the same
@@ -111,24 +111,63 @@ function checkAddons(target: TargetName): void {
   }
 }
 
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Hash of everything that goes into a target's binary (sources, addons, package.json,
+ * this script, the bun version and options): tests and benchmarks reuse dist/ when it
+ * matches instead of rebuilding.
+ */
+export function sourceHash(target: TargetName, opts: { bytecode?: boolean } = {}): string {
+  const h = createHash("sha256").update(`${target} ${Bun.version} bytecode=${opts.bytecode ?? true}\0`);
+  const files = [
+    ...filesUnder(join(ROOT, "src")),
+    join(ROOT, "package.json"),
+    join(ROOT, "build.ts"),
+    ...TARGETS[target].addonDirs.map((d) => join(ROOT, "native", "build", d, "alvd_index.node")),
+  ].sort();
+  for (const f of files) {
+    h.update(f.slice(ROOT.length)).update("\0");
+    h.update(existsSync(f) ? readFileSync(f) : "(missing)").update("\0");
+  }
+  return h.digest("hex").slice(0, 20);
+}
+
 export function sha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
-/** Byte-reproducible archive: fixed order, owner and mtime (the commit time). */
-function archive(dirName: string): string {
-  const out = join(DIST, `${dirName}.tar.gz`);
+export type ArchiveFormat = "xz" | "gz";
+
+/**
+ * Byte-reproducible archive: fixed order, owner and mtime (the commit time).
+ * xz by default: the bun runtime inside compresses to ~52 MiB with gzip -9 but ~39 MiB
+ * with xz -9, and the release budget is 45 MB.
+ */
+function archive(dirName: string, format: ArchiveFormat): string {
+  const out = join(DIST, `${dirName}.tar.${format}`);
+  // an archive in the other format would be from an older build
+  for (const f of ["gz", "xz"]) rmSync(join(DIST, `${dirName}.tar.${f}`), { force: true });
   const epoch = spawnSync("git", ["log", "-1", "--format=%ct"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "0";
+  rmSync(join(DIST, `${dirName}.tar`), { force: true });
   run("tar", ["--sort=name", `--mtime=@${epoch}`, "--owner=0", "--group=0", "--numeric-owner", "-cf", `${dirName}.tar`, dirName], { cwd: DIST });
   rmSync(out, { force: true });
-  // -n: no name/time in the gzip header, so equal inputs give equal archives
-  run("gzip", ["-9", "-n", `${dirName}.tar`], { cwd: DIST });
+  // gzip -n: no name/time in the header, so equal inputs give equal archives
+  run(format === "xz" ? "xz" : "gzip", format === "xz" ? ["-9", "-T1", `${dirName}.tar`] : ["-9", "-n", `${dirName}.tar`], { cwd: DIST });
   return out;
 }
 
 function writeChecksums(version: string): void {
   const names = readdirSync(DIST)
-    .filter((n) => n.startsWith(`alvd-${version}-`) && n.endsWith(".tar.gz"))
+    .filter((n) => n.startsWith(`alvd-${version}-`) && /\.tar\.(gz|xz)$/.test(n))
     .sort();
   writeFileSync(join(DIST, "SHA256SUMS"), names.map((n) => `${sha256(join(DIST, n))}  ${n}\n`).join(""));
 }
@@ -162,8 +201,9 @@ function smokeTest(target: TargetName, binary: string, expect: { version: string
   }
 }
 
-export async function buildTarget(target: TargetName, opts: { bytecode?: boolean; archive?: boolean } = {}): Promise<BuildResult> {
+export async function buildTarget(target: TargetName, opts: { bytecode?: boolean; archive?: ArchiveFormat | "none" } = {}): Promise<BuildResult> {
   const t0 = performance.now();
+  const hash = sourceHash(target, { bytecode: opts.bytecode });
   const version = packageVersion();
   const commit = gitCommit();
   checkAddons(target);
@@ -202,28 +242,34 @@ export async function buildTarget(target: TargetName, opts: { bytecode?: boolean
   for (const f of ["LICENSE", "LICENSE.md"]) if (existsSync(join(ROOT, f))) copyFileSync(join(ROOT, f), join(outDir, f));
   smokeTest(target, binary, { version, commit });
   const res: BuildResult = { target, binary, bytes: statSync(binary).size, version, commit, seconds: 0 };
-  if (opts.archive ?? true) {
-    res.archive = archive(dirName);
+  const format = opts.archive ?? "xz";
+  if (format !== "none") {
+    res.archive = archive(dirName, format);
     res.archiveBytes = statSync(res.archive).size;
     writeChecksums(version);
   }
   res.seconds = (performance.now() - t0) / 1000;
-  writeFileSync(join(DIST, `.build-${target}.json`), JSON.stringify({ ...res, bun: Bun.version, builtAt: new Date().toISOString() }, null, 2));
+  writeFileSync(join(DIST, `.build-${target}.json`), JSON.stringify({ ...res, sourceHash: hash, bytecode, bun: Bun.version, builtAt: new Date().toISOString() }, null, 2));
   return res;
 }
 
-function parseArgs(argv: string[]): { targets: TargetName[]; bytecode: boolean; archive: boolean } {
+function parseArgs(argv: string[]): { targets: TargetName[]; bytecode: boolean; archive: ArchiveFormat | "none" } {
   let target = "linux-x64";
   let bytecode = true;
-  let archive = true;
+  let archive: ArchiveFormat | "none" = "xz";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--target") target = argv[++i] ?? "";
     else if (a.startsWith("--target=")) target = a.slice("--target=".length);
     else if (a === "--no-bytecode") bytecode = false;
-    else if (a === "--no-archive") archive = false;
+    else if (a === "--no-archive") archive = "none";
+    else if (a === "--archive" || a.startsWith("--archive=")) {
+      const f = a === "--archive" ? argv[++i] : a.slice("--archive=".length);
+      if (f !== "xz" && f !== "gz" && f !== "none") throw new BuildError(`--archive takes xz, gz or none, not ${f}`);
+      archive = f;
+    }
     else if (a === "--help" || a === "-h") {
-      console.log(`usage: bun build.ts [--target ${Object.keys(TARGETS).join("|")}|all] [--no-bytecode] [--no-archive]`);
+      console.log(`usage: bun build.ts [--target ${Object.keys(TARGETS).join("|")}|all] [--no-bytecode] [--archive xz|gz|none]`);
       process.exit(0);
     } else throw new BuildError(`unknown argument ${a}`);
   }

@@ -1,0 +1,118 @@
+// The released linux-x64 binary works on its own: copied alone into an empty directory,
+// with no node_modules, sources or repo paths in reach, it prints its build, validates
+// flags, and serves a server + agent cluster that a stock Vald client can use.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { type BuildInfo, freePorts, isolatedCopy, type Proc, releaseBinary, start, stop, waitHttp } from "./binary";
+import { valdClient } from "./vald";
+
+let info: BuildInfo;
+let box: ReturnType<typeof isolatedCopy>;
+const procs: Proc[] = [];
+
+beforeAll(async () => {
+  info = await releaseBinary();
+  box = isolatedCopy(info.binary);
+}, 15 * 60_000);
+
+afterAll(async () => {
+  for (const p of procs) await stop(p, 5_000);
+  box?.cleanup();
+});
+
+function run(args: string[]) {
+  return spawnSync(box.exe, args, { cwd: box.dir, env: box.env, encoding: "utf8", timeout: 30_000 });
+}
+
+describe("alvd binary", () => {
+  test("is an x86-64 ELF within the size budget and not stripped into plain bun", () => {
+    expect(info.bytes).toBeLessThan(115 * 2 ** 20);
+    // a stripped binary loses its payload and behaves like `bun`
+    const r = run(["--help"]);
+    expect(r.stdout).not.toContain("Bun is a fast JavaScript runtime");
+  });
+
+  test("version shows the version, commit and target", () => {
+    const r = run(["version"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`alvd ${info.version}`);
+    expect(r.stdout).toContain(info.commit);
+    expect(r.stdout).toContain("linux-x64");
+    expect(info.commit).toMatch(/^([0-9a-f]{7,}(\+dirty)?|unknown)$/);
+  });
+
+  test("--help lists the commands", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("alvd server");
+    expect(r.stdout).toContain("alvd agent");
+    const s = run(["server", "--help"]);
+    expect(s.status).toBe(0);
+    expect(s.stdout).toContain("--server-grpc-port");
+    expect(s.stdout).toContain("ALVD_TOKEN");
+  });
+
+  test("a bad flag value exits non-zero naming the flag", () => {
+    const r = run(["server", "--server-grpc-port", "abc"]);
+    expect(r.status).not.toBe(0);
+    expect(r.status).not.toBeNull();
+    expect(r.stderr).toContain("server-grpc-port");
+  });
+
+  test("server + agent: insert and search through a Vald gRPC client, then exit 0 on SIGTERM", async () => {
+    const [grpcPort, wsPort, metricsPort, embeddedPort, agentPort, agentMetrics] = await freePorts(6);
+    const env = { ...box.env, ALVD_TOKEN: "dist-test-token", ALVD_LOG_LEVEL: "info" };
+    const common = ["--dimension", "4", "--check-index-interval", "200ms", "--create-index-threshold", "1"];
+    const server = start(
+      box.exe,
+      ["server", "--server-grpc-host", "127.0.0.1", "--server-grpc-port", `${grpcPort}`, "--server", `127.0.0.1:${wsPort}`,
+        "--metrics-host", "127.0.0.1", "--metrics-port", `${metricsPort}`, "--grpc-host", "127.0.0.1", "--grpc-port", `${embeddedPort}`,
+        "--replicas", "2", "--index-path", join(box.dir, "server-data"), ...common],
+      { cwd: box.dir, env },
+    );
+    procs.push(server);
+    await waitHttp(metricsPort!, "/readyz", 20_000, 20, server);
+    const agent = start(
+      box.exe,
+      ["agent", "--server", `127.0.0.1:${wsPort}`, "--name", "dist-agent", "--grpc-host", "127.0.0.1", "--grpc-port", `${agentPort}`,
+        "--metrics-host", "127.0.0.1", "--metrics-port", `${agentMetrics}`, "--index-path", join(box.dir, "agent-data"), ...common],
+      { cwd: box.dir, env },
+    );
+    procs.push(agent);
+    await waitHttp(agentMetrics!, "/readyz", 20_000, 20, agent);
+
+    // the agent counts once the server has it in its pool (embedded + tunnelled = 2)
+    const t0 = Date.now();
+    let agents = 0;
+    while (Date.now() - t0 < 20_000) {
+      const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      agents = Number(/^alvd_gateway_agents (\d+)/m.exec(m)?.[1] ?? 0);
+      if (agents >= 2) break;
+      await Bun.sleep(50);
+    }
+    expect(agents, `server output:\n${server.output()}\nagent output:\n${agent.output()}`).toBe(2);
+
+    const gw = valdClient(`127.0.0.1:${grpcPort}`);
+    const direct = valdClient(`127.0.0.1:${agentPort}`);
+    try {
+      const vec = (i: number) => [i, i * 0.5, -i, 1 + (i % 3)];
+      for (let i = 0; i < 20; i++) await gw.insert(`v${i}`, vec(i));
+      const hits = await gw.search(vec(7), 3);
+      expect(hits[0]?.id).toBe("v7");
+      expect(hits[0]?.distance).toBeCloseTo(0, 5);
+      expect(hits.length).toBe(3);
+      // --replicas 2 with two agents: the tunnelled agent holds every vector
+      expect(await direct.exists("v7")).toBe(true);
+      expect(await gw.exists("nope")).toBe(false);
+    } finally {
+      gw.close();
+      direct.close();
+    }
+
+    expect(await stop(agent)).toBe(0);
+    expect(await stop(server)).toBe(0);
+    // nothing in the logs hints at the build machine's files being needed
+    expect(server.output() + agent.output()).not.toContain("/work/main/node_modules");
+  }, 90_000);
+});
