@@ -4,6 +4,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 
 export const TUNNEL_PATH = "/connect";
 export const AGENT_NAME_HEADER = "x-alvd-agent-name";
+/** bumped on incompatible changes to frames.ts; the server refuses other versions */
+export const TUNNEL_VERSION = "1";
+export const TUNNEL_VERSION_HEADER = "x-alvd-tunnel-version";
 const AUTHORIZATION = "authorization";
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
@@ -13,7 +16,7 @@ export function isValidAgentName(name: string): boolean {
 }
 
 export function helloHeaders(name: string, token: string | undefined): Record<string, string> {
-  const h: Record<string, string> = { [AGENT_NAME_HEADER]: name };
+  const h: Record<string, string> = { [AGENT_NAME_HEADER]: name, [TUNNEL_VERSION_HEADER]: TUNNEL_VERSION };
   if (token) h[AUTHORIZATION] = `Bearer ${token}`;
   return h;
 }
@@ -21,12 +24,18 @@ export function helloHeaders(name: string, token: string | undefined): Record<st
 export interface Hello {
   name: string;
   token: string | undefined;
+  /** absent from clients that predate versioning; treated as the current one */
+  version: string;
 }
 
 export function readHello(headers: Headers): Hello {
   const auth = headers.get(AUTHORIZATION) ?? "";
   const m = /^Bearer\s+(.+)$/i.exec(auth);
-  return { name: headers.get(AGENT_NAME_HEADER) ?? "", token: m?.[1]?.trim() };
+  return {
+    name: headers.get(AGENT_NAME_HEADER) ?? "",
+    token: m?.[1]?.trim(),
+    version: headers.get(TUNNEL_VERSION_HEADER) ?? TUNNEL_VERSION,
+  };
 }
 
 /** constant-time, whatever the lengths */

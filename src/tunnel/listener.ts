@@ -4,7 +4,7 @@
 import type { ConnectError } from "@connectrpc/connect";
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../observe/log";
-import { isValidAgentName, readHello, tokenMatches, TUNNEL_PATH } from "./hello";
+import { type Hello, isValidAgentName, readHello, tokenMatches, TUNNEL_PATH, TUNNEL_VERSION } from "./hello";
 import { Mux } from "./mux";
 import { type AgentSession, TunnelSession } from "./session";
 import { CloseCode, serverRawSocket } from "./socket";
@@ -55,6 +55,14 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
   const byName = new Map<string, TunnelSession>();
   let nextId = 1;
   let closing = false;
+  // a throwing callback must not take the websocket machinery down with it
+  const guard = (what: string, f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      log.error(`tunnel ${what} callback threw`, { err: e });
+    }
+  };
 
   const open = (ws: ServerWebSocket<SocketData>) => {
     const { name, remote, refuse } = ws.data;
@@ -80,7 +88,7 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
         session.ended(err);
         if (byName.get(name) === session) byName.delete(name);
         log.info("agent disconnected", { agent: name, remote, session: session.id, reason: err.rawMessage });
-        opts.onAgentGone(session, err);
+        guard("onAgentGone", () => opts.onAgentGone(session!, err));
       },
     });
     session = new TunnelSession(name, nextId++, remote, mux, opts.transport);
@@ -92,57 +100,70 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
     }
     byName.set(name, session);
     log.info("agent connected", { agent: name, remote, session: session.id });
-    opts.onAgent(session);
+    guard("onAgent", () => opts.onAgent(session!));
   };
 
-  const server: Server<SocketData> = Bun.serve<SocketData, never>({
-    hostname: opts.host,
-    port: opts.port,
-    fetch(req, srv) {
-      const url = new URL(req.url);
-      if (url.pathname !== TUNNEL_PATH) return new Response("not found\n", { status: 404 });
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        return new Response("agents connect here with a websocket\n", { status: 426 });
-      }
-      const hello = readHello(req.headers);
-      const remote = srv.requestIP(req)?.address ?? "unknown";
-      let refuse: Refusal | undefined;
-      // Refusals go through the upgrade and a close frame: a browser-style
-      // client sees only "1006" for a plain HTTP 401, but it sees close reasons.
-      if (!isValidAgentName(hello.name)) {
-        log.warn("agent refused: missing or malformed agent name", { remote, name: hello.name });
-        refuse = { code: CloseCode.BadRequest, reason: "bad request: missing or malformed agent name" };
-      } else if (opts.token && !tokenMatches(opts.token, hello.token)) {
-        log.warn("agent refused: join token missing or wrong", { agent: hello.name, remote });
-        refuse = { code: CloseCode.Unauthorized, reason: "unauthorized: join token missing or wrong" };
-      }
-      if (srv.upgrade(req, { data: { name: hello.name, remote, refuse } })) return undefined;
-      return new Response("websocket upgrade failed\n", { status: 400 });
-    },
-    websocket: {
-      maxPayloadLength: MAX_WS_MESSAGE,
-      backpressureLimit: BACKPRESSURE_LIMIT,
-      // liveness is our own heartbeat (mux pings), not uWS's idle timer
-      idleTimeout: 0,
-      perMessageDeflate: false,
-      open,
-      message(ws, msg) {
-        const s = ws.data.session;
-        if (!s) return;
-        if (typeof msg === "string") {
-          s.mux.close(CloseCode.ProtocolError, "text messages are not part of the tunnel protocol");
-          return;
-        }
-        s.mux.receive(msg);
+  const upgrade = (req: Request, srv: Server<SocketData>): Response | undefined => {
+    const url = new URL(req.url);
+    if (url.pathname !== TUNNEL_PATH) return new Response("not found\n", { status: 404 });
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("agents connect here with a websocket\n", { status: 426 });
+    }
+    const hello = readHello(req.headers);
+    const remote = srv.requestIP(req)?.address ?? "unknown";
+    // Refusals go through the upgrade and a close frame: a browser-style
+    // client sees only "1006" for a plain HTTP 401, but it sees close reasons.
+    const refuse = refusal(hello, remote);
+    if (srv.upgrade(req, { data: { name: hello.name, remote, refuse } })) return undefined;
+    return new Response("websocket upgrade failed\n", { status: 400 });
+  };
+
+  const refusal = (hello: Hello, remote: string): Refusal | undefined => {
+    if (!isValidAgentName(hello.name)) {
+      log.warn("agent refused: missing or malformed agent name", { remote, name: hello.name });
+      return { code: CloseCode.BadRequest, reason: "bad request: missing or malformed agent name" };
+    }
+    if (hello.version !== TUNNEL_VERSION) {
+      log.warn("agent refused: unsupported tunnel protocol version", { agent: hello.name, remote, version: hello.version });
+      return { code: CloseCode.BadRequest, reason: `bad request: tunnel version ${hello.version}, server speaks ${TUNNEL_VERSION}` };
+    }
+    if (opts.token && !tokenMatches(opts.token, hello.token)) {
+      log.warn("agent refused: join token missing or wrong", { agent: hello.name, remote });
+      return { code: CloseCode.Unauthorized, reason: "unauthorized: join token missing or wrong" };
+    }
+    return undefined;
+  };
+
+  let server: Server<SocketData>;
+  try {
+    server = Bun.serve<SocketData, never>({
+      hostname: opts.host,
+      port: opts.port,
+      fetch: upgrade,
+      websocket: {
+        maxPayloadLength: MAX_WS_MESSAGE,
+        backpressureLimit: BACKPRESSURE_LIMIT,
+        // liveness is our own heartbeat (mux pings), not uWS's idle timer
+        idleTimeout: 0,
+        perMessageDeflate: false,
+        open,
+        message(ws, msg) {
+          const s = ws.data.session;
+          if (!s) return;
+          if (typeof msg === "string") s.mux.close(CloseCode.ProtocolError, "text messages are not part of the tunnel protocol");
+          else s.mux.receive(msg);
+        },
+        drain(ws) {
+          ws.data.drain?.();
+        },
+        close(ws, code, reason) {
+          ws.data.session?.mux.terminate(`socket closed (${code}${reason ? ` ${reason}` : ""})`);
+        },
       },
-      drain(ws) {
-        ws.data.drain?.();
-      },
-      close(ws, code, reason) {
-        ws.data.session?.mux.terminate(`socket closed (${code}${reason ? ` ${reason}` : ""})`);
-      },
-    },
-  });
+    });
+  } catch (e) {
+    return Promise.reject(new Error(`tunnel: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`));
+  }
 
   const port = server.port ?? opts.port;
   log.info("tunnel listening", { host: opts.host, port, path: TUNNEL_PATH, auth: opts.token ? "token" : "none" });

@@ -41,6 +41,8 @@ export interface TunnelStats {
   messagesReceived: number;
   bytesReceived: number;
   openStreams: number;
+  /** round trip of the latest heartbeat, if one came back yet */
+  rttMs: number | undefined;
 }
 
 export const DEFAULT_WINDOW = 1024 * 1024;
@@ -60,6 +62,7 @@ export class Mux implements StreamHost {
   private socketGone = false;
   private messagesReceived = 0;
   private bytesReceived = 0;
+  private rttMs: number | undefined;
 
   constructor(private readonly opts: MuxOptions) {
     this.window = opts.window ?? DEFAULT_WINDOW;
@@ -100,6 +103,7 @@ export class Mux implements StreamHost {
       messagesReceived: this.messagesReceived,
       bytesReceived: this.bytesReceived,
       openStreams: this.streams.size,
+      rttMs: this.rttMs,
     };
   }
 
@@ -148,6 +152,9 @@ export class Mux implements StreamHost {
         this.writer.queue(FrameType.Pong, 0, f.payload);
         return;
       case FrameType.Pong:
+        if (f.payload.byteLength === 8) {
+          this.rttMs = performance.now() - new DataView(f.payload.buffer, f.payload.byteOffset, 8).getFloat64(0);
+        }
         return;
       case FrameType.RequestHead: {
         const head = decodeRequestHead(f.payload);

@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Search_ConfigSchema, Search_RequestSchema } from "../../src/gen/payload/v1/payload_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
-import { AGENT_NAME_HEADER } from "../../src/tunnel/hello";
+import { AGENT_NAME_HEADER, TUNNEL_VERSION_HEADER } from "../../src/tunnel/hello";
 import { listenTunnel } from "../../src/tunnel/listener";
 import type { AgentSession } from "../../src/tunnel/session";
 import { dialTunnel, type DialState } from "../../src/tunnel/dialer";
@@ -171,4 +171,35 @@ test("an agent drops a silent server after missed heartbeats and redials", async
   await watch.until(() => states.filter((s) => s.state === "connecting").length >= 2, "redial");
   const lost = states.find((s) => s.state === "disconnected");
   expect(lost && "reason" in lost ? lost.reason : "").toContain("no heartbeat");
+});
+
+test("a client speaking another tunnel version is refused with a reason", async () => {
+  const h = await harness();
+  const closed = new Promise<CloseEvent>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${h.listener.port}/connect`, {
+      headers: { [AGENT_NAME_HEADER]: "future", [TUNNEL_VERSION_HEADER]: "99" },
+    });
+    ws.onclose = resolve;
+  });
+  const ev = await closed;
+  expect(ev.code).toBe(4400);
+  expect(ev.reason).toContain("tunnel version 99");
+  expect(h.watch.up).toEqual([]);
+});
+
+test("listening on a taken port fails with a clear error", async () => {
+  const h = await harness();
+  const err = await listenTunnel({ host: "127.0.0.1", port: h.listener.port, ...new SessionWatch(), log: logSink().log }).catch(
+    (e: Error) => e,
+  );
+  expect(err).toBeInstanceOf(Error);
+  expect((err as Error).message).toContain(`cannot listen on 127.0.0.1:${h.listener.port}`);
+});
+
+test("heartbeats measure the round trip", async () => {
+  const h = await harness({ pingIntervalMs: 50 });
+  h.dial("a1");
+  const s = await h.watch.session("a1");
+  await h.watch.until(() => s.stats().rttMs !== undefined, "a pong");
+  expect(s.stats().rttMs).toBeGreaterThanOrEqual(0);
 });
