@@ -1,0 +1,248 @@
+// `bun run bench agent`: what does the agent (process + gRPC + engine) cost over the
+// bare native index? Same data, same settings, same run:
+//   (a) raw: our addon in this process (openIndex → addAsync, search/searchAsync)
+//   (b) agent: `alvd agent` as a child process, called with grpc-js
+//       (MultiInsert batches + CreateIndex; unary Search at concurrency 1 and 16)
+// Fashion-MNIST 60k × 784, M=16 (--creation-edge-size), efC=128, f32, l2; ef per query
+// via Search.Config.edge_size (the epsilon mapping gives the same ef: see
+// src/agent/handlers/validate.ts). QPS is the median of --runs runs.
+import { availableParallelism } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { Agent } from "../src/gen/core/v1/agent_pb";
+import { Search_RequestSchema, type Search_Request } from "../src/gen/payload/v1/payload_pb";
+import { Index } from "../src/gen/vald/v1/index_pb";
+import { Insert } from "../src/gen/vald/v1/insert_pb";
+import { Search } from "../src/gen/vald/v1/search_pb";
+import { openIndex } from "../src/index/addon";
+import type { AnnIndex, IndexOptions } from "../src/index/types";
+import { loadFashionMnist, row } from "./lib/dataset";
+import { CACHE_DIR, groundTruth, recallAtK } from "./lib/groundtruth";
+import { GrpcClient } from "./lib/grpc";
+import { freePort, startAlvd } from "./lib/process";
+import { fmt, median, percentile, rssOf, table, timedPool } from "./lib/stats";
+
+const K = 10;
+const M = 16;
+const EF_CONSTRUCTION = 128; // what the agent derives: max(128, 4·M)
+const DEFAULT_EF = 64;
+
+interface Options {
+  queries: number;
+  runs: number;
+  efs: number[];
+  base: number;
+  batch: number;
+  concurrency: number[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes("--quick");
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const list = (s: string | undefined, d: number[]) => (s ? s.split(",").map(Number) : d);
+  return {
+    queries: Number(get("queries") ?? (quick ? 200 : 1000)),
+    runs: Number(get("runs") ?? (quick ? 1 : 3)),
+    efs: list(get("efs"), quick ? [32, 64] : [32, 64, 128]),
+    base: Number(get("base") ?? 60_000),
+    batch: Number(get("batch") ?? 1000),
+    concurrency: list(get("concurrency"), [1, 16]),
+  };
+}
+
+interface SearchRun {
+  qps: number;
+  p50: number;
+  p99: number;
+  recall: number;
+}
+
+type Searcher = (q: number) => Promise<ArrayLike<number>>;
+
+interface OneRun {
+  qps: number;
+  latencies: Float64Array;
+  found: ArrayLike<number>[];
+}
+
+async function runOnce(concurrency: number, queries: number, search: Searcher): Promise<OneRun> {
+  const found = new Array<ArrayLike<number>>(queries);
+  const items = Array.from({ length: queries }, (_, i) => i);
+  const { latencies, wallMs } = await timedPool(items, concurrency, async (q) => {
+    found[q] = await search(q);
+  });
+  return { qps: (queries / wallMs) * 1000, latencies, found };
+}
+
+/** QPS = median run; latencies and recall from that run */
+function summarise(runs: OneRun[], recall: (found: ArrayLike<number>[]) => number): SearchRun {
+  const sorted = [...runs].sort((a, b) => a.qps - b.qps);
+  const mid = sorted[sorted.length >> 1]!;
+  return { qps: median(runs.map((r) => r.qps)), p50: percentile(mid.latencies, 50), p99: percentile(mid.latencies, 99), recall: recall(mid.found) };
+}
+
+export async function benchAgent(argv: string[]): Promise<void> {
+  const o = parseArgs(argv);
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const threads = availableParallelism();
+  log(`loading fashion-mnist …`);
+  const ds = loadFashionMnist();
+  const n = Math.min(o.base, ds.trainCount);
+  const d = ds.dimension;
+  // one cache file for quick and full runs: the first o.queries rows are used
+  const gt = groundTruth(ds, { baseCount: n, queries: Math.max(o.queries, 1000), k: K, log });
+  const queryVecs = Array.from({ length: o.queries }, (_, q) => row(ds.test, d, q).slice());
+  const recall = (found: ArrayLike<number>[]) => recallAtK(found, gt, K);
+  const indexOptions: IndexOptions = { dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: DEFAULT_EF };
+
+  // ---- (a) raw index in this process ----
+  log(`raw: building ${n} × ${d} on ${threads} threads …`);
+  Bun.gc(true);
+  const rawRss0 = process.memoryUsage.rss();
+  const raw: AnnIndex = openIndex(indexOptions, "auto");
+  const keys = Float64Array.from({ length: n }, (_, i) => i);
+  let t = performance.now();
+  await raw.addAsync(keys, ds.train.subarray(0, n * d), threads);
+  const rawBuildS = (performance.now() - t) / 1000;
+  Bun.gc(true);
+  const rawRssDelta = process.memoryUsage.rss() - rawRss0;
+  const rawIndexBytes = raw.memoryUsage();
+  log(`raw: built in ${fmt.s(rawBuildS)} (isa ${raw.isa})`);
+
+  // ---- (b) the agent process over gRPC ----
+  const grpcPort = await freePort();
+  const agent = await startAlvd("agent", [
+    "--name", "bench-agent",
+    "--server", "",
+    "--grpc-host", "127.0.0.1",
+    "--grpc-port", String(grpcPort),
+    "--dimension", String(d),
+    "--distance-type", "l2",
+    "--object-type", "float",
+    "--creation-edge-size", String(M),
+    "--search-edge-size", String(DEFAULT_EF),
+    // no automatic CreateIndex: the benchmark builds once, explicitly
+    "--create-index-threshold", "0",
+    "--check-index-interval", "0s",
+    "--save-interval", "0s",
+    "--log-level", "warn",
+  ]);
+  const pid = agent.proc.pid;
+  const rawRuns = new Map<string, SearchRun>();
+  const runs = new Map<string, SearchRun>();
+  const client = new GrpcClient(`127.0.0.1:${grpcPort}`);
+  let agentResult: { insertS: number; indexS: number; rssDelta: number; indexBytes: number; runs: Map<string, SearchRun> };
+  try {
+    await client.waitReady();
+    const agentRss0 = rssOf(pid);
+    log(`agent: inserting ${n} in MultiInsert batches of ${o.batch} …`);
+    const batches = Array.from({ length: Math.ceil(n / o.batch) }, (_, b) => b);
+    t = performance.now();
+    await timedPool(batches, 2, async (b) => {
+      const requests = [];
+      for (let i = b * o.batch; i < Math.min(n, (b + 1) * o.batch); i++) {
+        requests.push({ vector: { id: String(i), vector: Array.from(row(ds.train, d, i)) } });
+      }
+      await client.unary(Insert.method.multiInsert, { requests });
+    });
+    const insertS = (performance.now() - t) / 1000;
+    t = performance.now();
+    await client.unary(Agent.method.createIndex, { poolSize: 0 });
+    const indexS = (performance.now() - t) / 1000;
+    const info = await client.unary(Agent.method.indexInfo, {});
+    if (info.stored !== n || info.uncommitted !== 0) throw new Error(`agent holds ${info.stored} (${info.uncommitted} uncommitted), expected ${n}`);
+    const stats = await client.unary(Index.method.indexStatistics, {});
+    const rssDelta = rssOf(pid) - agentRss0;
+    log(`agent: insert ${fmt.s(insertS)} + CreateIndex ${fmt.s(indexS)}`);
+
+    // Raw and agent runs alternate, so both see the same background load on a shared box.
+    for (const ef of o.efs) {
+      const reqs: Search_Request[] = queryVecs.map((v) =>
+        create(Search_RequestSchema, { vector: Array.from(v), config: { num: K, radius: -1, edgeSize: ef } }),
+      );
+      const viaAgent: Searcher = async (q) => (await client.unary(Search.method.search, reqs[q]!)).results.map((r) => Number(r.id));
+      for (const c of o.concurrency) {
+        // raw c = 1: the usual single-thread ANN loop; c > 1: searchAsync on native worker threads
+        const viaRaw: Searcher =
+          c === 1
+            ? async (q) => {
+                const h = raw.search(queryVecs[q]!, K, ef);
+                return h.keys.subarray(0, h.count);
+              }
+            : async (q) => {
+                const h = await raw.searchAsync(queryVecs[q]!, K, ef);
+                return h.keys.subarray(0, h.count);
+              };
+        await runOnce(c, Math.min(100, o.queries), viaAgent); // warm-up (JIT, connection)
+        const rawAll: OneRun[] = [];
+        const agentAll: OneRun[] = [];
+        for (let r = 0; r < o.runs; r++) {
+          rawAll.push(await runOnce(c, o.queries, viaRaw));
+          agentAll.push(await runOnce(c, o.queries, viaAgent));
+        }
+        rawRuns.set(`${ef}/${c}`, summarise(rawAll, recall));
+        runs.set(`${ef}/${c}`, summarise(agentAll, recall));
+        log(`ef=${ef} c=${c}: raw ${fmt.int(rawRuns.get(`${ef}/${c}`)!.qps)} QPS, agent ${fmt.int(runs.get(`${ef}/${c}`)!.qps)} QPS`);
+      }
+    }
+    agentResult = { insertS, indexS, rssDelta, indexBytes: Number(stats.sizeOfObjectRepository), runs };
+  } finally {
+    client.close();
+    await agent.stop();
+    raw.clear();
+  }
+
+  // ---- report ----
+  const a = agentResult;
+  const searchRows: (string | number)[][] = [];
+  for (const ef of o.efs) {
+    for (const c of o.concurrency) {
+      const r = rawRuns.get(`${ef}/${c}`)!;
+      const g = a.runs.get(`${ef}/${c}`)!;
+      const r1 = rawRuns.get(`${ef}/1`) ?? r;
+      searchRows.push([ef, c, "raw", fmt.f(r.recall, 4), fmt.int(r.qps), fmt.ms(r.p50), fmt.ms(r.p99), "", ""]);
+      searchRows.push([ef, c, "agent", fmt.f(g.recall, 4), fmt.int(g.qps), fmt.ms(g.p50), fmt.ms(g.p99), fmt.ratio(g.qps, r.qps), fmt.ratio(g.qps, r1.qps)]);
+    }
+  }
+  const agentTotal = a.insertS + a.indexS;
+  const report = [
+    `## agent vs raw index — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    "",
+    `fashion-mnist ${n} × ${d}, ${o.queries} queries, k=${K}, M=${M}, efC=${EF_CONSTRUCTION}, f32, l2; ${threads} cores; QPS = median of ${o.runs} run(s)`,
+    "",
+    table(["ef", "conc.", "what", "recall@10", "QPS", "p50", "p99", "agent/raw (same conc.)", "agent/raw c1"], searchRows),
+    "",
+    table(
+      ["build", "raw", "agent", "agent/raw"],
+      [
+        ["insert (agent: MultiInsert ×" + o.batch + ", 2 in flight)", "–", fmt.s(a.insertS), ""],
+        ["index (raw: addAsync; agent: CreateIndex)", fmt.s(rawBuildS), fmt.s(a.indexS), fmt.ratio(a.indexS, rawBuildS)],
+        ["insert + index", fmt.s(rawBuildS), fmt.s(agentTotal), fmt.ratio(agentTotal, rawBuildS)],
+      ],
+    ),
+    "",
+    table(
+      ["memory per vector", "raw", "agent", "agent/raw"],
+      [
+        ["RSS delta / vector", `${fmt.int(rawRssDelta / n)} B`, `${fmt.int(a.rssDelta / n)} B`, fmt.ratio(a.rssDelta, rawRssDelta)],
+        ["index memoryUsage / vector", `${fmt.int(rawIndexBytes / n)} B`, `${fmt.int(a.indexBytes / n)} B`, fmt.ratio(a.indexBytes, rawIndexBytes)],
+      ],
+    ),
+    "",
+  ].join("\n");
+  process.stdout.write(`\n${report}\n`);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const json = {
+    date: new Date().toISOString(),
+    options: o,
+    threads,
+    raw: { buildS: rawBuildS, rssDelta: rawRssDelta, indexBytes: rawIndexBytes, runs: Object.fromEntries(rawRuns) },
+    agent: { ...a, runs: Object.fromEntries(a.runs) },
+  };
+  writeFileSync(join(CACHE_DIR, "agent-last.json"), JSON.stringify(json, null, 2));
+  writeFileSync(join(CACHE_DIR, "agent-last.md"), report);
+}

@@ -1,0 +1,58 @@
+// Small statistics and formatting helpers for benchmark reports.
+import { readFileSync } from "node:fs";
+
+/** p in [0, 100] over an unsorted sample (nearest-rank) */
+export function percentile(sample: ArrayLike<number>, p: number): number {
+  const s = Float64Array.from(sample).sort();
+  if (s.length === 0) return Number.NaN;
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i]!;
+}
+
+export function median(sample: ArrayLike<number>): number {
+  const s = Float64Array.from(sample).sort();
+  if (s.length === 0) return Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** resident set size of a process (bytes), from /proc */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(kb) * 1024;
+}
+
+export const fmt = {
+  int: (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–"),
+  f: (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–"),
+  ms: (n: number) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms` : "–"),
+  s: (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} s` : "–"),
+  ratio: (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "–"),
+};
+
+/** Markdown table (also readable on a terminal) */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const width = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
+  const line = (r: string[]) => `| ${r.map((v, c) => v.padEnd(width[c]!)).join(" | ")} |`;
+  return [line(cells[0]!), `| ${width.map((w) => "-".repeat(w)).join(" | ")} |`, ...cells.slice(1).map(line)].join("\n");
+}
+
+/** runs `fn` over items with `concurrency` workers; returns per-item latencies (ms) and wall time */
+export async function timedPool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<{ latencies: Float64Array; wallMs: number }> {
+  const latencies = new Float64Array(items.length);
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      const s = performance.now();
+      await fn(items[i]!, i);
+      latencies[i] = performance.now() - s;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return { latencies, wallMs: performance.now() - t0 };
+}

@@ -1,0 +1,13 @@
+// `bun run bench <name> [flags]`: one entry point for every benchmark.
+const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
+  agent: async () => (await import("./agent")).benchAgent,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const load = name ? benches[name] : undefined;
+if (!load) {
+  process.stderr.write(`usage: bun run bench <${Object.keys(benches).join("|")}> [--quick]\n`);
+  process.exit(2);
+}
+await (await load())(rest);
+export {};
