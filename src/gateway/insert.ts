@@ -13,7 +13,7 @@ import type { AgentHandle } from "./agents";
 import { multi, scopeOf, streamEach } from "./batch";
 import type { Gateway } from "./context";
 import { gatewayError, mostMeaningful, noAgents, relay } from "./errors";
-import { fanOut, split, type CallScope } from "./fanout";
+import { fanOut, split, type CallScope, type Outcome } from "./fanout";
 import { names } from "./holders";
 import { replicaLocation } from "./location";
 import { chooseReplicas } from "./placement";
@@ -26,7 +26,8 @@ import { checkVector } from "./validate";
  * as part of their insert), so a one-agent setup pays a single call. When a replica
  * refuses, the copies already written are removed again (best effort) so a failed
  * insert leaves nothing behind. A replica that vanished mid-call (Unavailable) is a
- * lost replica: the insert succeeds with the copies that were stored.
+ * lost replica, replaced by another agent when one is left; with none left the insert
+ * succeeds with the copies that were stored.
  */
 export async function insertOne(gw: Gateway, rpc: string, req: Insert_Request, scope: CallScope): Promise<Object_Location> {
   const vec = checkVector(rpc, req.vector);
@@ -53,17 +54,37 @@ export async function insertOne(gw: Gateway, rpc: string, req: Insert_Request, s
     vector: vec,
     config: { skipStrictExistCheck: !strict, filters: req.config?.filters, timestamp: stamp(req.config?.timestamp) },
   });
-  for (const a of chosen) a.adjustStored(1);
-  const outcomes = await fanOut(gw, chosen, rpc, scope, (a, o) => a.clients.insert.insert(agentReq, o));
-  const ok = outcomes.flatMap((o) => (o.ok ? [{ agent: o.agent, value: o.value }] : []));
-  const lost = outcomes.flatMap((o) => (!o.ok && o.error.code === Code.Unavailable ? [o] : []));
-  const failed = outcomes.flatMap((o) => (!o.ok && o.error.code !== Code.Unavailable ? [o] : []));
-  for (const o of outcomes) if (!o.ok) o.agent.adjustStored(-1);
+  const ok: { agent: AgentHandle; value: Object_Location }[] = [];
+  const lost: Extract<Outcome<Object_Location>, { ok: false }>[] = [];
+  const failed: Extract<Outcome<Object_Location>, { ok: false }>[] = [];
+  const tried = new Set(chosen);
+  let round = chosen;
+  for (;;) {
+    for (const a of round) a.adjustStored(1);
+    for (const o of await fanOut(gw, round, rpc, scope, (a, opts) => a.clients.insert.insert(agentReq, opts))) {
+      if (o.ok) ok.push({ agent: o.agent, value: o.value });
+      else {
+        o.agent.adjustStored(-1);
+        (o.error.code === Code.Unavailable ? lost : failed).push(o);
+      }
+    }
+    const missing = chosen.length - ok.length;
+    if (failed.length > 0 || missing === 0) break;
+    // Replicas that vanished mid-call are replaced by the next least-loaded live agents
+    // (already asked whether they hold the id, and checking it again themselves).
+    const spare = gw.agents.list().filter((a) => !tried.has(a));
+    if (spare.length === 0) break;
+    round = chooseReplicas(spare, missing, gw.random);
+    for (const a of round) tried.add(a);
+  }
   if (failed.length > 0 || ok.length === 0) {
     await rollback(gw, rpc, id, ok.map((o) => o.agent));
     throw relay(mostMeaningful([...failed, ...lost].map((f) => f.error)) ?? new ConnectError("no replica answered", Code.Unavailable));
   }
-  if (lost.length > 0) gw.log.warn("insert stored on fewer replicas than asked", { id, stored: names(ok), lost: names(lost) });
+  if (lost.length > 0) {
+    const level = ok.length < chosen.length ? "warn" : "info";
+    gw.log[level](ok.length < chosen.length ? "insert stored on fewer replicas than asked" : "lost replicas replaced during insert", { id, stored: names(ok), lost: names(lost) });
+  }
   return replicaLocation(id, ok);
 }
 

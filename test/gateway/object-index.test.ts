@@ -86,6 +86,28 @@ describe("object reads", () => {
   });
 });
 
+test("an insert replica lost mid-call is replaced by the next live agent", async () => {
+  const agents = [
+    await testAgent("agent-1", D),
+    await testAgent("agent-2", D, "direct", overriding({ "vald.v1.Insert": { insert: fail(Code.Unavailable, "tunnel closed") } })),
+    await testAgent("agent-3", D),
+  ];
+  const c = (cluster = await startCluster(3, { replicas: 2, dimension: D, agents }));
+  for (let i = 0; i < 6; i++) {
+    const loc = await c.client.insert.insert({ vector: { id: `r${i}`, vector: randomVector(rng(i), D) } });
+    expect(loc.name).toBe("agent-1,agent-3");
+  }
+  expect(agents.map((a) => a.engine.counts().stored)).toEqual([6, 0, 6]);
+  // no spare agent left: the insert succeeds with the copy that was stored
+  await c.close();
+  const again = [
+    await testAgent("agent-1", D),
+    await testAgent("agent-2", D, "direct", overriding({ "vald.v1.Insert": { insert: fail(Code.Unavailable, "tunnel closed") } })),
+  ];
+  const c2 = (cluster = await startCluster(2, { replicas: 2, dimension: D, agents: again }));
+  expect((await c2.client.insert.insert({ vector: { id: "x", vector: randomVector(rng(9), D) } })).name).toBe("agent-1");
+});
+
 describe("streams of writes", () => {
   test("StreamInsert: per-item statuses in order, stream continues", async () => {
     const c = (cluster = await startCluster(3, { replicas: 2, dimension: D }));
