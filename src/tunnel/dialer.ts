@@ -44,9 +44,17 @@ export interface TunnelDialer {
 
 interface Outcome {
   opened: boolean;
+  /** how long the connection was up (0 if it never opened) */
+  upMs: number;
   code: number;
   reason: string;
 }
+
+/**
+ * A connection must last this long before the backoff starts over; a server
+ * that accepts and at once drops us (policy, crash loop) is retried ever slower.
+ */
+const STABLE_MS = 3000;
 
 /** how long close() waits for the server's close frame before cutting the socket */
 const CLOSE_GRACE_MS = 500;
@@ -80,9 +88,11 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
       ws.binaryType = "nodebuffer";
       socket = ws;
       let opened = false;
+      let openedAt = 0;
       let error = "";
       ws.onopen = () => {
         opened = true;
+        openedAt = performance.now();
         mux = new Mux({
           raw: clientRawSocket(ws),
           peer: `server ${url}`,
@@ -114,7 +124,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
         mux?.terminate(`socket closed (${ev.code} ${reason})`);
         mux = undefined;
         socket = undefined;
-        resolve({ opened, code: ev.code, reason });
+        resolve({ opened, upMs: opened ? performance.now() - openedAt : 0, code: ev.code, reason });
       };
     });
 
@@ -137,7 +147,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
       // Two live agents sharing a name would take the name from each other in
       // a tight loop; keep growing the delay so the flapping stays slow.
       const replaced = o.code === CloseCode.Replaced;
-      if (o.opened && !refused && !replaced) attempt = 0;
+      if (o.upMs >= STABLE_MS && !refused && !replaced) attempt = 0;
       const retryInMs = backoffDelay(attempt++, opts.backoff);
       if (replaced) {
         log.error("tunnel taken over by another connection with the same agent name; is this name used twice?", {

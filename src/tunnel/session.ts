@@ -20,8 +20,12 @@ export interface AgentSession {
   readonly openStreams: number;
   /** traffic counters of this connection */
   stats(): TunnelStats;
-  /** drop the agent; in-flight calls fail with UNAVAILABLE */
-  close(reason?: string): void;
+  /**
+   * Drop the agent; in-flight calls fail with UNAVAILABLE. The reason reaches
+   * the agent's log. The agent redials with growing delays; code (a websocket
+   * close code, e.g. CloseCode.Unauthorized) tells it why.
+   */
+  close(reason?: string, code?: number): void;
 }
 
 export class TunnelSession implements AgentSession {

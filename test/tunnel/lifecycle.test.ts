@@ -203,3 +203,15 @@ test("heartbeats measure the round trip", async () => {
   await h.watch.until(() => s.stats().rttMs !== undefined, "a pong");
   expect(s.stats().rttMs).toBeGreaterThanOrEqual(0);
 });
+
+test("an agent the server keeps dropping at once is retried ever slower", async () => {
+  // like a registry refusing a name: accept, then close right away
+  const h = await harness({ onAgent: (s) => s.close("policy: not wanted here") });
+  const a = h.dial("unwanted", { backoff: { initialMs: 20, maxMs: 10_000 } });
+  const retries = () => a.states.flatMap((s) => (s.state === "disconnected" ? [s.retryInMs] : []));
+  await h.watch.until(() => retries().length >= 4, "four retries");
+  const r = retries();
+  expect(r[3]!).toBeGreaterThan(r[1]!);
+  expect(r[2]!).toBeGreaterThan(r[0]!);
+  expect(a.log.lines.some((l) => l.includes("policy: not wanted here"))).toBe(true);
+});
