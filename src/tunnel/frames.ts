@@ -3,6 +3,15 @@
 // each way. Each frame: type u8 | flags u8 | stream id u32 | payload length u32
 // | payload. Body chunks are raw bytes; only heads/trailers carry a small
 // binary header block (never JSON), so the hot path is a 10-byte prefix.
+//
+// A call's life: the server (caller) picks a fresh stream id and sends
+// RequestHead, Data*, Data+End. The agent (callee) answers ResponseHead, Data*,
+// Trailers (which end the stream for both). Either side may send Reset
+// instead, with a Connect code; the other side fails the call with that code.
+// Each side may have at most one window (DEFAULT_WINDOW) of unacknowledged Data
+// bytes per stream in flight; the reader grants more with Window frames as its
+// consumer pulls chunks. Ping/Pong on stream 0 keep both ends honest about
+// liveness. A closed socket fails every open stream with UNAVAILABLE.
 import { Code } from "@connectrpc/connect";
 
 export const FRAME_HEADER_BYTES = 10;
