@@ -367,6 +367,8 @@ export class AgentEngine implements Engine {
   /** Job body of CreateIndex: add the staged batch to the graph. */
   private async build(): Promise<void> {
     this.autoIndexQueued = false;
+    // a clear deferred behind native searches would wipe this batch once it lands
+    while (this.store.clearPending) await this.store.cleared();
     const batch = this.store.takeBatch();
     if (!batch) return;
     const dim = this.options.dimension;

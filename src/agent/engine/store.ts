@@ -37,6 +37,7 @@ export class VectorStore {
   /** entries of the running build removed or replaced meanwhile (possibly in the graph already) */
   private deadInBuild = 0;
   private clearWhenIdle = false;
+  private clearWaiters: (() => void)[] = [];
   private busy = false;
   /** graph searches running on native threads; graph removals wait for them too */
   private pins = 0;
@@ -146,11 +147,26 @@ export class VectorStore {
     if (this.pins === 0 && !this.busy) this.applyDeferred();
   }
 
+  /**
+   * Resolves once no deferred clear is pending. A build must wait for it: the clear
+   * would otherwise wipe the batch it adds. Pins drain meanwhile because canPin is
+   * false while a clear waits.
+   */
+  get clearPending(): boolean {
+    return this.clearWhenIdle;
+  }
+
+  cleared(): Promise<void> {
+    if (!this.clearWhenIdle) return Promise.resolve();
+    return new Promise((resolve) => this.clearWaiters.push(resolve));
+  }
+
   private applyDeferred(): void {
     if (this.clearWhenIdle) {
       this.clearWhenIdle = false;
       this.doomed = [];
       this.index.clear();
+      for (const resolve of this.clearWaiters.splice(0)) resolve();
       return;
     }
     for (const key of this.doomed) this.index.remove(key);

@@ -146,6 +146,21 @@ describe("concurrency", () => {
       expectClose(await engine.search(q, { num: 3, radius: -1, expansion: 400 }), bruteForce(data, q, "l2sq", 3));
     }
   });
+
+  test("a flush overlapping a native search never wipes vectors indexed after it", async () => {
+    const engine = await open();
+    await fill(engine, 300);
+    await engine.createIndex(0);
+    // the search is on a native thread when flush runs, so the graph clear is deferred
+    const searching = engine.search(vectorFor(1, D), { num: 10, radius: -1, expansion: 0 });
+    const flushed = engine.flush();
+    const data = await fill(engine, 50, 1000);
+    await Promise.all([searching, flushed, engine.createIndex(0)]);
+    expect(engine.counts()).toMatchObject({ stored: 50, uncommitted: 0 });
+    for (const [id, v] of data) expect(engine.get(id).vector).toEqual(v);
+    const q = vectorFor(1010, D);
+    expectClose(await engine.search(q, { num: 5, radius: -1, expansion: 100 }), bruteForce(data, q, "l2sq", 5));
+  });
 });
 
 describe("search parameters", () => {
