@@ -32,6 +32,9 @@ interface Registered {
 }
 
 const PROTOCOL = "in-process";
+/** Why a finished call's signal fires (as Connect's own handlers do); one shared reason
+ * because building an abort Error per call costs a stack trace each time. */
+const FINISHED = new ConnectError("call finished", Code.Canceled);
 type HeaderInit = ConstructorParameters<typeof Headers>[0];
 
 function key(m: DescMethod): string {
@@ -158,7 +161,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void): 
       } catch (e) {
         throw ConnectError.from(e);
       } finally {
-        ctx.abort();
+        ctx.abort(FINISHED);
       }
     },
 
@@ -206,7 +209,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void): 
           method,
           header: ctx.responseHeader,
           trailer: ctx.responseTrailer,
-          message: mapOutput(method.output, out, ctx.signal, () => ctx.abort()),
+          message: mapOutput(method.output, out, ctx.signal, () => ctx.abort(FINISHED)),
         };
       };
       try {
@@ -222,7 +225,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void): 
           message: mapInput(method.input, input),
         });
       } catch (e) {
-        ctx.abort();
+        ctx.abort(FINISHED);
         throw ConnectError.from(e);
       }
     },

@@ -52,8 +52,8 @@ export async function callAgent<T>(gw: Gateway, agent: AgentHandle, method: stri
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onParentAbort !== undefined) parent?.removeEventListener("abort", onParentAbort);
-    // Release whatever the transport still holds for a call we stopped waiting for.
-    if (!ac.signal.aborted) ac.abort();
+    // Nothing to abort: a call that settled holds nothing, and one we stopped waiting for
+    // was cancelled through ac already (aborting costs an Error with a stack trace).
   }
 }
 
@@ -77,17 +77,19 @@ export function firstSuccess<T>(gw: Gateway, agents: readonly AgentHandle[], met
   const linked: CallScope = { signal: ac.signal, timeoutMs: scope.timeoutMs };
   return new Promise((resolve) => {
     const failures: Extract<Outcome<T>, { ok: false }>[] = [];
+    let pending = agents.length;
     let done = false;
     const finish = (r: { agent: AgentHandle; value: T } | { failures: typeof failures }) => {
       done = true;
       scope.signal?.removeEventListener("abort", onAbort);
       gw.metrics.fanOut(method, agents.length, (performance.now() - t0) / 1000);
       resolve(r);
-      ac.abort();
+      if (pending > 0) ac.abort(new ConnectError("answered by another replica", Code.Canceled));
     };
     if (agents.length === 0) return finish({ failures });
     for (const a of agents) {
       void callAgent(gw, a, method, linked, call).then((o) => {
+        pending--;
         if (done) return;
         if (o.ok) return finish({ agent: o.agent, value: o.value });
         failures.push(o);

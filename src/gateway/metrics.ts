@@ -49,14 +49,30 @@ export function gatewayMetrics(registry: Registry, agents?: AgentSet): GatewayMe
       },
     });
   }
+  // prom-client hashes label objects on every update; the label sets here are few and
+  // repeat on every call, so their children are looked up once and kept.
+  const callChildren = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+  const fanChildren = new Map<string, { time: { observe(v: number): void }; width: { observe(v: number): void } }>();
   return {
     agentCall(agent, method, code, seconds) {
-      calls.inc({ agent, method, code: code === undefined ? "ok" : (Code[code]?.toLowerCase() ?? "unknown") });
-      callLatency.observe({ agent, method }, seconds);
+      const key = `${agent}\u0000${method}\u0000${code ?? -1}`;
+      let c = callChildren.get(key);
+      if (c === undefined) {
+        const codeName = code === undefined ? "ok" : (Code[code]?.toLowerCase() ?? "unknown");
+        c = { count: calls.labels(agent, method, codeName), time: callLatency.labels(agent, method) };
+        callChildren.set(key, c);
+      }
+      c.count.inc();
+      c.time.observe(seconds);
     },
     fanOut(method, n, seconds) {
-      fanLatency.observe({ method }, seconds);
-      fanWidth.observe({ method }, n);
+      let f = fanChildren.get(method);
+      if (f === undefined) {
+        f = { time: fanLatency.labels(method), width: fanWidth.labels(method) };
+        fanChildren.set(method, f);
+      }
+      f.time.observe(seconds);
+      f.width.observe(n);
     },
   };
 }
