@@ -6,8 +6,10 @@
 // Fashion-MNIST 60k × 784, M=16 (--creation-edge-size), efC=128, f32, l2; ef per query
 // via Search.Config.edge_size (the epsilon mapping gives the same ef: see
 // src/agent/handlers/validate.ts). QPS is the median of --runs runs.
-import { availableParallelism } from "node:os";
-import { mkdirSync, writeFileSync } from "node:fs";
+// Flags: --quick (200 queries, 1 run, ef 32/64), --queries N, --runs N, --efs 32,64,128,
+// --concurrency 1,16, --batch 1000, --base 60000, --in-memory (agent without --index-path).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Agent } from "../src/gen/core/v1/agent_pb";
@@ -35,6 +37,8 @@ interface Options {
   base: number;
   batch: number;
   concurrency: number[];
+  /** run the agent with --index-path (WAL, save, restart) */
+  persist: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -51,6 +55,7 @@ function parseArgs(argv: string[]): Options {
     base: Number(get("base") ?? 60_000),
     batch: Number(get("batch") ?? 1000),
     concurrency: list(get("concurrency"), [1, 16]),
+    persist: !argv.includes("--in-memory"),
   };
 }
 
@@ -76,6 +81,16 @@ async function runOnce(concurrency: number, queries: number, search: Searcher): 
     found[q] = await search(q);
   });
   return { qps: (queries / wallMs) * 1000, latencies, found };
+}
+
+/** the query set through one StreamSearch with `window` requests in flight */
+async function runStream(client: GrpcClient, reqs: Search_Request[], window: number): Promise<OneRun> {
+  const found = new Array<ArrayLike<number>>(reqs.length);
+  const { latencies, wallMs } = await client.pipeline(Search.method.streamSearch, reqs, window, (res, i) => {
+    if (res.payload.case !== "response") throw new Error(`stream search ${i}: ${res.payload.value?.message}`);
+    found[i] = res.payload.value.results.map((r) => Number(r.id));
+  });
+  return { qps: (reqs.length / wallMs) * 1000, latencies, found };
 }
 
 /** QPS = median run; latencies and recall from that run */
@@ -115,7 +130,10 @@ export async function benchAgent(argv: string[]): Promise<void> {
 
   // ---- (b) the agent process over gRPC ----
   const grpcPort = await freePort();
-  const agent = await startAlvd("agent", [
+  // With --index-path, as deployed: inserts go through the write-ahead log, and a
+  // restart shows the steady-state memory of an agent holding the data (no ingest garbage).
+  const indexDir = o.persist ? mkdtempSync(join(tmpdir(), "alvd-bench-agent-")) : undefined;
+  const agentArgs = [
     "--name", "bench-agent",
     "--server", "",
     "--grpc-host", "127.0.0.1",
@@ -130,15 +148,20 @@ export async function benchAgent(argv: string[]): Promise<void> {
     "--check-index-interval", "0s",
     "--save-interval", "0s",
     "--log-level", "warn",
-  ]);
+    ...(indexDir ? ["--index-path", indexDir] : []),
+  ];
+  const agent = await startAlvd("agent", agentArgs);
   const pid = agent.proc.pid;
   const rawRuns = new Map<string, SearchRun>();
   const runs = new Map<string, SearchRun>();
+  const streamRuns = new Map<string, SearchRun>();
   const client = new GrpcClient(`127.0.0.1:${grpcPort}`);
   let agentResult: { insertS: number; indexS: number; rssDelta: number; indexBytes: number; runs: Map<string, SearchRun> };
+  let agentRss0 = 0;
+  let restart: { saveS: number; loadS: number; rssDelta: number } | undefined;
   try {
     await client.waitReady();
-    const agentRss0 = rssOf(pid);
+    agentRss0 = rssOf(pid);
     log(`agent: inserting ${n} in MultiInsert batches of ${o.batch} …`);
     const batches = Array.from({ length: Math.ceil(n / o.batch) }, (_, b) => b);
     t = performance.now();
@@ -180,20 +203,48 @@ export async function benchAgent(argv: string[]): Promise<void> {
         await runOnce(c, Math.min(100, o.queries), viaAgent); // warm-up (JIT, connection)
         const rawAll: OneRun[] = [];
         const agentAll: OneRun[] = [];
+        const streamAll: OneRun[] = [];
         for (let r = 0; r < o.runs; r++) {
           rawAll.push(await runOnce(c, o.queries, viaRaw));
           agentAll.push(await runOnce(c, o.queries, viaAgent));
+          // c > 1 also through one StreamSearch with c in flight (Vald's bulk path)
+          if (c > 1) streamAll.push(await runStream(client, reqs.slice(0, o.queries), c));
         }
         rawRuns.set(`${ef}/${c}`, summarise(rawAll, recall));
         runs.set(`${ef}/${c}`, summarise(agentAll, recall));
-        log(`ef=${ef} c=${c}: raw ${fmt.int(rawRuns.get(`${ef}/${c}`)!.qps)} QPS, agent ${fmt.int(runs.get(`${ef}/${c}`)!.qps)} QPS`);
+        if (c > 1) streamRuns.set(`${ef}/${c}`, summarise(streamAll, recall));
+        log(
+          `ef=${ef} c=${c}: raw ${fmt.int(rawRuns.get(`${ef}/${c}`)!.qps)} QPS, agent ${fmt.int(runs.get(`${ef}/${c}`)!.qps)} QPS` +
+            (c > 1 ? `, agent stream ${fmt.int(streamRuns.get(`${ef}/${c}`)!.qps)} QPS` : ""),
+        );
       }
     }
     agentResult = { insertS, indexS, rssDelta, indexBytes: Number(stats.sizeOfObjectRepository), runs };
+    if (indexDir) {
+      t = performance.now();
+      await client.unary(Agent.method.saveIndex, {});
+      const saveS = (performance.now() - t) / 1000;
+      client.close();
+      await agent.stop();
+      log("agent: restarting from the saved index …");
+      t = performance.now();
+      const again = await startAlvd("agent", agentArgs);
+      const loadS = (performance.now() - t) / 1000;
+      const c2 = new GrpcClient(`127.0.0.1:${grpcPort}`);
+      try {
+        const info = await c2.unary(Agent.method.indexInfo, {});
+        if (info.stored !== n) throw new Error(`after restart the agent holds ${info.stored}, expected ${n}`);
+        restart = { saveS, loadS, rssDelta: rssOf(again.proc.pid) - agentRss0 };
+      } finally {
+        c2.close();
+        await again.stop();
+      }
+    }
   } finally {
     client.close();
-    await agent.stop();
+    if (agent.proc.exitCode === null) await agent.stop();
     raw.clear();
+    if (indexDir) rmSync(indexDir, { recursive: true, force: true });
   }
 
   // ---- report ----
@@ -204,8 +255,12 @@ export async function benchAgent(argv: string[]): Promise<void> {
       const r = rawRuns.get(`${ef}/${c}`)!;
       const g = a.runs.get(`${ef}/${c}`)!;
       const r1 = rawRuns.get(`${ef}/1`) ?? r;
-      searchRows.push([ef, c, "raw", fmt.f(r.recall, 4), fmt.int(r.qps), fmt.ms(r.p50), fmt.ms(r.p99), "", ""]);
-      searchRows.push([ef, c, "agent", fmt.f(g.recall, 4), fmt.int(g.qps), fmt.ms(g.p50), fmt.ms(g.p99), fmt.ratio(g.qps, r.qps), fmt.ratio(g.qps, r1.qps)]);
+      searchRows.push([ef, c, c === 1 ? "raw (search)" : "raw (searchAsync)", fmt.f(r.recall, 4), fmt.int(r.qps), fmt.ms(r.p50), fmt.ms(r.p99), "", ""]);
+      searchRows.push([ef, c, "agent (unary Search)", fmt.f(g.recall, 4), fmt.int(g.qps), fmt.ms(g.p50), fmt.ms(g.p99), fmt.ratio(g.qps, r.qps), fmt.ratio(g.qps, r1.qps)]);
+      const st = streamRuns.get(`${ef}/${c}`);
+      if (st) {
+        searchRows.push([ef, c, "agent (StreamSearch)", fmt.f(st.recall, 4), fmt.int(st.qps), fmt.ms(st.p50), fmt.ms(st.p99), fmt.ratio(st.qps, r.qps), fmt.ratio(st.qps, r1.qps)]);
+      }
     }
   }
   const agentTotal = a.insertS + a.indexS;
@@ -219,16 +274,20 @@ export async function benchAgent(argv: string[]): Promise<void> {
     table(
       ["build", "raw", "agent", "agent/raw"],
       [
-        ["insert (agent: MultiInsert ×" + o.batch + ", 2 in flight)", "–", fmt.s(a.insertS), ""],
+        [`insert (agent: MultiInsert ×${o.batch}, 2 in flight${o.persist ? ", WAL on" : ""})`, "–", fmt.s(a.insertS), ""],
         ["index (raw: addAsync; agent: CreateIndex)", fmt.s(rawBuildS), fmt.s(a.indexS), fmt.ratio(a.indexS, rawBuildS)],
         ["insert + index", fmt.s(rawBuildS), fmt.s(agentTotal), fmt.ratio(agentTotal, rawBuildS)],
+        ...(restart ? [["SaveIndex / restart until ready", "–", `${fmt.s(restart.saveS)} / ${fmt.s(restart.loadS)}`, ""]] : []),
       ],
     ),
     "",
     table(
       ["memory per vector", "raw", "agent", "agent/raw"],
       [
-        ["RSS delta / vector", `${fmt.int(rawRssDelta / n)} B`, `${fmt.int(a.rssDelta / n)} B`, fmt.ratio(a.rssDelta, rawRssDelta)],
+        ["RSS delta / vector (agent: right after ingest)", `${fmt.int(rawRssDelta / n)} B`, `${fmt.int(a.rssDelta / n)} B`, fmt.ratio(a.rssDelta, rawRssDelta)],
+        ...(restart
+          ? [["RSS delta / vector (agent: after restart, loaded from disk)", `${fmt.int(rawRssDelta / n)} B`, `${fmt.int(restart.rssDelta / n)} B`, fmt.ratio(restart.rssDelta, rawRssDelta)]]
+          : []),
         ["index memoryUsage / vector", `${fmt.int(rawIndexBytes / n)} B`, `${fmt.int(a.indexBytes / n)} B`, fmt.ratio(a.indexBytes, rawIndexBytes)],
       ],
     ),
@@ -241,7 +300,7 @@ export async function benchAgent(argv: string[]): Promise<void> {
     options: o,
     threads,
     raw: { buildS: rawBuildS, rssDelta: rawRssDelta, indexBytes: rawIndexBytes, runs: Object.fromEntries(rawRuns) },
-    agent: { ...a, runs: Object.fromEntries(a.runs) },
+    agent: { ...a, runs: Object.fromEntries(a.runs), streamRuns: Object.fromEntries(streamRuns), restart },
   };
   writeFileSync(join(CACHE_DIR, "agent-last.json"), JSON.stringify(json, null, 2));
   writeFileSync(join(CACHE_DIR, "agent-last.md"), report);

@@ -31,6 +31,54 @@ export class GrpcClient {
     });
   }
 
+  /**
+   * One bidi stream, up to `window` requests in flight; responses come back in request
+   * order (Vald's Stream* contract). Returns each request's latency (ms) and the wall time.
+   */
+  pipeline<I extends DescMessage, O extends DescMessage>(
+    m: DescMethod & { input: I; output: O },
+    reqs: MessageShape<I>[],
+    window: number,
+    onResponse: (res: MessageShape<O>, i: number) => void,
+  ): Promise<{ latencies: Float64Array; wallMs: number }> {
+    const call = this.client.makeBidiStreamRequest(
+      `/${m.parent.typeName}/${m.name}`,
+      (v: MessageShape<I>) => Buffer.from(toBinary(m.input, v)),
+      (b: Buffer) => fromBinary(m.output, b),
+      new grpc.Metadata(),
+      {},
+    );
+    const sentAt = new Float64Array(reqs.length);
+    const latencies = new Float64Array(reqs.length);
+    let sent = 0;
+    let received = 0;
+    let ended = false;
+    const t0 = performance.now();
+    return new Promise((done, fail) => {
+      const fill = () => {
+        while (sent < reqs.length && sent - received < window) {
+          sentAt[sent] = performance.now();
+          call.write(reqs[sent]!);
+          sent++;
+        }
+        if (!ended && sent === reqs.length) {
+          ended = true;
+          call.end();
+        }
+      };
+      call.on("data", (res: MessageShape<O>) => {
+        latencies[received] = performance.now() - sentAt[received]!;
+        onResponse(res, received);
+        received++;
+        if (received === reqs.length) return;
+        fill();
+      });
+      call.on("error", fail);
+      call.on("end", () => done({ latencies, wallMs: performance.now() - t0 }));
+      fill();
+    });
+  }
+
   close(): void {
     this.client.close();
   }

@@ -12,6 +12,7 @@ import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
 import { listenRpc } from "../rpc/listen";
 import { dialTunnel, type TunnelDialer } from "../tunnel/dialer";
+import { isValidAgentName } from "../tunnel/hello";
 import { createEngine as createNativeEngine } from "./engine";
 import type { Engine, EngineOptions } from "./engine/types";
 import { agentRoutes } from "./routes";
@@ -37,13 +38,20 @@ const MAX_TUNNEL_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 /** --name, else the name kept in the index directory, else a new one (kept there when possible). */
 export async function resolveAgentName(name: string, indexPath: string | undefined): Promise<string> {
-  if (name) return name;
+  // Servers know agents by name (tunnel hello, Object.Location.name): refuse one they would reject.
+  const valid = (n: string, from: string) => {
+    if (!isValidAgentName(n)) {
+      throw new Error(`agent name ${JSON.stringify(n)} (${from}) must be 1-128 characters of letters, digits and . _ : @ -, starting with a letter or digit`);
+    }
+    return n;
+  };
+  if (name) return valid(name, "--name");
   if (indexPath) {
     const kept = await readFile(join(indexPath, NAME_FILE), "utf8").then(
       (s) => s.trim(),
       () => "",
     );
-    if (kept) return kept;
+    if (kept) return valid(kept, join(indexPath, NAME_FILE));
   }
   const fresh = `agent-${randomBytes(4).toString("hex")}`;
   if (indexPath) {
@@ -190,17 +198,17 @@ export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: Eng
     writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES,
   });
   agent.routes(router);
+  const started = agent;
   const tunnels: TunnelDialer[] = cfg.servers.map((s) =>
     dialTunnel({
       server: `${s.host}:${s.port}`,
-      name: agent!.name,
+      name: started.name,
       token: cfg.token || undefined,
       handlers: router.handlers,
-      log: log.with({ agent: agent!.name }),
+      log: log.with({ agent: started.name }),
     }),
   );
   log.info("metrics listening", { addr: `${cfg.metrics.host}:${observe.port}` });
-  const started = agent;
   return {
     async stop() {
       // Tunnels first: the servers stop routing calls here before the port drains.
