@@ -31,6 +31,19 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__) && defined(__GLIBC__)
+#include <sys/random.h>
+// native/build.ts links libstdc++ statically; the copy in gcc 12 on glibc 2.36 calls
+// arc4random (from std::random_device, which we never use). Defining it here, hidden,
+// keeps that reference inside the addon, so it loads on glibc 2.34/2.35 too.
+extern "C" __attribute__((visibility("hidden"))) std::uint32_t arc4random(void) noexcept {
+    std::uint32_t value = 0;
+    while (getrandom(&value, sizeof(value), 0) != static_cast<ssize_t>(sizeof(value))) {
+    }
+    return value;
+}
+#endif
+
 namespace {
 
 namespace us = unum::usearch;

@@ -200,12 +200,20 @@ async function buildFlavour(flavour: Flavour, tc: Toolchain, force: boolean): Pr
   const numkong = flavour === "simd" ? await buildNumkong(tc) : [];
   const probes = numkong.length ? ["-include", join(dirname(numkong[0]!), "nk_probes.h"), "-I", join(numkongDir, "include")] : [];
   const tmp = `${out}.tmp`;
+  // Export only the Node-API entry points: NumKong's nk_* symbols must not clash with
+  // another addon in the same process (the prebuilt usearch carries its own copy).
+  const exports = join(outDir, "exports.map");
+  writeFileSync(exports, "{ global: napi_register_module_v1; node_api_module_get_api_version_v1; local: *; };\n");
   console.log(`[native] ${flavour}: compiling alvd_index.cc with ${tc.cxxId}`);
   await run(
     [tc.cxx, "-std=c++17", "-O3", "-fPIC", "-shared", "-fexceptions", "-fvisibility=hidden", ...warnings,
       ...commonDefines, ...defines, ...probes,
       "-I", addonApiDir, "-I", tc.nodeHeaders, "-I", join(usearchDir, "include"),
-      source, ...numkong, "-o", tmp],
+      source, ...numkong, "-o", tmp,
+      // A static C++ runtime keeps the addon (and the compiled alvd binary embedding it)
+      // independent of the target's libstdc++ version. libgcc stays shared: its static
+      // unwinder would need glibc 2.35 (_dl_find_object).
+      `-Wl,--version-script=${exports}`, "-static-libstdc++"],
     `compiling ${flavour} addon`,
   );
   renameSync(tmp, out);
