@@ -72,6 +72,8 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
   let stopped = false;
   let socket: WebSocket | undefined;
   let mux: Mux | undefined;
+  /** the server accepted our hello on the current socket */
+  let live = false;
   let wake: (() => void) | undefined;
 
   const report = (s: DialState) => {
@@ -104,10 +106,9 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
       };
       // The server pings as soon as it accepts our hello; a refusal is a close
       // frame instead. So the first message, not "open", means connected.
-      let announced = false;
       ws.onmessage = (ev) => {
-        if (!announced && mux) {
-          announced = true;
+        if (!live && mux) {
+          live = true;
           log.info("tunnel connected", { agent: opts.name });
           report({ state: "connected", url });
         }
@@ -123,6 +124,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
         const reason = ev.reason || mux?.closed?.rawMessage || error || "connection closed";
         mux?.terminate(`socket closed (${ev.code} ${reason})`);
         mux = undefined;
+        live = false;
         socket = undefined;
         resolve({ opened, upMs: opened ? performance.now() - openedAt : 0, code: ev.code, reason });
       };
@@ -174,7 +176,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
   return {
     url,
     get connected() {
-      return mux !== undefined && !mux.closed;
+      return live && mux !== undefined && !mux.closed;
     },
     async close() {
       stopped = true;

@@ -69,6 +69,7 @@ test("wrong join token is refused on both ends and retried", async () => {
   const refusal = bad.states.find((x) => x.state === "refused");
   expect(refusal && "reason" in refusal ? refusal.reason : "").toContain("join token");
   expect(bad.states.some((x) => x.state === "connected")).toBe(false);
+  expect(bad.dialer.connected).toBe(false);
   expect(h.watch.up).toEqual([]);
   expect(h.serverLog.lines.some((l) => l.includes("agent refused: join token missing or wrong"))).toBe(true);
   expect(bad.log.lines.some((l) => l.includes("tunnel refused by server"))).toBe(true);
