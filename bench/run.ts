@@ -1,6 +1,7 @@
 // `bun run bench <name> [flags]`: one entry point for every benchmark.
 const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
   agent: async () => (await import("./agent")).benchAgent,
+  gateway: async () => (await import("./gateway")).benchGateway,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,0 +1,40 @@
+// Timed query runs shared by the benchmarks: run a query set at some concurrency,
+// keep the ids found for recall, and summarise several runs as median QPS.
+import { recallAtK, type GroundTruth } from "./groundtruth";
+import { median, percentile, timedPool } from "./stats";
+
+export type Searcher = (q: number) => Promise<ArrayLike<number>>;
+
+export interface OneRun {
+  qps: number;
+  latencies: Float64Array;
+  found: ArrayLike<number>[];
+}
+
+export interface SearchSummary {
+  qps: number;
+  p50: number;
+  p99: number;
+  recall: number;
+}
+
+export async function runQueries(concurrency: number, queries: number, search: Searcher): Promise<OneRun> {
+  const found = new Array<ArrayLike<number>>(queries);
+  const items = Array.from({ length: queries }, (_, i) => i);
+  const { latencies, wallMs } = await timedPool(items, concurrency, async (q) => {
+    found[q] = await search(q);
+  });
+  return { qps: (queries / wallMs) * 1000, latencies, found };
+}
+
+/** QPS = median over runs; latencies and recall from the median run */
+export function summariseRuns(runs: OneRun[], gt: GroundTruth, k: number): SearchSummary {
+  const sorted = [...runs].sort((a, b) => a.qps - b.qps);
+  const mid = sorted[sorted.length >> 1]!;
+  return {
+    qps: median(runs.map((r) => r.qps)),
+    p50: percentile(mid.latencies, 50),
+    p99: percentile(mid.latencies, 99),
+    recall: recallAtK(mid.found, gt, k),
+  };
+}
