@@ -10,7 +10,8 @@ import {
 } from "../gen/payload/v1/payload_pb";
 import type { Insert } from "../gen/vald/v1/insert_pb";
 import type { AgentHandle } from "./agents";
-import { multi, scopeOf, streamEach } from "./batch";
+import { scopeOf, streamEach } from "./batch";
+import { multiInsert } from "./multi-insert";
 import type { Gateway } from "./context";
 import { gatewayError, mostMeaningful, noAgents, relay } from "./errors";
 import { fanOut, split, type CallScope, type Outcome } from "./fanout";
@@ -100,8 +101,7 @@ async function rollback(gw: Gateway, rpc: string, id: string, agents: readonly A
 export function insertService(gw: Gateway): ServiceImpl<typeof Insert> {
   return {
     insert: (req, ctx) => insertOne(gw, "Insert", req, scopeOf(ctx)),
-    multiInsert: async (req, ctx) =>
-      create(Object_LocationsSchema, { locations: await multi(gw, "MultiInsert", req.requests, (r) => insertOne(gw, "MultiInsert", r, scopeOf(ctx))) }),
+    multiInsert: async (req, ctx) => create(Object_LocationsSchema, { locations: await multiInsert(gw, "MultiInsert", req.requests, scopeOf(ctx)) }),
     streamInsert: (reqs, ctx) =>
       streamEach(
         gw,
