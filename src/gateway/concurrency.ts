@@ -27,8 +27,14 @@ export async function* orderedStream<I, O>(requests: AsyncIterable<I>, limit: nu
   let reading: Promise<IteratorResult<I>> | undefined;
   let ended = false;
   const cap = Math.max(1, limit);
+  const read = () => {
+    const r = it.next();
+    // If we stop early (client gone) a read still pending may fail later; it is not news.
+    r.catch(() => {});
+    return r;
+  };
   for (;;) {
-    if (!ended && reading === undefined && pending.length < cap) reading = it.next();
+    if (!ended && reading === undefined && pending.length < cap) reading = read();
     if (pending.length === 0) {
       if (reading === undefined) return;
       const r = await reading;

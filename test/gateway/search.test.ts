@@ -182,4 +182,28 @@ describe("search over several agents", () => {
     // Multi* fails as a whole when an item fails (Vald)
     expect(await codeOf(c.client.search.multiSearchByID({ requests: [{ id: "id-1", config: { num: 1 } }, { id: "nope", config: { num: 1 } }] }))).toBe(Code.NotFound);
   });
+
+  test("a client abandoning a stream mid-way leaves the gateway serving", async () => {
+    const c = (cluster = await startCluster(2, { replicas: 1, dimension: D }));
+    const data = await load(c, 20, 20);
+    const ac = new AbortController();
+    async function* endless() {
+      for (let i = 0; ; i++) {
+        yield { vector: data.get(`id-${i % 20}`)!, config: { num: 1 } };
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    let got = 0;
+    try {
+      for await (const _ of c.client.search.streamSearch(endless(), { signal: ac.signal })) {
+        if (++got === 3) ac.abort();
+      }
+    } catch (e) {
+      expect(ConnectError.from(e).code).toBe(Code.Canceled);
+    }
+    expect(got).toBeGreaterThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 50));
+    const res = await c.client.search.search({ vector: data.get("id-5")!, config: { num: 1 } });
+    expect(res.results[0]!.id).toBe("id-5");
+  });
 });
