@@ -11,14 +11,15 @@
 //    dist/.runtimes/ is filled).
 //  - The runtime must be the exact version of the bun that bundles: --bytecode output is
 //    only valid for the JavaScriptCore that produced it.
-//  - The native addon is embedded by src/index/addon.ts's static require(); Bun folds
-//    process.arch per target, so each binary carries only its own architecture's addon.
-//    We check the addon files exist and are for the right machine before compiling,
-//    because a missing or wrong-arch addon is only noticed when the binary starts.
+//  - The native addon is embedded by src/index/addon.ts's static require() of
+//    native/build/{simd,plain}/; the arm64 build cross-compiles its own addons and
+//    redirects those paths to them. We check the addons are for the right machine before
+//    compiling and that exactly those got embedded after, because a missing or wrong-arch
+//    addon is only noticed when the binary starts.
 //  - Never strip the output: the JS payload lives in a section strip removes.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -99,12 +100,146 @@ export function runtimeFor(target: TargetName): string {
   return bin;
 }
 
+// ---- linux-arm64 addon: cross-compiled here with Debian's aarch64 toolchain.
+// native/build.ts builds the host's flavours; for arm64 we repeat its recipe with the
+// cross compilers into native/build/arm64-{simd,plain}, cached by a hash of the inputs
+// (NumKong takes ~3 CPU-minutes, alvd_index.cc ~30 s per flavour).
+
+const NK_DEFINES = ["-DNK_DYNAMIC_DISPATCH=1", "-DNK_NATIVE_F16=0", "-DNK_NATIVE_BF16=0"];
+const NATIVE_WARNINGS = ["-Wno-unknown-pragmas", "-Wno-maybe-uninitialized", "-Wno-psabi"];
+const ARM64_LINK = (exportsMap: string) => [`-Wl,--version-script=${exportsMap}`, "-static-libstdc++"];
+// NumKong ISA families the aarch64 build compiles in (dispatched from the CPU at run time).
+// Left out: NEONSDOT (GCC 12 cannot inline vdotq_s32 in NumKong's maxsim kernels:
+// "target specific option mismatch"), NEONBFDOT/SVEBFDOT (GCC 12 lacks the bf16 probes).
+const ARM64_NK_TARGETS = ["NEON", "NEONHALF", "NEONFHM", "SVE", "SVEHALF", "SVESDOT", "SVE2"];
+const NK_ALL_TARGETS = ["HASWELL", "SKYLAKE", "ICELAKE", "GENOA", "SAPPHIRE", "SAPPHIREAMX", "GRANITEAMX", "DIAMOND", "TURIN",
+  "ALDER", "SIERRA", "NEON", "NEONHALF", "NEONSDOT", "NEONBFDOT", "NEONFHM", "SVE", "SVEHALF", "SVEBFDOT", "SVESDOT", "SVE2"];
+
+function nodeApiHeaders(): string {
+  const dirs = [process.env.ALVD_NODE_HEADERS, "/usr/include/node", "/usr/local/include/node"];
+  const node = spawnSync("node", ["-p", "process.execPath"], { encoding: "utf8" }).stdout?.trim();
+  if (node) dirs.push(join(node, "..", "..", "include", "node"));
+  const found = dirs.find((d) => d && existsSync(join(d, "node_api.h")));
+  if (!found) throw new BuildError("linux-arm64 addon: Node-API headers (node_api.h) not found; set ALVD_NODE_HEADERS");
+  return found;
+}
+
+async function pooled(jobs: (() => Promise<void>)[], width: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, async () => {
+    while (next < jobs.length) await jobs[next++]!();
+  }));
+}
+
+async function runAsync(cmd: string[], label: string): Promise<void> {
+  const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
+  const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new BuildError(`${label} failed (exit ${code}):\n${cmd.join(" ")}\n${err.slice(-3000)}`);
+}
+
+export async function ensureArm64Addons(): Promise<void> {
+  const cc = process.env.ALVD_ARM64_CC ?? "aarch64-linux-gnu-gcc";
+  const cxx = process.env.ALVD_ARM64_CXX ?? "aarch64-linux-gnu-g++";
+  for (const tool of [cc, cxx]) {
+    if (!Bun.which(tool)) {
+      throw new BuildError(`linux-arm64 needs the aarch64 cross compilers (${cc}, ${cxx}): apt-get install -y g++-aarch64-linux-gnu`);
+    }
+  }
+  const usearch = join(ROOT, "node_modules", "usearch");
+  const nk = join(usearch, "numkong");
+  const addonApi = join(ROOT, "node_modules", "node-addon-api");
+  const source = join(ROOT, "native", "alvd_index.cc");
+  if (!existsSync(source) || !existsSync(nk) || !existsSync(addonApi)) throw new BuildError("linux-arm64 addon: native/alvd_index.cc, usearch or node-addon-api missing (npm ci)");
+  const headers = nodeApiHeaders();
+  const usearchVersion = (JSON.parse(readFileSync(join(usearch, "package.json"), "utf8")) as { version: string }).version;
+  const ccId = run(cc, ["--version"]).split("\n")[0]!;
+  const jobs = Math.max(1, Number(process.env.ALVD_NATIVE_JOBS) || navigator.hardwareConcurrency || 2);
+
+  // NumKong objects, shared by every alvd_index.cc edit
+  const sources = readdirSync(join(nk, "c")).filter((f) => f === "numkong.c" || /^dispatch_.*\.c$/.test(f)).sort();
+  const nkKey = createHash("sha256").update([usearchVersion, ccId, ...NK_DEFINES, ...ARM64_NK_TARGETS, ...sources].join("\0")).digest("hex").slice(0, 16);
+  const nkDir = join(ROOT, "native", "build", "arm64-numkong", nkKey);
+  const probes = join(nkDir, "nk_probes.h");
+  const objects = sources.map((f) => join(nkDir, f.replace(/\.c$/, ".o")));
+  const probeHeader = NK_ALL_TARGETS.map((t) => `#define NK_TARGET_${t} ${ARM64_NK_TARGETS.includes(t) ? 1 : 0}`).join("\n") + "\n";
+  if (!objects.every((o) => existsSync(o))) {
+    rmSync(join(ROOT, "native", "build", "arm64-numkong"), { recursive: true, force: true });
+    mkdirSync(nkDir, { recursive: true });
+    writeFileSync(probes, probeHeader);
+    console.log(`  [arm64 addon] compiling NumKong (${sources.length} files, ${jobs} jobs) with ${ccId}`);
+    await pooled(sources.map((f, i) => async () => {
+      const tmp = `${objects[i]!}.tmp`;
+      await runAsync([cc, "-std=c11", "-O3", "-fPIC", "-fvisibility=hidden", ...NATIVE_WARNINGS, ...NK_DEFINES,
+        "-include", probes, "-I", join(nk, "include"), "-c", join(nk, "c", f), "-o", tmp], `arm64 NumKong ${f}`);
+      renameSync(tmp, objects[i]!);
+    }), jobs);
+  }
+
+  if (!existsSync(probes)) writeFileSync(probes, probeHeader);
+  await pooled((["plain", "simd"] as const).map((flavour) => async () => {
+    const outDir = join(ROOT, "native", "build", `arm64-${flavour}`);
+    const out = join(outDir, "alvd_index.node");
+    const defines = flavour === "simd" ? ["-DUSEARCH_USE_NUMKONG=1", ...NK_DEFINES, "-include", probes, "-I", join(nk, "include")] : ["-DUSEARCH_USE_NUMKONG=0"];
+    const key = createHash("sha256").update(readFileSync(source)).update([usearchVersion, ccId, nkKey, ...defines.filter((d) => d !== probes), ...ARM64_LINK("exports.map")].join("\0")).digest("hex").slice(0, 16);
+    const stamp = join(outDir, "stamp");
+    if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) return;
+    mkdirSync(outDir, { recursive: true });
+    // same link recipe as native/build.ts: only the N-API entry points exported, static libstdc++
+    const exportsMap = join(outDir, "exports.map");
+    writeFileSync(exportsMap, "{ global: napi_register_module_v1; node_api_module_get_api_version_v1; local: *; };\n");
+    console.log(`  [arm64 addon] compiling ${flavour} alvd_index.cc`);
+    await runAsync([cxx, "-std=c++17", "-O3", "-fPIC", "-shared", "-fexceptions", "-fvisibility=hidden", ...NATIVE_WARNINGS,
+      "-DNAPI_VERSION=8", "-DUSEARCH_USE_OPENMP=0", ...defines, "-I", addonApi, "-I", headers, "-I", join(usearch, "include"),
+      source, ...(flavour === "simd" ? objects : []), "-o", `${out}.tmp`, ...ARM64_LINK(exportsMap)], `arm64 ${flavour} addon`);
+    renameSync(`${out}.tmp`, out);
+    writeFileSync(stamp, key);
+  }), jobs);
+}
+
+/**
+ * src/index/addon.ts requires native/build/{simd,plain}/alvd_index.node by literal path
+ * (so the bundler embeds them). Bun resolves requires even in branches it folds away, so
+ * an arch switch in addon.ts would make every build need every arch's addon; instead the
+ * arm64 build redirects those two paths to the arm64 builds.
+ */
+function addonRedirect(target: TargetName): import("bun").BunPlugin[] {
+  if (target !== "linux-arm64") return [];
+  return [{
+    name: "alvd-arm64-addon",
+    setup(b) {
+      b.onResolve({ filter: /native\/build\/(simd|plain)\/alvd_index\.node$/ }, (a) => ({
+        path: join(ROOT, "native", "build", `arm64-${/\/(simd|plain)\/alvd_index\.node$/.exec(a.path)![1]}`, "alvd_index.node"),
+      }));
+    },
+  }];
+}
+
+/** The binary must carry exactly the addons of its architecture: a wrong one only fails when a user starts it. */
+function checkEmbedded(target: TargetName, binary: string): void {
+  const bin = readFileSync(binary);
+  const probe = (p: string) => {
+    const b = readFileSync(p);
+    const at = b.length >> 1;
+    return bin.indexOf(b.subarray(at, Math.min(b.length, at + 65536))) >= 0;
+  };
+  for (const d of TARGETS[target].addonDirs) {
+    if (!probe(join(ROOT, "native", "build", d, "alvd_index.node"))) throw new BuildError(`${target}: native/build/${d}/alvd_index.node is not embedded in the binary`);
+  }
+  for (const t of Object.keys(TARGETS) as TargetName[]) {
+    if (TARGETS[t].machine === TARGETS[target].machine) continue;
+    for (const d of TARGETS[t].addonDirs) {
+      const p = join(ROOT, "native", "build", d, "alvd_index.node");
+      if (existsSync(p) && probe(p)) throw new BuildError(`${target}: the ${t} addon native/build/${d} was embedded too`);
+    }
+  }
+}
+
 function checkAddons(target: TargetName): void {
   const { addonDirs, machine } = TARGETS[target];
   for (const d of addonDirs) {
     const p = join(ROOT, "native", "build", d, "alvd_index.node");
     if (!existsSync(p)) {
-      throw new BuildError(`${target}: native addon ${p} is missing (run \`bun native/build.ts\`${target === "linux-arm64" ? " with --arch arm64" : ""})`);
+      throw new BuildError(`${target}: native addon ${p} is missing (run \`bun native/build.ts\`)`);
     }
     const m = elfMachine(p);
     if (m !== machine) throw new BuildError(`${target}: ${p} is built for ${m}, not ${machine}`);
@@ -203,6 +338,7 @@ function smokeTest(target: TargetName, binary: string, expect: { version: string
 
 export async function buildTarget(target: TargetName, opts: { bytecode?: boolean; archive?: ArchiveFormat | "none" } = {}): Promise<BuildResult> {
   const t0 = performance.now();
+  if (target === "linux-arm64") await ensureArm64Addons();
   const hash = sourceHash(target, { bytecode: opts.bytecode });
   const version = packageVersion();
   const commit = gitCommit();
@@ -216,6 +352,7 @@ export async function buildTarget(target: TargetName, opts: { bytecode?: boolean
   const bytecode = opts.bytecode ?? true;
   const result = await Bun.build({
     entrypoints: [join(ROOT, "src", "main.ts")],
+    plugins: addonRedirect(target),
     minify: true,
     // bytecode halves start-up; Bun only supports it for ESM when asked for explicitly
     bytecode,
@@ -239,6 +376,7 @@ export async function buildTarget(target: TargetName, opts: { bytecode?: boolean
   }
   const m = elfMachine(binary);
   if (m !== TARGETS[target].machine) throw new BuildError(`${target}: output is ${m}, expected ${TARGETS[target].machine}`);
+  checkEmbedded(target, binary);
   for (const f of ["LICENSE", "LICENSE.md"]) if (existsSync(join(ROOT, f))) copyFileSync(join(ROOT, f), join(outDir, f));
   smokeTest(target, binary, { version, commit });
   const res: BuildResult = { target, binary, bytes: statSync(binary).size, version, commit, seconds: 0 };
