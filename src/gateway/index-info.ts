@@ -15,17 +15,26 @@ import type { AgentHandle } from "./agents";
 import { scopeOf } from "./batch";
 import type { Gateway } from "./context";
 import { mostMeaningful, noAgents, relay } from "./errors";
-import { fanOut, split, type AgentCall, type CallScope } from "./fanout";
+import { fanOut, type AgentCall, type CallScope } from "./fanout";
 
-/** Every agent's answer; agents that vanished are skipped, any other failure fails the call. */
+/** Agent failures that only mean "no numbers from this agent right now" (as in Vald). */
+const SKIPPABLE = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, Code.Canceled, Code.NotFound, Code.Unimplemented]);
+
+/**
+ * Every agent's answer. Agents that vanished, timed out or cannot answer are left out
+ * as Vald does (these are monitoring calls); any other agent failure fails the call,
+ * and so does having no answer at all.
+ */
 async function allAgents<T>(gw: Gateway, rpc: string, scope: CallScope, call: AgentCall<T>): Promise<{ agent: AgentHandle; value: T }[]> {
   const agents = gw.agents.list();
   if (agents.length === 0) throw noAgents(rpc);
-  const s = split(await fanOut(gw, agents, rpc, scope, call));
-  const failed = [...s.failed.map((f) => f.error), ...s.notFound];
-  if (failed.length > 0) throw relay(mostMeaningful(failed));
-  if (s.ok.length === 0) throw relay(mostMeaningful(s.lost.map((l) => l.error)) ?? new ConnectError("no agent answered", Code.Unavailable));
-  return s.ok;
+  const outcomes = await fanOut(gw, agents, rpc, scope, call);
+  const ok = outcomes.flatMap((o) => (o.ok ? [{ agent: o.agent, value: o.value }] : []));
+  const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+  const hard = errors.filter((e) => !SKIPPABLE.has(e.code));
+  if (hard.length > 0) throw relay(mostMeaningful(hard));
+  if (ok.length === 0) throw relay(mostMeaningful(errors) ?? new ConnectError("no agent answered", Code.Unavailable));
+  return ok;
 }
 
 export async function indexCounts(gw: Gateway, rpc: string, scope: CallScope): Promise<{ agent: AgentHandle; value: Info_Index_Count }[]> {
