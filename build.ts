@@ -54,6 +54,11 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   return r.stdout;
 }
 
+/** dist/<releaseName>/alvd is the binary, dist/<releaseName>.tar.xz its archive (the Dockerfile copies from there). */
+export function releaseName(version: string, target: TargetName): string {
+  return `alvd-${version}-${target}`;
+}
+
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 }
@@ -344,7 +349,7 @@ export async function buildTarget(target: TargetName, opts: { bytecode?: boolean
   const commit = gitCommit();
   checkAddons(target);
   const executablePath = runtimeFor(target);
-  const dirName = `alvd-${version}-${target}`;
+  const dirName = releaseName(version, target);
   const outDir = join(DIST, dirName);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
