@@ -3,7 +3,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { ConnectError } from "@connectrpc/connect";
 import type { Status } from "../gen/google/rpc/status_pb";
-import { mapLimit, orderedStream } from "./concurrency";
+import { mapLimit, orderedStream, serialByKey } from "./concurrency";
 import type { Gateway } from "./context";
 import { mostMeaningful, toStatus } from "./errors";
 import { clientTimeout, type CallScope } from "./fanout";
@@ -17,11 +17,12 @@ export function scopeOf(ctx: HandlerContext): CallScope {
  * call with the most meaningful item error if any item failed; a Multi* response has
  * no room for per-item errors.
  */
-export async function multi<I, O>(gw: Gateway, rpc: string, items: readonly I[], fn: (item: I) => Promise<O>): Promise<O[]> {
+export async function multi<I, O>(gw: Gateway, rpc: string, items: readonly I[], fn: (item: I) => Promise<O>, key?: (item: I) => string | undefined): Promise<O[]> {
   const errors: ConnectError[] = [];
+  const run = key === undefined ? fn : serialByKey(key, fn);
   const out = await mapLimit(items, gw.multiConcurrency, async (item) => {
     try {
-      return await fn(item);
+      return await run(item);
     } catch (e) {
       errors.push(ConnectError.from(e));
       return undefined;
@@ -39,11 +40,23 @@ export async function multi<I, O>(gw: Gateway, rpc: string, items: readonly I[],
   return out as O[];
 }
 
-/** A bidi stream where each request's failure becomes that response's `status`. */
-export function streamEach<I, O, R>(gw: Gateway, requests: AsyncIterable<I>, fn: (req: I) => Promise<O>, ok: (o: O) => R, fail: (s: Status) => R): AsyncGenerator<R> {
+/**
+ * A bidi stream where each request's failure becomes that response's `status`. With
+ * `key`, requests for the same id are applied in stream order (writes).
+ */
+export function streamEach<I, O, R>(
+  gw: Gateway,
+  requests: AsyncIterable<I>,
+  fn: (req: I) => Promise<O>,
+  ok: (o: O) => R,
+  fail: (s: Status) => R,
+  key?: (req: I) => string | undefined,
+): AsyncGenerator<R> {
+  // via then(): a synchronous throw in fn is an item failure too, not the stream's end
+  const safe = (req: I) => Promise.resolve(req).then(fn);
+  const run = key === undefined ? safe : serialByKey(key, safe);
   return orderedStream(requests, gw.streamConcurrency, (req) =>
-    // via then(): a synchronous throw in fn is an item failure too, not the stream's end
-    Promise.resolve(req).then(fn).then(ok, (e: unknown) => {
+    run(req).then(ok, (e: unknown) => {
       gw.log.debug("stream item failed", { err: e });
       return fail(toStatus(e));
     }),

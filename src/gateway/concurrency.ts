@@ -56,3 +56,28 @@ export async function* orderedStream<I, O>(requests: AsyncIterable<I>, limit: nu
     }
   }
 }
+
+/**
+ * Wraps fn so that calls with the same key run one after another, in call order, while
+ * calls with different keys still overlap: two writes to one id inside one stream or
+ * Multi* call must apply in request order (an Update right after the Insert of the
+ * same id must see it).
+ */
+export function serialByKey<I, O>(key: (item: I) => string | undefined, fn: (item: I) => Promise<O>): (item: I) => Promise<O> {
+  const tails = new Map<string, Promise<unknown>>();
+  return (item) => {
+    const k = key(item);
+    if (k === undefined) return fn(item);
+    const prev = tails.get(k);
+    const run = prev === undefined ? fn(item) : prev.then(() => fn(item));
+    const tail = run.then(
+      () => {},
+      () => {},
+    );
+    tails.set(k, tail);
+    void tail.then(() => {
+      if (tails.get(k) === tail) tails.delete(k);
+    });
+    return run;
+  };
+}

@@ -109,6 +109,7 @@ export function insertService(gw: Gateway): ServiceImpl<typeof Insert> {
         (r) => insertOne(gw, "StreamInsert", r, scopeOf(ctx)),
         (location) => create(Object_StreamLocationSchema, { payload: { case: "location", value: location } }),
         (status) => create(Object_StreamLocationSchema, { payload: { case: "status", value: status } }),
+        (r) => r.vector?.id,
       ),
   };
 }

@@ -45,7 +45,7 @@ export async function multiInsert(gw: Gateway, rpc: string, reqs: readonly Inser
     }
   });
   // The same id twice: order matters between the two writes, so take the one-by-one path.
-  if (new Set(ids).size !== ids.length) return multi(gw, rpc, reqs, (r) => insertOne(gw, rpc, r, scope));
+  if (new Set(ids).size !== ids.length) return multi(gw, rpc, reqs, (r) => insertOne(gw, rpc, r, scope), (r) => r.vector?.id);
   const agents = gw.agents.list();
   if (agents.length === 0) throw noAgents(rpc);
 

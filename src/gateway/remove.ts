@@ -42,7 +42,7 @@ export function removeService(gw: Gateway): ServiceImpl<typeof Remove> {
     remove: (req, ctx) => removeOne(gw, "Remove", req, scopeOf(ctx)),
     removeByTimestamp: (req, ctx) => removeByTimestamp(gw, req, scopeOf(ctx)),
     multiRemove: async (req, ctx) =>
-      create(Object_LocationsSchema, { locations: await multi(gw, "MultiRemove", req.requests, (r) => removeOne(gw, "MultiRemove", r, scopeOf(ctx))) }),
+      create(Object_LocationsSchema, { locations: await multi(gw, "MultiRemove", req.requests, (r) => removeOne(gw, "MultiRemove", r, scopeOf(ctx)), (r) => r.id?.id) }),
     streamRemove: (reqs, ctx) =>
       streamEach(
         gw,
@@ -50,6 +50,7 @@ export function removeService(gw: Gateway): ServiceImpl<typeof Remove> {
         (r) => removeOne(gw, "StreamRemove", r, scopeOf(ctx)),
         (location) => create(Object_StreamLocationSchema, { payload: { case: "location", value: location } }),
         (status) => create(Object_StreamLocationSchema, { payload: { case: "status", value: status } }),
+        (r) => r.id?.id,
       ),
   };
 }

@@ -43,7 +43,7 @@ export function updateService(gw: Gateway): ServiceImpl<typeof Update> {
   return {
     update: (req, ctx) => updateOne(gw, "Update", req, scopeOf(ctx)),
     multiUpdate: async (req, ctx) =>
-      create(Object_LocationsSchema, { locations: await multi(gw, "MultiUpdate", req.requests, (r) => updateOne(gw, "MultiUpdate", r, scopeOf(ctx))) }),
+      create(Object_LocationsSchema, { locations: await multi(gw, "MultiUpdate", req.requests, (r) => updateOne(gw, "MultiUpdate", r, scopeOf(ctx)), (r) => r.vector?.id) }),
     streamUpdate: (reqs, ctx) =>
       streamEach(
         gw,
@@ -51,6 +51,7 @@ export function updateService(gw: Gateway): ServiceImpl<typeof Update> {
         (r) => updateOne(gw, "StreamUpdate", r, scopeOf(ctx)),
         (location) => create(Object_StreamLocationSchema, { payload: { case: "location", value: location } }),
         (status) => create(Object_StreamLocationSchema, { payload: { case: "status", value: status } }),
+        (r) => r.vector?.id,
       ),
     updateTimestamp: (req, ctx) => updateTimestampOne(gw, req, scopeOf(ctx)),
   };

@@ -40,7 +40,7 @@ export function upsertService(gw: Gateway): ServiceImpl<typeof Upsert> {
   return {
     upsert: (req, ctx) => upsertOne(gw, "Upsert", req, scopeOf(ctx)),
     multiUpsert: async (req, ctx) =>
-      create(Object_LocationsSchema, { locations: await multi(gw, "MultiUpsert", req.requests, (r) => upsertOne(gw, "MultiUpsert", r, scopeOf(ctx))) }),
+      create(Object_LocationsSchema, { locations: await multi(gw, "MultiUpsert", req.requests, (r) => upsertOne(gw, "MultiUpsert", r, scopeOf(ctx)), (r) => r.vector?.id) }),
     streamUpsert: (reqs, ctx) =>
       streamEach(
         gw,
@@ -48,6 +48,7 @@ export function upsertService(gw: Gateway): ServiceImpl<typeof Upsert> {
         (r) => upsertOne(gw, "StreamUpsert", r, scopeOf(ctx)),
         (location) => create(Object_StreamLocationSchema, { payload: { case: "location", value: location } }),
         (status) => create(Object_StreamLocationSchema, { payload: { case: "status", value: status } }),
+        (r) => r.vector?.id,
       ),
   };
 }

@@ -150,6 +150,24 @@ describe("streams of writes", () => {
     expect(upd).toEqual([Code.NotFound, "ok"]);
   });
 
+  test("writes to one id inside a stream or Multi* call apply in request order", async () => {
+    const c = (cluster = await startCluster(3, { replicas: 1, dimension: D }));
+    const r = rng(24);
+    const vs = Array.from({ length: 6 }, () => randomVector(r, D));
+    // Concurrent upserts of a new id would each see "absent" and insert on different agents.
+    const out = [];
+    for await (const res of c.client.upsert.streamUpsert((async function* () {
+      for (const v of vs) yield { vector: { id: "same", vector: v } };
+    })())) out.push(res.payload.case);
+    expect(out).toEqual(new Array(6).fill("location"));
+    const holders = c.agents.filter((a) => a.engine.exists("same"));
+    expect(holders).toHaveLength(1);
+    expect([...holders[0]!.engine.get("same").vector]).toEqual([...Float32Array.from(vs[5]!)]);
+    const multi = await c.client.upsert.multiUpsert({ requests: vs.map((v) => ({ vector: { id: "other", vector: v } })) });
+    expect(multi.locations).toHaveLength(6);
+    expect(c.agents.filter((a) => a.engine.exists("other"))).toHaveLength(1);
+  });
+
   test("Multi*: one failing item fails the call", async () => {
     const c = (cluster = await startCluster(2, { replicas: 1, dimension: D }));
     const r = rng(23);
