@@ -359,7 +359,7 @@ export async function buildTarget(target: TargetName, opts: { bytecode?: boolean
     entrypoints: [join(ROOT, "src", "main.ts")],
     plugins: addonRedirect(target),
     minify: true,
-    // bytecode halves start-up; Bun only supports it for ESM when asked for explicitly
+    // bytecode halves start-up; with bytecode Bun defaults to CJS, and our top-level await needs ESM
     bytecode,
     format: "esm",
     define: {
@@ -389,8 +389,11 @@ export async function buildTarget(target: TargetName, opts: { bytecode?: boolean
   if (format !== "none") {
     res.archive = archive(dirName, format);
     res.archiveBytes = statSync(res.archive).size;
-    writeChecksums(version);
+  } else {
+    // an archive left from an earlier build would not hold this binary
+    for (const f of ["gz", "xz"]) rmSync(join(DIST, `${dirName}.tar.${f}`), { force: true });
   }
+  writeChecksums(version);
   res.seconds = (performance.now() - t0) / 1000;
   writeFileSync(join(DIST, `.build-${target}.json`), JSON.stringify({ ...res, sourceHash: hash, bytecode, bun: Bun.version, builtAt: new Date().toISOString() }, null, 2));
   return res;

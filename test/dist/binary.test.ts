@@ -3,7 +3,9 @@
 // flags, and serves a server + agent cluster that a stock Vald client can use.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT } from "../../build";
 import { type BuildInfo, freePorts, isolatedCopy, type Proc, releaseBinary, start, stop, waitHttp } from "./binary";
 import { valdClient } from "./vald";
 
@@ -92,6 +94,10 @@ describe("alvd binary", () => {
       await Bun.sleep(50);
     }
     expect(agents, `server output:\n${server.output()}\nagent output:\n${agent.output()}`).toBe(2);
+
+    // the image's HEALTHCHECK command, run against this server's metrics port
+    const hc = JSON.parse(/HEALTHCHECK[\s\S]*?CMD (\[.*\])/.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"))![1]!) as string[];
+    expect(await Bun.spawn(hc, { env: { PATH: "/usr/bin:/bin", ALVD_METRICS_PORT: `${metricsPort}` }, timeout: 10_000 }).exited).toBe(0);
 
     const gw = valdClient(`127.0.0.1:${grpcPort}`);
     const direct = valdClient(`127.0.0.1:${agentPort}`);
