@@ -34,6 +34,36 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
     help: "Agent tunnel connections that ended",
     registers: [registry],
   });
+  // Bytes of sessions that ended, so the totals below never go backwards.
+  const gone = { sent: 0, received: 0 };
+  new Counter({
+    name: "alvd_tunnel_bytes_total",
+    help: "Bytes through agent tunnels (websocket payload), by direction as seen from the server",
+    labelNames: ["direction"],
+    registers: [registry],
+    collect() {
+      let sent = gone.sent;
+      let received = gone.received;
+      for (const session of handles.keys()) {
+        const st = session.stats();
+        sent += st.bytesSent;
+        received += st.bytesReceived;
+      }
+      this.reset();
+      this.inc({ direction: "sent" }, sent);
+      this.inc({ direction: "received" }, received);
+    },
+  });
+  new Gauge({
+    name: "alvd_tunnel_open_streams",
+    help: "Calls currently open through agent tunnels",
+    registers: [registry],
+    collect() {
+      let open = 0;
+      for (const session of handles.keys()) open += session.openStreams;
+      this.set(open);
+    },
+  });
   return {
     onAgent(session) {
       if (reserved.has(session.name)) {
@@ -56,6 +86,9 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
       const handle = handles.get(session);
       if (handle === undefined) return;
       handles.delete(session);
+      const st = session.stats();
+      gone.sent += st.bytesSent;
+      gone.received += st.bytesReceived;
       leaves.inc();
       pool.remove(handle);
     },
