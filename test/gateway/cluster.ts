@@ -1,4 +1,4 @@
-// Test cluster: N real agents (engine + agentRoutes, JS index) behind a gateway served
+// Test cluster: N real agents (engine + agentRoutes + native index) behind a gateway served
 // on 127.0.0.1, reached by a gRPC client like any Vald client would.
 import { createClient, type Client, type ConnectRouter, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -22,7 +22,6 @@ import { Update } from "../../src/gen/vald/v1/update_pb";
 import { Upsert } from "../../src/gen/vald/v1/upsert_pb";
 import { createLogger } from "../../src/observe/log";
 import { listenRpc, type RpcListener } from "../../src/rpc/listen";
-import { openJsIndex } from "./js-index";
 
 export const log = createLogger({ level: (process.env.TEST_LOG_LEVEL as "debug" | undefined) ?? "error", format: "text" });
 
@@ -36,14 +35,16 @@ export async function testEngine(name: string, dimension: number): Promise<Engin
       quantization: "f32",
       connectivity: 16,
       expansionAdd: 64,
-      expansionSearch: 64,
+      // test sets are small: an ef this wide makes HNSW answers exact, so they can be
+      // compared with brute force
+      expansionSearch: 512,
       simd: "auto",
       createIndexThreshold: 0,
       checkIndexIntervalMs: 0,
       saveIntervalMs: 0,
       indexThreads: 1,
     },
-    { openIndex: (o) => openJsIndex(o), onBackgroundError: () => {} },
+    { onBackgroundError: () => {} },
   );
 }
 
