@@ -15,7 +15,7 @@ import { failed, location, unary, type HandlerEnv } from "./env";
 import { failure, invalidArgument, toStatus } from "./errors";
 import { ordered, settle } from "./stream";
 import { checkId, checkTimestamp } from "./validate";
-import { applyAll } from "./write";
+import { applyAll, WRITE_STREAM_CONCURRENCY } from "./write";
 
 const OPERATORS: Record<Remove_Timestamp_Operator, TimestampOperator> = {
   [Remove_Timestamp_Operator.EQ]: "eq",
@@ -48,7 +48,7 @@ export function removeService(env: HandlerEnv): ServiceImpl<typeof Remove> {
                 payload: { case: "status", value: toStatus(failed(env, ctx, e, { id: req.id?.id })) },
               }),
           ),
-        1,
+        WRITE_STREAM_CONCURRENCY,
       ),
 
     multiRemove: (req, ctx) =>

@@ -2,10 +2,11 @@
 // never ends the stream (its error becomes that item's google.rpc.Status).
 /**
  * Maps each request to a response, keeping order, with up to `concurrency` requests
- * in flight. Writes use 1 so that "insert then update the same id" on one stream
- * behaves as written; searches overlap to keep both cores busy. Requests keep being
- * read while results are awaited, so a client that waits for each response before
- * sending the next request (ping-pong) never deadlocks.
+ * in flight. `fn` is started in request order, so effects that happen synchronously
+ * when it starts (the engine applies a write before awaiting its WAL record) happen
+ * in request order too. Requests keep being read while results are awaited, so a
+ * client that waits for each response before sending the next (ping-pong) never
+ * deadlocks.
  *
  * `fn` must not throw: it returns the item's response or its error status.
  */
