@@ -121,13 +121,24 @@ async function probeHeader(cc: string, outDir: string): Promise<string> {
   return path;
 }
 
-/** Runs jobs with bounded parallelism. */
-async function pool(jobs: (() => Promise<unknown>)[], width: number): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(width, jobs.length) }, async () => {
-    while (next < jobs.length) await jobs[next++]!();
-  });
-  await Promise.all(lanes);
+/** Counting semaphore: caps concurrent compiler processes across both flavours. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(width: number) {
+    this.#free = Math.max(1, width);
+  }
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((wake) => this.#waiting.push(wake));
+    try {
+      return await job();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
 }
 
 function hash(parts: (string | Buffer)[]): string {
@@ -153,6 +164,7 @@ interface Toolchain {
   cxxId: string;
   nodeHeaders: string;
   jobs: number;
+  slots: Slots;
 }
 
 async function buildNumkong(tc: Toolchain): Promise<string[]> {
@@ -168,17 +180,18 @@ async function buildNumkong(tc: Toolchain): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const probes = await probeHeader(tc.cc, dir);
   console.log(`[native] compiling NumKong (${sources.length} files, ${tc.jobs} jobs) with ${tc.ccId}`);
-  await pool(
-    sources.map((s, i) => async () => {
-      const tmp = `${objects[i]!}.tmp`;
-      await run(
-        [tc.cc, "-std=c11", "-O3", "-fPIC", "-fvisibility=hidden", ...warnings, ...numkongDefines,
-          "-include", probes, "-I", join(numkongDir, "include"), "-c", join(numkongDir, "c", s), "-o", tmp],
-        `compiling NumKong ${s}`,
-      );
-      renameSync(tmp, objects[i]!);
-    }),
-    tc.jobs,
+  await Promise.all(
+    sources.map((s, i) =>
+      tc.slots.run(async () => {
+        const tmp = `${objects[i]!}.tmp`;
+        await run(
+          [tc.cc, "-std=c11", "-O3", "-fPIC", "-fvisibility=hidden", ...warnings, ...numkongDefines,
+            "-include", probes, "-I", join(numkongDir, "include"), "-c", join(numkongDir, "c", s), "-o", tmp],
+          `compiling NumKong ${s}`,
+        );
+        renameSync(tmp, objects[i]!);
+      })
+    ),
   );
   return objects;
 }
@@ -205,7 +218,7 @@ async function buildFlavour(flavour: Flavour, tc: Toolchain, force: boolean): Pr
   const exports = join(outDir, "exports.map");
   writeFileSync(exports, "{ global: napi_register_module_v1; node_api_module_get_api_version_v1; local: *; };\n");
   console.log(`[native] ${flavour}: compiling alvd_index.cc with ${tc.cxxId}`);
-  await run(
+  await tc.slots.run(() => run(
     [tc.cxx, "-std=c++17", "-O3", "-fPIC", "-shared", "-fexceptions", "-fvisibility=hidden", ...warnings,
       ...commonDefines, ...defines, ...probes,
       "-I", addonApiDir, "-I", tc.nodeHeaders, "-I", join(usearchDir, "include"),
@@ -215,10 +228,55 @@ async function buildFlavour(flavour: Flavour, tc: Toolchain, force: boolean): Pr
       // unwinder would need glibc 2.35 (_dl_find_object).
       `-Wl,--version-script=${exports}`, "-static-libstdc++"],
     `compiling ${flavour} addon`,
-  );
+  ));
   renameSync(tmp, out);
   writeFileSync(stamp, key);
   console.log(`[native] ${flavour}: built ${out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * Serialises concurrent runs (postinstall, `bun run build:native` and the release build can
+ * overlap): the second waits for the first and then finds its outputs up to date.
+ */
+async function withBuildLock<T>(body: () => Promise<T>): Promise<T> {
+  const lock = join(buildDir, ".lock");
+  mkdirSync(buildDir, { recursive: true });
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(join(lock, "pid"), "utf8"));
+    } catch {
+      // the holder is between mkdir and writing its pid
+    }
+    let alive = true;
+    if (holder > 0) {
+      try {
+        process.kill(holder, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!announced) console.log(`[native] waiting for another native build (pid ${holder || "?"})`);
+    announced = true;
+    await Bun.sleep(500);
+  }
+  try {
+    return await body();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -231,17 +289,23 @@ async function main(): Promise<void> {
     if (!existsSync(dir)) fail(`${what} is missing from node_modules; run npm ci first`);
   const cxx = findTool("CXX", ["g++", "clang++", "c++"], "g++");
   const cc = findTool("CC", ["gcc", "clang", "cc"], "gcc");
+  const jobs = Number(process.env.ALVD_NATIVE_JOBS) || availableParallelism();
   const tc: Toolchain = {
     cc,
     cxx,
     ccId: await compilerId(cc),
     cxxId: await compilerId(cxx),
     nodeHeaders: findNodeHeaders(),
-    jobs: Number(process.env.ALVD_NATIVE_JOBS) || availableParallelism(),
+    jobs,
+    slots: new Slots(jobs),
   };
-  const started = performance.now();
-  for (const flavour of ["plain", "simd"] as const) if (!only || only === flavour) await buildFlavour(flavour, tc, force);
-  console.log(`[native] done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await withBuildLock(async () => {
+    const started = performance.now();
+    // Both flavours at once: the plain compile fills a core while NumKong builds.
+    const flavours = (["simd", "plain"] as const).filter((f) => !only || only === f);
+    await Promise.all(flavours.map((f) => buildFlavour(f, tc, force)));
+    console.log(`[native] done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  });
 }
 
 try {

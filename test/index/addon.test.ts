@@ -218,13 +218,16 @@ describe.each(modes)("addon flavour %s", (mode, flavour) => {
     for (let i = 0; i < 40; i++) {
       const q = row(first, i, d);
       searches.push(index.searchAsync(q, 5, 64).then((h) => expect(h.keys[0]).toBe(i)));
-      const sync = index.search(q, 5);
+      const sync = index.search(q, 5, 64);
       expect(sync.count).toBe(5);
       expect(sync.keys[0]).toBe(i);
       await Bun.sleep(0);
     }
     await Promise.all([adding, ...searches]);
     expect(index.size()).toBe(4500);
+    // More async searches in flight than the index keeps scratch contexts for: they queue.
+    const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => index.searchAsync(row(first, i, d), 3, 64)));
+    burst.forEach((h, i) => expect(h.keys[0]).toBe(i));
   });
 
   test("bad inputs throw clear errors and leave the index usable", async () => {
