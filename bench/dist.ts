@@ -3,6 +3,7 @@
 // (spawn → /readyz answers 200), median of 5, against the budgets. Appends a "dist"
 // section to bench/RESULTS.md.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { freePorts, isolatedCopy, releaseBinary, start, stop, waitHttp } from "../test/dist/binary";
 
@@ -49,6 +50,7 @@ async function startToServing(box: ReturnType<typeof isolatedCopy>): Promise<{ r
 
 export async function benchDist(argv: string[]): Promise<void> {
   const runs = argv.includes("--quick") ? 3 : 5;
+  const load = loadavg()[0]!.toFixed(1);
   console.log("building (or reusing) dist/ for linux-x64 …");
   const info = await releaseBinary({ archive: true });
   const box = isolatedCopy(info.binary);
@@ -72,7 +74,7 @@ export async function benchDist(argv: string[]): Promise<void> {
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
-  console.log(`\nalvd ${info.version} (${info.commit}), bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`);
+  console.log(`\nalvd ${info.version} (${info.commit}), bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, load average ${load}`);
   for (const [k, v, b, ok] of rows) console.log(`${k.padEnd(w0)}  ${v.padEnd(w1)}  ${b.padEnd(22)} ${ok ? "ok" : "OVER BUDGET"}`);
 
   const file = join(import.meta.dir, "RESULTS.md");
@@ -84,7 +86,7 @@ export async function benchDist(argv: string[]): Promise<void> {
     "",
     "`bun run bench dist`: the linux-x64 release binary copied alone into an empty directory; start-up = spawn `alvd server`",
     "(embedded agent, in-memory, default dimension) until `/readyz` answers 200, polled every 2 ms, after one warm-up start.",
-    `Machine: ${navigator.hardwareConcurrency} cores, shared with other work while measured.`,
+    `Machine: ${navigator.hardwareConcurrency} cores, load average ${load} when the run started (start-up times scale with it).`,
     "",
     "| measure | value | budget | |",
     "|---|---|---|---|",
