@@ -12,9 +12,8 @@ WORKDIR /src
 # package files and the addon sources first: npm ci's postinstall compiles the addon,
 # and this layer stays cached while only src/ changes
 COPY package.json package-lock.json ./
-COPY native/alvd_index.cc native/build.ts ./native/
-RUN npm ci --no-audit --no-fund \
- && node_modules/.bin/bun native/build.ts
+COPY native ./native
+RUN npm ci --no-audit --no-fund
 COPY . .
 # .git is not in the build context; the commit comes in as a build argument
 ARG ALVD_COMMIT=unknown
