@@ -15,14 +15,6 @@ export interface TunnelRegistry {
 export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger, reserved: ReadonlySet<string>): TunnelRegistry {
   const handles = new Map<AgentSession, AgentHandle>();
   const seen = new Set<string>();
-  new Gauge({
-    name: "alvd_agents_connected",
-    help: "Agents the gateway can route to (tunnelled plus the embedded one)",
-    registers: [registry],
-    collect() {
-      this.set(pool.list().length);
-    },
-  });
   const joins = new Counter({
     name: "alvd_tunnel_connections_total",
     help: "Agent tunnel connections accepted, by whether the agent had been connected before (reconnect)",

@@ -25,7 +25,7 @@ test("health endpoints", async () => {
 });
 
 test("agents, tunnel traffic, gateway and per-agent calls are counted", async () => {
-  expect(await metricValue(server.metricsPort, "alvd_agents_connected")).toBe(2);
+  expect(await metricValue(server.metricsPort, "alvd_gateway_agents")).toBe(2);
   const vald = valdClients(`127.0.0.1:${server.grpcPort}`);
   const data = vectors(40, 8, 11);
   try {
@@ -49,6 +49,6 @@ test("agents, tunnel traffic, gateway and per-agent calls are counted", async ()
 test("an agent that leaves is dropped from the count at once", async () => {
   await agent.stop();
   await waitForAgents(server, ["embedded"]);
-  expect(await metricValue(server.metricsPort, "alvd_agents_connected")).toBe(1);
+  expect(await metricValue(server.metricsPort, "alvd_gateway_agents")).toBe(1);
   expect(await metricValue(server.metricsPort, "alvd_tunnel_disconnects_total")).toBe(1);
 });
