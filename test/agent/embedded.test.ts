@@ -1,7 +1,7 @@
 // startAgent as the server embeds it: the engine and routes in-process (a router
 // transport, no serialization over a socket), the agent's own port alongside, and
 // Unavailable once stop() has begun.
-import { expect, test } from "bun:test";
+import { expect, test, setDefaultTimeout } from "bun:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Registry } from "prom-client";
@@ -11,6 +11,9 @@ import { Agent } from "../../src/gen/core/v1/agent_pb";
 import { Insert } from "../../src/gen/vald/v1/insert_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
 import { createLogger } from "../../src/observe/log";
+
+// Real processes on a shared 2-core box: start-up alone can take seconds under load.
+setDefaultTimeout(30_000);
 
 const cfg: AgentConfig = {
   name: "embedded",

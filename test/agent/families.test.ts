@@ -1,7 +1,7 @@
 // Every RPC family of the agent over grpc-js (real HTTP/2 gRPC client, our generated
 // types), against the real `alvd agent` process: unary, Multi* and Stream* forms,
 // per-item stream statuses, bad-input codes and the rpc.v1 error details.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
@@ -19,6 +19,9 @@ import { Search } from "../../src/gen/vald/v1/search_pb";
 import { Update } from "../../src/gen/vald/v1/update_pb";
 import { Upsert } from "../../src/gen/vald/v1/upsert_pb";
 import { GrpcJs, grpcError, spawnAgent, vectors, type AgentProcess } from "./harness";
+
+// Real processes on a shared 2-core box: start-up alone can take seconds under load.
+setDefaultTimeout(30_000);
 
 const DIM = 8;
 const M = Insert.method;

@@ -1,7 +1,7 @@
 // The agent as a process: persistence across a graceful restart, crash recovery of
 // every write acknowledged on a stream (SIGKILL mid-stream), the agent name kept in
 // --index-path, metrics and /readyz.
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -12,6 +12,9 @@ import { Insert } from "../../src/gen/vald/v1/insert_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
 import { GrpcJs, grpcError, spawnAgent, tempDir, vectors, type AgentProcess } from "./harness";
+
+// Real processes on a shared 2-core box: start-up alone can take seconds under load.
+setDefaultTimeout(30_000);
 
 const DIM = 16;
 const cleanup: (() => Promise<unknown>)[] = [];

@@ -1,7 +1,7 @@
 // The agent's one port speaks every flavour: Connect (JSON and binary, HTTP/1.1 and
 // HTTP/2), gRPC-web the way browsers send it (fetch, HTTP/1.1) and gRPC (HTTP/2),
 // with the same codes and rpc.v1 details on each.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport as createNodeGrpcWebTransport } from "@connectrpc/connect-node";
 import { createGrpcWebTransport as createFetchGrpcWebTransport } from "@connectrpc/connect-web";
@@ -11,6 +11,9 @@ import { Insert } from "../../src/gen/vald/v1/insert_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
 import { spawnAgent, vectors, type AgentProcess } from "./harness";
+
+// Real processes on a shared 2-core box: start-up alone can take seconds under load.
+setDefaultTimeout(30_000);
 
 const DIM = 4;
 let agent: AgentProcess;

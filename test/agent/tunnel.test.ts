@@ -1,7 +1,7 @@
 // `alvd agent --server host:port` dials the server's tunnel endpoint and serves the
 // same routes through it: a tunnel listener in this process (the server's side)
 // calls the real agent process back through the websocket.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Agent } from "../../src/gen/core/v1/agent_pb";
@@ -11,6 +11,9 @@ import { createLogger } from "../../src/observe/log";
 import { listenTunnel, type TunnelListener } from "../../src/tunnel/listener";
 import type { AgentSession } from "../../src/tunnel/session";
 import { spawnAgent, vectors, type AgentProcess } from "./harness";
+
+// Real processes on a shared 2-core box: start-up alone can take seconds under load.
+setDefaultTimeout(30_000);
 
 let listener: TunnelListener;
 let agent: AgentProcess;

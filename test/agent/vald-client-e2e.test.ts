@@ -3,11 +3,14 @@
 // hard-codes that address). The package does not ship the wordvecs1000.json it
 // imports, so a deterministic one (1000 ids × 300 floats) is generated; the suite
 // imports the client from "../src/...", so the temp dir mirrors the package layout.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
 import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { ROOT, spawnAgent, tempDir, vectors, type AgentProcess } from "./harness";
+
+// Real processes on a shared 2-core box: start-up alone can take seconds under load.
+setDefaultTimeout(30_000);
 
 const PORT = 8081;
 const PKG = join(ROOT, "node_modules/vald-client-node");
