@@ -341,12 +341,15 @@ function smokeTest(target: TargetName, binary: string, expect: { version: string
   }
 }
 
-export async function buildTarget(target: TargetName, opts: { bytecode?: boolean; archive?: ArchiveFormat | "none" } = {}): Promise<BuildResult> {
+export async function buildTarget(
+  target: TargetName,
+  opts: { bytecode?: boolean; archive?: ArchiveFormat | "none"; commit?: string } = {},
+): Promise<BuildResult> {
   const t0 = performance.now();
   if (target === "linux-arm64") await ensureArm64Addons();
   const hash = sourceHash(target, { bytecode: opts.bytecode });
   const version = packageVersion();
-  const commit = gitCommit();
+  const commit = opts.commit ?? gitCommit();
   checkAddons(target);
   const executablePath = runtimeFor(target);
   const dirName = releaseName(version, target);
@@ -431,11 +434,13 @@ function mib(n: number): string {
 if (import.meta.main) {
   try {
     const { targets, bytecode, archive: withArchive } = parseArgs(process.argv.slice(2));
+    // one stamp for every target of a run, even if the tree changes meanwhile
+    const commit = gitCommit();
     const failed: string[] = [];
     for (const t of targets) {
       console.log(`building ${t}`);
       try {
-        const r = await buildTarget(t, { bytecode, archive: withArchive });
+        const r = await buildTarget(t, { bytecode, archive: withArchive, commit });
         console.log(`  ${r.binary.replace(ROOT + "/", "")} ${mib(r.bytes)}` + (r.archive ? `, ${r.archive.replace(ROOT + "/", "")} ${mib(r.archiveBytes!)}` : "") + ` (${r.seconds.toFixed(1)} s)`);
       } catch (e) {
         // with "all", one target that can't be built (say arm64 without its addon) must not hide the others
