@@ -73,7 +73,7 @@ function hasDetail(e: ConnectError, desc: DescMessage): boolean {
 export function enrich(e: unknown, scope: ErrorScope): ConnectError {
   const base =
     e instanceof ConnectError ? e : new ConnectError(e instanceof Error ? e.message : String(e), Code.Internal, undefined, undefined, e);
-  const details = [...base.details];
+  const details: ConnectError["details"] = [...base.details];
   if (!hasDetail(base, ErrorInfoSchema)) {
     details.push(detail(ErrorInfoSchema, { reason: reasonFor(base.code), domain: DOMAIN, metadata: { rpc: scope.rpc } }));
   }
@@ -90,7 +90,10 @@ export function enrich(e: unknown, scope: ErrorScope): ConnectError {
       }),
     );
   }
-  return new ConnectError(base.rawMessage, base.code, base.metadata, details as ConnectError["details"] as never, base.cause);
+  const err = new ConnectError(base.rawMessage, base.code, base.metadata, undefined, base.cause);
+  // assigned, not passed: details parsed from the wire (a tunnelled agent's) are kept too
+  err.details = details;
+  return err;
 }
 
 function toAny(d: ConnectError["details"][number]): Any {

@@ -59,7 +59,9 @@ function parse(req: WriteRequest, dimension: number, field: string): WriteItem {
 /** A Multi* item failure, named so the caller can find the item. */
 export function atItem(e: unknown, index: number, id: string): unknown {
   if (!(e instanceof ConnectError)) return e;
-  return new ConnectError(`requests[${index}] (id ${JSON.stringify(id)}): ${e.rawMessage}`, e.code, e.metadata, e.details as never, e.cause);
+  const named = new ConnectError(`requests[${index}] (id ${JSON.stringify(id)}): ${e.rawMessage}`, e.code, e.metadata, undefined, e.cause);
+  named.details = e.details;
+  return named;
 }
 
 /** Runs items concurrently when their ids are distinct, in order otherwise; returns the first failure. */
