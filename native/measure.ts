@@ -41,41 +41,29 @@ const options: IndexOptions = {
   expansionSearch: ef,
 };
 
-interface Row {
+/** One addon under test: built once, then timed in interleaved rounds so load noise on
+ *  this shared machine hits every contestant alike. */
+interface Contestant {
   name: string;
   isa: string;
   buildSeconds: number;
-  qps: number;
-  recall: number;
+  search(q: Float32Array): ArrayLike<number | bigint>;
 }
 
-// Ground truth from the brute force of the first addon measured (exactSearch).
-let truth: Set<number>[] = [];
-
-function recallOf(results: ArrayLike<number>[]): number {
-  let hit = 0;
-  results.forEach((r, i) => {
-    for (let j = 0; j < k; j++) if (truth[i]!.has(Number(r[j]))) hit++;
-  });
-  return hit / (queryCount * k);
-}
-
-async function ours(mode: SimdMode): Promise<Row> {
+async function ours(mode: SimdMode): Promise<Contestant & { exact(q: Float32Array): Float64Array }> {
   const index = openIndex(options, mode);
-  let t = performance.now();
+  const t = performance.now();
   await index.addAsync(keys, data, buildThreads);
-  const buildSeconds = (performance.now() - t) / 1000;
-  for (let i = 0; i < 200; i++) index.search(query(i % queryCount), k); // warm-up
-  const results: ArrayLike<number>[] = [];
-  t = performance.now();
-  for (let i = 0; i < queryCount; i++) results.push(index.search(query(i), k).keys);
-  const seconds = (performance.now() - t) / 1000;
-  if (!truth.length)
-    truth = Array.from({ length: queryCount }, (_, i) => new Set(Array.from(index.exactSearch(query(i), k).keys)));
-  return { name: `alvd ${loadAddon(mode).flavour}`, isa: index.isa, buildSeconds, qps: queryCount / seconds, recall: recallOf(results) };
+  return {
+    name: `alvd ${loadAddon(mode).flavour}`,
+    isa: index.isa,
+    buildSeconds: (performance.now() - t) / 1000,
+    search: (q) => index.search(q, k).keys,
+    exact: (q) => index.exactSearch(q, k).keys,
+  };
 }
 
-function prebuilt(): Row {
+function prebuilt(): Contestant {
   const index = new Index({
     dimensions: dims,
     metric: MetricKind.L2sq,
@@ -85,24 +73,45 @@ function prebuilt(): Row {
     expansion_search: ef,
     multi: false,
   });
-  let t = performance.now();
+  const t = performance.now();
   index.add(BigUint64Array.from(keys, (x) => BigInt(x)), data, buildThreads);
-  const buildSeconds = (performance.now() - t) / 1000;
-  for (let i = 0; i < 200; i++) index.search(query(i % queryCount), k, 1);
-  const results: ArrayLike<number>[] = [];
-  t = performance.now();
-  for (let i = 0; i < queryCount; i++) {
-    const m = index.search(query(i), k, 1);
-    results.push(Array.from(m.keys, Number));
-  }
-  const seconds = (performance.now() - t) / 1000;
-  return { name: "usearch prebuilt", isa: "(runtime dispatch)", buildSeconds, qps: queryCount / seconds, recall: recallOf(results) };
+  return {
+    name: "usearch prebuilt",
+    isa: "(runtime dispatch)",
+    buildSeconds: (performance.now() - t) / 1000,
+    search: (q) => index.search(q, k, 1).keys,
+  };
 }
 
 console.log(`n=${n} dims=${dims} M=${M} efC=${efC} ef=${ef} k=${k} queries=${queryCount}, build on ${buildThreads} threads`);
-console.log("| addon | isa | build s | search QPS (1 thread) | recall@10 |");
-console.log("|---|---|---|---|---|");
-for (const measure of [() => ours("auto"), async () => prebuilt(), () => ours("plain")]) {
-  const r = await measure();
-  console.log(`| ${r.name} | ${r.isa} | ${r.buildSeconds.toFixed(1)} | ${r.qps.toFixed(0)} | ${r.recall.toFixed(3)} |`);
+const simd = await ours("auto");
+const contestants: Contestant[] = [simd, prebuilt(), await ours("plain")];
+for (const c of contestants) console.log(`built ${c.name} in ${c.buildSeconds.toFixed(1)} s`);
+
+const truth = Array.from({ length: queryCount }, (_, i) => new Set(Array.from(simd.exact(query(i)))));
+const recall = contestants.map((c) => {
+  let hit = 0;
+  for (let i = 0; i < queryCount; i++) {
+    const found = c.search(query(i));
+    for (let j = 0; j < k; j++) if (truth[i]!.has(Number(found[j]))) hit++;
+  }
+  return hit / (queryCount * k);
+});
+
+const rounds = 5;
+const perRound = Math.ceil(queryCount / rounds);
+const qps: number[][] = contestants.map(() => []);
+for (let r = 0; r < rounds; r++) {
+  contestants.forEach((c, ci) => {
+    const t = performance.now();
+    for (let i = r * perRound; i < Math.min(queryCount, (r + 1) * perRound); i++) c.search(query(i));
+    qps[ci]!.push(perRound / ((performance.now() - t) / 1000));
+  });
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+console.log("| addon | isa | build s | search QPS, 1 thread (median of rounds) | recall@10 |");
+console.log("|---|---|---|---|---|");
+contestants.forEach((c, i) =>
+  console.log(`| ${c.name} | ${c.isa} | ${c.buildSeconds.toFixed(1)} | ${median(qps[i]!).toFixed(0)} | ${recall[i]!.toFixed(3)} |`)
+);
