@@ -19,7 +19,7 @@
 //  - Never strip the output: the JS payload lives in a section strip removes.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -299,9 +299,19 @@ function archive(dirName: string, format: ArchiveFormat): string {
   const epoch = spawnSync("git", ["log", "-1", "--format=%ct"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "0";
   rmSync(join(DIST, `${dirName}.tar`), { force: true });
   run("tar", ["--sort=name", `--mtime=@${epoch}`, "--owner=0", "--group=0", "--numeric-owner", "-cf", `${dirName}.tar`, dirName], { cwd: DIST });
-  rmSync(out, { force: true });
-  // gzip -n: no name/time in the header, so equal inputs give equal archives
-  run(format === "xz" ? "xz" : "gzip", format === "xz" ? ["-9", "-T1", `${dirName}.tar`] : ["-9", "-n", `${dirName}.tar`], { cwd: DIST });
+  // compress to a temporary name: a concurrent build writing SHA256SUMS must never see a half-written archive
+  const tmp = `${out}.partial`;
+  const fd = openSync(tmp, "w");
+  try {
+    // gzip -n: no name/time in the header, so equal inputs give equal archives
+    const args = format === "xz" ? ["-9", "-T1", "-c", `${dirName}.tar`] : ["-9", "-n", "-c", `${dirName}.tar`];
+    const r = spawnSync(format === "xz" ? "xz" : "gzip", args, { cwd: DIST, stdio: ["ignore", fd, "pipe"] });
+    if (r.status !== 0) throw new BuildError(`${format} failed: ${r.error?.message ?? r.stderr}`);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, out);
+  rmSync(join(DIST, `${dirName}.tar`));
   return out;
 }
 
