@@ -58,6 +58,11 @@ export interface ServerConfig {
 }
 
 function indexConfig(f: FlagValues): IndexConfig {
+  if (f["object-type"] === "i8" && f["distance-type"] !== "cos") {
+    // usearch's int8 storage scales each vector to unit length before rounding: only the
+    // direction survives, so L2 and inner-product distances would be silently wrong.
+    throw new ConfigError("--object-type int8 works only with --distance-type cosine (int8 keeps each vector's direction, not its length)");
+  }
   return {
     dimension: f.dimension,
     metric: f["distance-type"],

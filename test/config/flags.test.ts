@@ -36,6 +36,7 @@ describe("server flags", () => {
     expect(c.checkIndexIntervalMs).toBe(90_000);
     expect(c.tunnel).toEqual({ host: "0.0.0.0", port: 7000 });
     expect(serverConfig(["--agent"], {}).embeddedAgent).toBe(true);
+    expect(serverConfig(["--object-type", "int8", "--distance-type", "cosine"], {}).agent.index.quantization).toBe("i8");
     expect(serverConfig(["--agent", "false"], {}).embeddedAgent).toBe(false);
   });
 
@@ -82,6 +83,7 @@ describe("server flags", () => {
       [["--frobnicate", "1"], {}, /unknown flag --frobnicate/],
       [["--dimension"], {}, /^--dimension: missing value/],
       [["--metrics-port", "8080"], {}, /port 8080 is used twice/],
+      [["--object-type", "int8"], {}, /^--object-type int8 works only with --distance-type cosine/],
     ];
     for (const [argv, env, re] of cases) {
       let err: unknown;
