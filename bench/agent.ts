@@ -155,7 +155,10 @@ export async function benchAgent(argv: string[]): Promise<void> {
     "--log-level", "warn",
     ...(indexDir ? ["--index-path", indexDir] : []),
   ];
-  const agent = await startAlvd("agent", agentArgs);
+  const agent = await startAlvd("agent", agentArgs).catch((e: unknown) => {
+    if (indexDir) rmSync(indexDir, { recursive: true, force: true });
+    throw e;
+  });
   const pid = agent.proc.pid;
   const rawRuns = new Map<string, SearchRun>();
   const runs = new Map<string, SearchRun>();
