@@ -1,11 +1,12 @@
 // Gateway-side metrics: how each agent answers and how long fan-outs take. Registered
 // on the Registry the server exports, so /metrics shows them next to the RPC metrics.
-import { Code } from "@connectrpc/connect";
+import type { Code } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { codeLabel } from "../observe/metrics";
 import type { AgentSet } from "./agents";
 
 export interface GatewayMetrics {
-  /** one call to one agent finished (code "ok" or a lower-case gRPC code name) */
+  /** one call to one agent finished (code label as codeLabel makes it) */
   agentCall(agent: string, method: string, code: Code | undefined, seconds: number): void;
   /** a whole fan-out (all agents it asked) finished */
   fanOut(method: string, agents: number, seconds: number): void;
@@ -58,7 +59,7 @@ export function gatewayMetrics(registry: Registry, agents?: AgentSet): GatewayMe
       const key = `${agent}\u0000${method}\u0000${code ?? -1}`;
       let c = callChildren.get(key);
       if (c === undefined) {
-        const codeName = code === undefined ? "ok" : (Code[code]?.toLowerCase() ?? "unknown");
+        const codeName = codeLabel(code);
         c = { count: calls.labels(agent, method, codeName), time: callLatency.labels(agent, method) };
         callChildren.set(key, c);
       }

@@ -47,6 +47,13 @@ export function createRegistry(): Registry {
   return registry;
 }
 
+/** gRPC code as a metric label: "ok", "not_found", "already_exists" … */
+export function codeLabel(code: Code | undefined): string {
+  if (code === undefined) return "ok";
+  const name = Code[code];
+  return name === undefined ? "unknown" : name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
 /** Counts and times every RPC by method and status code. The server's gateway and its
  * embedded agent share one registry, told apart by the component label. */
 export function rpcMetricsInterceptor(registry: Registry, component: string): Interceptor {
@@ -58,7 +65,7 @@ export function rpcMetricsInterceptor(registry: Registry, component: string): In
     try {
       return await next(req);
     } catch (e) {
-      code = Code[ConnectError.from(e).code]?.toLowerCase() ?? "unknown";
+      code = codeLabel(ConnectError.from(e).code);
       throw e;
     } finally {
       calls.inc({ component, method, code });

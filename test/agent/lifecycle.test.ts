@@ -125,7 +125,7 @@ test("metrics count RPCs by method and code and export index gauges; /readyz and
   const text = await (await fetch(`${base}/metrics`)).text();
   const value = (re: RegExp) => Number(text.match(re)?.[1] ?? Number.NaN);
   expect(value(/alvd_rpc_requests_total\{[^}]*method="vald\.v1\.Insert\/Insert"[^}]*code="ok"[^}]*\} (\d+)/)).toBe(2);
-  expect(value(/alvd_rpc_requests_total\{[^}]*method="vald\.v1\.Insert\/Insert"[^}]*code="alreadyexists"[^}]*\} (\d+)/)).toBe(1);
+  expect(value(/alvd_rpc_requests_total\{[^}]*method="vald\.v1\.Insert\/Insert"[^}]*code="already_exists"[^}]*\} (\d+)/)).toBe(1);
   expect(value(/alvd_agent_index_stored\{agent="metered"\} (\d+)/)).toBe(2);
   expect(value(/alvd_agent_index_uncommitted\{agent="metered"\} (\d+)/)).toBeGreaterThanOrEqual(0);
   expect(value(/alvd_agent_index_indexing\{agent="metered"\} (\d+)/)).toBe(0);
