@@ -21,10 +21,11 @@ import { Search } from "../src/gen/vald/v1/search_pb";
 import { openIndex } from "../src/index/addon";
 import type { AnnIndex, IndexOptions } from "../src/index/types";
 import { loadFashionMnist, row } from "./lib/dataset";
-import { CACHE_DIR, groundTruth, recallAtK } from "./lib/groundtruth";
+import { CACHE_DIR, groundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
 import { freePort, startAlvd } from "./lib/process";
-import { fmt, median, percentile, rssOf, table, timedPool } from "./lib/stats";
+import { runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
+import { fmt, rssOf, table, timedPool } from "./lib/stats";
 
 const K = 10;
 const M = 16;
@@ -63,30 +64,6 @@ function parseArgs(argv: string[]): Options {
   };
 }
 
-interface SearchRun {
-  qps: number;
-  p50: number;
-  p99: number;
-  recall: number;
-}
-
-type Searcher = (q: number) => Promise<ArrayLike<number>>;
-
-interface OneRun {
-  qps: number;
-  latencies: Float64Array;
-  found: ArrayLike<number>[];
-}
-
-async function runOnce(concurrency: number, queries: number, search: Searcher): Promise<OneRun> {
-  const found = new Array<ArrayLike<number>>(queries);
-  const items = Array.from({ length: queries }, (_, i) => i);
-  const { latencies, wallMs } = await timedPool(items, concurrency, async (q) => {
-    found[q] = await search(q);
-  });
-  return { qps: (queries / wallMs) * 1000, latencies, found };
-}
-
 /** the query set through one StreamSearch with `window` requests in flight */
 async function runStream(client: GrpcClient, reqs: Search_Request[], window: number): Promise<OneRun> {
   const found = new Array<ArrayLike<number>>(reqs.length);
@@ -95,13 +72,6 @@ async function runStream(client: GrpcClient, reqs: Search_Request[], window: num
     found[i] = res.payload.value.results.map((r) => Number(r.id));
   });
   return { qps: (reqs.length / wallMs) * 1000, latencies, found };
-}
-
-/** QPS = median run; latencies and recall from that run */
-function summarise(runs: OneRun[], recall: (found: ArrayLike<number>[]) => number): SearchRun {
-  const sorted = [...runs].sort((a, b) => a.qps - b.qps);
-  const mid = sorted[sorted.length >> 1]!;
-  return { qps: median(runs.map((r) => r.qps)), p50: percentile(mid.latencies, 50), p99: percentile(mid.latencies, 99), recall: recall(mid.found) };
 }
 
 export async function benchAgent(argv: string[]): Promise<void> {
@@ -115,7 +85,6 @@ export async function benchAgent(argv: string[]): Promise<void> {
   // one cache file for quick and full runs: the first o.queries rows are used
   const gt = groundTruth(ds, { baseCount: n, queries: Math.max(o.queries, 1000), k: K, log });
   const queryVecs = Array.from({ length: o.queries }, (_, q) => row(ds.test, d, q).slice());
-  const recall = (found: ArrayLike<number>[]) => recallAtK(found, gt, K);
   const indexOptions: IndexOptions = { dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: DEFAULT_EF };
 
   // ---- (a) raw index in this process ----
@@ -160,11 +129,11 @@ export async function benchAgent(argv: string[]): Promise<void> {
     throw e;
   });
   const pid = agent.proc.pid;
-  const rawRuns = new Map<string, SearchRun>();
-  const runs = new Map<string, SearchRun>();
-  const streamRuns = new Map<string, SearchRun>();
+  const rawRuns = new Map<string, SearchSummary>();
+  const runs = new Map<string, SearchSummary>();
+  const streamRuns = new Map<string, SearchSummary>();
   const client = new GrpcClient(`127.0.0.1:${grpcPort}`);
-  let agentResult: { insertS: number; indexS: number; rssDelta: number; indexBytes: number; runs: Map<string, SearchRun> };
+  let agentResult: { insertS: number; indexS: number; rssDelta: number; indexBytes: number; runs: Map<string, SearchSummary> };
   let agentRss0 = 0;
   let restart: { saveS: number; loadS: number; rssDelta: number } | undefined;
   try {
@@ -208,19 +177,19 @@ export async function benchAgent(argv: string[]): Promise<void> {
                 const h = await raw.searchAsync(queryVecs[q]!, K, ef);
                 return h.keys.subarray(0, h.count);
               };
-        await runOnce(c, Math.min(100, o.queries), viaAgent); // warm-up (JIT, connection)
+        await runQueries(c, Math.min(100, o.queries), viaAgent); // warm-up (JIT, connection)
         const rawAll: OneRun[] = [];
         const agentAll: OneRun[] = [];
         const streamAll: OneRun[] = [];
         for (let r = 0; r < o.runs; r++) {
-          rawAll.push(await runOnce(c, o.queries, viaRaw));
-          agentAll.push(await runOnce(c, o.queries, viaAgent));
+          rawAll.push(await runQueries(c, o.queries, viaRaw));
+          agentAll.push(await runQueries(c, o.queries, viaAgent));
           // c > 1 also through one StreamSearch with c in flight (Vald's bulk path)
           if (c > 1) streamAll.push(await runStream(client, reqs.slice(0, o.queries), c));
         }
-        rawRuns.set(`${ef}/${c}`, summarise(rawAll, recall));
-        runs.set(`${ef}/${c}`, summarise(agentAll, recall));
-        if (c > 1) streamRuns.set(`${ef}/${c}`, summarise(streamAll, recall));
+        rawRuns.set(`${ef}/${c}`, summariseRuns(rawAll, gt, K));
+        runs.set(`${ef}/${c}`, summariseRuns(agentAll, gt, K));
+        if (c > 1) streamRuns.set(`${ef}/${c}`, summariseRuns(streamAll, gt, K));
         log(
           `ef=${ef} c=${c}: raw ${fmt.int(rawRuns.get(`${ef}/${c}`)!.qps)} QPS, agent ${fmt.int(runs.get(`${ef}/${c}`)!.qps)} QPS` +
             (c > 1 ? `, agent stream ${fmt.int(streamRuns.get(`${ef}/${c}`)!.qps)} QPS` : ""),
