@@ -2,12 +2,14 @@
 // for /readyz, stop it by signal; and a grpc-js client that speaks our generated
 // protobuf-es types (every RPC, including the ones vald-client-node 1.7 lacks).
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary, type DescMethod, type DescMessage, type MessageInitShape, type MessageShape, create } from "@bufbuild/protobuf";
 import type { Subprocess } from "bun";
+import { freePort } from "../lib/ports";
+
+export { freePort };
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const MAIN = join(ROOT, "src/main.ts");
@@ -16,18 +18,6 @@ export const MAIN = join(ROOT, "src/main.ts");
  * runs the same tests against e.g. the compiled binary ("dist/alvd").
  */
 export const ALVD_CMD = process.env.ALVD_TEST_CMD ? process.env.ALVD_TEST_CMD.split(" ").filter(Boolean) : [process.execPath, MAIN];
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => done(port));
-    });
-  });
-}
 
 export async function tempDir(prefix = "alvd-agent-test-"): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
