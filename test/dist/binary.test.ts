@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "../../build";
+import { elfMachine, ROOT } from "../../build";
 import { type BuildInfo, freePorts, isolatedCopy, type Proc, releaseBinary, start, stop, waitHttp } from "./binary";
 import { valdClient } from "./vald";
 
@@ -29,6 +29,7 @@ function run(args: string[]) {
 
 describe("alvd binary", () => {
   test("is an x86-64 ELF within the size budget and not stripped into plain bun", () => {
+    expect(elfMachine(box.exe)).toBe("x86-64");
     expect(info.bytes).toBeLessThan(115 * 2 ** 20);
     // a stripped binary loses its payload and behaves like `bun`
     const r = run(["--help"]);
