@@ -5,7 +5,8 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { freePorts, isolatedCopy, releaseBinary, start, stop, waitHttp } from "../test/dist/binary";
+import { isolatedCopy, releaseBinary, start, stop, waitHttp } from "../test/dist/binary";
+import { freePorts } from "../test/lib/ports";
 
 const BUDGET = {
   binaryBytes: 115 * 2 ** 20,

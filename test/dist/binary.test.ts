@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { elfMachine, ROOT } from "../../build";
-import { type BuildInfo, freePorts, isolatedCopy, type Proc, releaseBinary, start, stop, waitHttp } from "./binary";
+import { freePorts } from "../lib/ports";
+import { type BuildInfo, isolatedCopy, type Proc, releaseBinary, start, stop, waitHttp } from "./binary";
 import { valdClient } from "./vald";
 
 let info: BuildInfo;

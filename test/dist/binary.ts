@@ -3,7 +3,6 @@
 // small process helpers for running it away from the repository.
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DIST, ROOT, sourceHash } from "../../build";
@@ -80,24 +79,6 @@ export function isolatedCopy(binary: string): { dir: string; exe: string; env: R
   return { dir, exe, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A port nobody listens on right now (the kernel's choice, released before use). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
 
 export interface Proc {
   readonly pid: number;
