@@ -1,21 +1,11 @@
 // Start an alvd process for a benchmark and wait until its /readyz says ready.
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort } from "../../test/lib/ports";
+
+export { freePort };
 
 export const ROOT = resolve(import.meta.dir, "../..");
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => done(port));
-    });
-  });
-}
 
 export interface AlvdProcess {
   proc: Subprocess;
