@@ -1,6 +1,6 @@
 // Test cluster: N real agents (engine + agentRoutes + native index) behind a gateway served
 // on 127.0.0.1, reached by a gRPC client like any Vald client would.
-import { createClient, type Client, type ConnectRouter, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type ConnectRouter, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createRouterTransport } from "@connectrpc/connect";
 import { Registry } from "prom-client";
@@ -135,4 +135,14 @@ export function rng(seed: number): () => number {
 
 export function randomVector(r: () => number, d: number): number[] {
   return Array.from({ length: d }, () => r() * 2 - 1);
+}
+
+/** "ok", or the gRPC code the call failed with */
+export async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    return ConnectError.from(e).code;
+  }
 }

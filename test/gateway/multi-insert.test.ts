@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { fail, overriding } from "./faults";
-import { randomVector, rng, startCluster, testAgent, type TestCluster } from "./cluster";
+import { randomVector, rng, startCluster, testAgent, type TestCluster, codeOf } from "./cluster";
 
 const D = 8;
 let cluster: TestCluster | undefined;
@@ -9,15 +9,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    return ConnectError.from(e).code;
-  }
-}
 
 function requests(n: number, seed: number, prefix = "b") {
   const r = rng(seed);

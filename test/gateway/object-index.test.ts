@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { fail, overriding } from "./faults";
-import { randomVector, rng, startCluster, testAgent, type TestCluster } from "./cluster";
+import { randomVector, rng, startCluster, testAgent, type TestCluster, codeOf } from "./cluster";
 
 const D = 8;
 let cluster: TestCluster | undefined;
@@ -9,15 +9,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    return ConnectError.from(e).code;
-  }
-}
 
 async function fill(c: TestCluster, n: number, seed = 21): Promise<Map<string, number[]>> {
   const r = rng(seed);

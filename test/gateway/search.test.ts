@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { mergeResults, distance } from "../../src/gateway/aggregation";
 import { fail, hang, overriding } from "./faults";
-import { randomVector, rng, startCluster, testAgent, type TestCluster } from "./cluster";
+import { randomVector, rng, startCluster, testAgent, type TestCluster, codeOf } from "./cluster";
 
 const D = 8;
 let cluster: TestCluster | undefined;
@@ -10,15 +10,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    return ConnectError.from(e).code;
-  }
-}
 
 function l2sq(a: number[], b: number[]): number {
   let s = 0;

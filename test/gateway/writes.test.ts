@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { createAgentPool } from "../../src/gateway/agents";
-import { startCluster, randomVector, rng, type TestCluster } from "./cluster";
+import { startCluster, randomVector, rng, type TestCluster, codeOf } from "./cluster";
 
 const D = 8;
 let cluster: TestCluster | undefined;
@@ -9,15 +9,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    return ConnectError.from(e).code;
-  }
-}
 
 function holders(c: TestCluster, id: string): string[] {
   return c.agents.filter((a) => a.engine.exists(id)).map((a) => a.name);
