@@ -102,10 +102,15 @@ function checkOptions(o: IndexOptions): void {
   if (!["f32", "f16", "i8"].includes(o.quantization)) throw new RangeError(`unknown quantization ${o.quantization}`);
 }
 
+/** hits asked of the graph while a build runs; see NativeAnnIndex.#ask */
+const RACE_PROBE = 16;
+
 class NativeAnnIndex implements AnnIndex {
   readonly options: IndexOptions;
   readonly isa: string;
   readonly #native: NativeIndex;
+  /** addAsync calls in flight */
+  #building = 0;
 
   constructor(options: IndexOptions, mod: NativeModule) {
     checkOptions(options);
@@ -131,26 +136,34 @@ class NativeAnnIndex implements AnnIndex {
     return this.#native.get(key);
   }
   addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void> {
-    return this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
+    const adding = this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
+    this.#building++;
+    return adding.finally(() => this.#building--);
   }
   remove(key: number): boolean {
     return this.#native.remove(key);
   }
   search(query: Float32Array, k: number, expansion?: number): SearchHits {
-    return this.#complete(this.#native.search(query, k, expansion || undefined), query, k);
+    const ask = this.#ask(k);
+    return this.#complete(this.#native.search(query, ask, expansion || undefined), query, k, ask);
   }
   searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits> {
-    return this.#native.searchAsync(query, k, expansion || undefined).then((hits) => this.#complete(hits, query, k));
+    const ask = this.#ask(k);
+    return this.#native.searchAsync(query, ask, expansion || undefined).then((hits) => this.#complete(hits, query, k, ask));
   }
   /**
    * A graph search racing an addAsync can enter through a node whose links are not
-   * written yet and come back with fewer hits than the index holds (seen: 1 of 5).
-   * Such an answer would be silently wrong, so it is redone exactly; it only happens
-   * while a build runs.
+   * written yet and come back with too few hits (seen: 1 of 5, and a wrong top-1 for
+   * k = 1). While a build runs we ask for at least RACE_PROBE hits, so such an answer
+   * shows itself as short, and redo it exactly: a slower answer, never a wrong one.
    */
-  #complete(hits: SearchHits, query: Float32Array, k: number): SearchHits {
-    if (hits.count >= k || hits.count >= this.#native.size()) return hits;
-    return this.#native.exactSearch(query, k);
+  #ask(k: number): number {
+    return this.#building > 0 ? Math.max(k, RACE_PROBE) : k;
+  }
+  #complete(hits: SearchHits, query: Float32Array, k: number, asked: number): SearchHits {
+    if (hits.count < asked && hits.count < this.#native.size()) return this.#native.exactSearch(query, k);
+    if (hits.count <= k) return hits;
+    return { keys: hits.keys.subarray(0, k), distances: hits.distances.subarray(0, k), count: k };
   }
   exactSearch(query: Float32Array, k: number): SearchHits {
     return this.#native.exactSearch(query, k);

@@ -129,10 +129,13 @@ describe("write-ahead log", () => {
     // replayed vectors are staged again; the data and answers are the same
     const after = await stateOf(b);
     expect(after.stored).toEqual(before.stored);
-    // replayed vectors are scanned exactly until the next build: same hits, float noise aside
+    // replayed vectors are scanned exactly until the next build, while `before` came from
+    // the (approximate) graph: the same hits but for a rare node the graph missed
     after.searches.forEach((hits, i) => {
-      expect(hits.map((h) => h.id)).toEqual(before.searches[i]!.map((h) => h.id));
-      hits.forEach((h, j) => expect(h.distance).toBeCloseTo(before.searches[i]![j]!.distance, 5));
+      const was = new Map(before.searches[i]!.map((h) => [h.id, h.distance]));
+      const common = hits.filter((h) => was.has(h.id));
+      expect(common.length).toBeGreaterThanOrEqual(hits.length - 1);
+      for (const h of common) expect(h.distance).toBeCloseTo(was.get(h.id)!, 5);
     });
     await b.flush();
     const { engine: c } = await open(dir);
