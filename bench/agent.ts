@@ -16,16 +16,16 @@ import { create } from "@bufbuild/protobuf";
 import { Agent } from "../src/gen/core/v1/agent_pb";
 import { Search_RequestSchema, type Search_Request } from "../src/gen/payload/v1/payload_pb";
 import { Index } from "../src/gen/vald/v1/index_pb";
-import { Insert } from "../src/gen/vald/v1/insert_pb";
 import { Search } from "../src/gen/vald/v1/search_pb";
 import { openIndex } from "../src/index/addon";
 import type { AnnIndex, IndexOptions } from "../src/index/types";
 import { loadFashionMnist, row } from "./lib/dataset";
 import { CACHE_DIR, groundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
+import { ingest } from "./lib/ingest";
 import { freePort, startAlvd } from "./lib/process";
 import { runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
-import { fmt, rssOf, table, timedPool } from "./lib/stats";
+import { fmt, rssOf, table } from "./lib/stats";
 
 const K = 10;
 const M = 16;
@@ -140,21 +140,7 @@ export async function benchAgent(argv: string[]): Promise<void> {
     await client.waitReady();
     agentRss0 = rssOf(pid);
     log(`agent: inserting ${n} in MultiInsert batches of ${o.batch} …`);
-    const batches = Array.from({ length: Math.ceil(n / o.batch) }, (_, b) => b);
-    t = performance.now();
-    await timedPool(batches, 2, async (b) => {
-      const requests = [];
-      for (let i = b * o.batch; i < Math.min(n, (b + 1) * o.batch); i++) {
-        requests.push({ vector: { id: String(i), vector: Array.from(row(ds.train, d, i)) } });
-      }
-      await client.unary(Insert.method.multiInsert, { requests });
-    });
-    const insertS = (performance.now() - t) / 1000;
-    t = performance.now();
-    await client.unary(Agent.method.createIndex, { poolSize: 0 });
-    const indexS = (performance.now() - t) / 1000;
-    const info = await client.unary(Agent.method.indexInfo, {});
-    if (info.stored !== n || info.uncommitted !== 0) throw new Error(`agent holds ${info.stored} (${info.uncommitted} uncommitted), expected ${n}`);
+    const { insertS, indexS } = await ingest(client, ds, n, o.batch);
     const stats = await client.unary(Index.method.indexStatistics, {});
     const rssDelta = rssOf(pid) - agentRss0;
     log(`agent: insert ${fmt.s(insertS)} + CreateIndex ${fmt.s(indexS)}`);

@@ -13,18 +13,17 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Agent } from "../src/gen/core/v1/agent_pb";
 import { Search_RequestSchema, type Search_Request } from "../src/gen/payload/v1/payload_pb";
 import { Index } from "../src/gen/vald/v1/index_pb";
-import { Insert } from "../src/gen/vald/v1/insert_pb";
 import { Search } from "../src/gen/vald/v1/search_pb";
 import { openIndex } from "../src/index/addon";
 import { loadFashionMnist, row } from "./lib/dataset";
 import { CACHE_DIR, groundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
+import { ingest } from "./lib/ingest";
 import { freePort, startAlvd, type AlvdProcess } from "./lib/process";
 import { runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
-import { fmt, table, timedPool } from "./lib/stats";
+import { fmt, table } from "./lib/stats";
 
 const K = 10;
 const M = 16;
@@ -166,21 +165,7 @@ export async function benchGateway(argv: string[]): Promise<void> {
       const client = new GrpcClient(dep.addr);
       try {
         await client.waitReady();
-        t = performance.now();
-        const batches = Array.from({ length: Math.ceil(n / BATCH) }, (_, b) => b);
-        await timedPool(batches, 2, async (b) => {
-          const requests = [];
-          for (let i = b * BATCH; i < Math.min(n, (b + 1) * BATCH); i++) {
-            requests.push({ vector: { id: String(i), vector: Array.from(row(ds.train, d, i)) } });
-          }
-          await client.unary(Insert.method.multiInsert, { requests });
-        });
-        const insertS = (performance.now() - t) / 1000;
-        t = performance.now();
-        await client.unary(Agent.method.createIndex, { poolSize: 0 });
-        const indexS = (performance.now() - t) / 1000;
-        const info = await client.unary(Index.method.indexInfo, {});
-        if (info.stored !== n || info.uncommitted !== 0) throw new Error(`${scenario}: ${info.stored} stored (${info.uncommitted} uncommitted), expected ${n}`);
+        const { insertS, indexS } = await ingest(client, ds, n, BATCH);
         log(`${scenario}: insert ${fmt.s(insertS)} + CreateIndex ${fmt.s(indexS)}`);
         const res: ScenarioResult = { insertS, indexS, runs: new Map(), raw: new Map() };
         for (const ef of o.efs) {

@@ -7,7 +7,7 @@ import { Registry } from "prom-client";
 import { createEngine } from "../../src/agent/engine";
 import type { Engine } from "../../src/agent/engine/types";
 import { agentRoutes } from "../../src/agent/routes";
-import { createAgentHandle, createAgentPool, type AgentHandle, type AgentPool } from "../../src/gateway/agents";
+import { createAgentHandle, createAgentPool, type AgentClients, type AgentHandle, type AgentPool } from "../../src/gateway/agents";
 import { createDirectTransport } from "../../src/gateway/direct-transport";
 import { gatewayRoutes, type GatewayOptions } from "../../src/gateway/routes";
 import { Agent } from "../../src/gen/core/v1/agent_pb";
@@ -64,17 +64,9 @@ export async function testAgent(name: string, dimension: number, kind: Transport
   return { name, engine, handle: createAgentHandle({ name, ips: engine.options.ips, transport }) };
 }
 
-export interface ValdClients {
-  insert: Client<typeof Insert>;
-  update: Client<typeof Update>;
-  upsert: Client<typeof Upsert>;
-  remove: Client<typeof Remove>;
-  search: Client<typeof Search>;
-  object: Client<typeof Object$>;
-  index: Client<typeof Index>;
-  flush: Client<typeof Flush>;
+/** every service of the gateway port: the agent services plus Filter */
+export interface ValdClients extends AgentClients {
   filter: Client<typeof Filter>;
-  agent: Client<typeof Agent>;
 }
 
 export interface TestCluster {
