@@ -7,19 +7,10 @@ import { Registry } from "prom-client";
 import { createEngine } from "../../src/agent/engine";
 import type { Engine } from "../../src/agent/engine/types";
 import { agentRoutes } from "../../src/agent/routes";
-import { createAgentHandle, createAgentPool, type AgentClients, type AgentHandle, type AgentPool } from "../../src/gateway/agents";
+import { agentClients, createAgentHandle, createAgentPool, type AgentClients, type AgentHandle, type AgentPool } from "../../src/gateway/agents";
 import { createDirectTransport } from "../../src/gateway/direct-transport";
 import { gatewayRoutes, type GatewayOptions } from "../../src/gateway/routes";
-import { Agent } from "../../src/gen/core/v1/agent_pb";
 import { Filter } from "../../src/gen/vald/v1/filter_pb";
-import { Flush } from "../../src/gen/vald/v1/flush_pb";
-import { Index } from "../../src/gen/vald/v1/index_pb";
-import { Insert } from "../../src/gen/vald/v1/insert_pb";
-import { Object$ } from "../../src/gen/vald/v1/object_pb";
-import { Remove } from "../../src/gen/vald/v1/remove_pb";
-import { Search } from "../../src/gen/vald/v1/search_pb";
-import { Update } from "../../src/gen/vald/v1/update_pb";
-import { Upsert } from "../../src/gen/vald/v1/upsert_pb";
 import { createLogger } from "../../src/observe/log";
 import { listenRpc, type RpcListener } from "../../src/rpc/listen";
 
@@ -91,18 +82,7 @@ export async function startCluster(n: number, opts: Partial<GatewayOptions> & { 
     routes: gatewayRoutes(pool, { replicas: 1, log, registry, ...opts }),
   });
   const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${listener.port}` });
-  const client: ValdClients = {
-    insert: createClient(Insert, transport),
-    update: createClient(Update, transport),
-    upsert: createClient(Upsert, transport),
-    remove: createClient(Remove, transport),
-    search: createClient(Search, transport),
-    object: createClient(Object$, transport),
-    index: createClient(Index, transport),
-    flush: createClient(Flush, transport),
-    filter: createClient(Filter, transport),
-    agent: createClient(Agent, transport),
-  };
+  const client: ValdClients = { ...agentClients(transport), filter: createClient(Filter, transport) };
   return {
     agents,
     pool,
