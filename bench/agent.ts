@@ -24,7 +24,7 @@ import { CACHE_DIR, groundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
 import { ingest } from "./lib/ingest";
 import { freePort, startAlvd } from "./lib/process";
-import { runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
+import { rawSearcher, runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
 import { fmt, rssOf, table } from "./lib/stats";
 
 const K = 10;
@@ -152,17 +152,7 @@ export async function benchAgent(argv: string[]): Promise<void> {
       );
       const viaAgent: Searcher = async (q) => (await client.unary(Search.method.search, reqs[q]!)).results.map((r) => Number(r.id));
       for (const c of o.concurrency) {
-        // raw c = 1: the usual single-thread ANN loop; c > 1: searchAsync on native worker threads
-        const viaRaw: Searcher =
-          c === 1
-            ? async (q) => {
-                const h = raw.search(queryVecs[q]!, K, ef);
-                return h.keys.subarray(0, h.count);
-              }
-            : async (q) => {
-                const h = await raw.searchAsync(queryVecs[q]!, K, ef);
-                return h.keys.subarray(0, h.count);
-              };
+        const viaRaw = rawSearcher(raw, queryVecs, K, ef, c);
         await runQueries(c, Math.min(100, o.queries), viaAgent); // warm-up (JIT, connection)
         const rawAll: OneRun[] = [];
         const agentAll: OneRun[] = [];

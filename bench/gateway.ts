@@ -22,7 +22,7 @@ import { CACHE_DIR, groundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
 import { ingest } from "./lib/ingest";
 import { freePort, startAlvd, type AlvdProcess } from "./lib/process";
-import { runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
+import { rawSearcher, runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
 import { fmt, table } from "./lib/stats";
 
 const K = 10;
@@ -147,16 +147,6 @@ export async function benchGateway(argv: string[]): Promise<void> {
   await raw.addAsync(Float64Array.from({ length: n }, (_, i) => i), ds.train.subarray(0, n * d), threads);
   const rawBuildS = (performance.now() - t) / 1000;
   log(`raw: built in ${fmt.s(rawBuildS)} (isa ${raw.isa})`);
-  const rawSearcher = (ef: number, c: number): Searcher =>
-    c === 1
-      ? async (q) => {
-          const h = raw.search(queryVecs[q]!, K, ef);
-          return h.keys.subarray(0, h.count);
-        }
-      : async (q) => {
-          const h = await raw.searchAsync(queryVecs[q]!, K, ef);
-          return h.keys.subarray(0, h.count);
-        };
 
   const results = new Map<Scenario, ScenarioResult>();
   try {
@@ -178,7 +168,7 @@ export async function benchGateway(argv: string[]): Promise<void> {
             const rawAll: OneRun[] = [];
             const gwAll: OneRun[] = [];
             for (let r = 0; r < o.runs; r++) {
-              rawAll.push(await runQueries(c, o.queries, rawSearcher(ef, c)));
+              rawAll.push(await runQueries(c, o.queries, rawSearcher(raw, queryVecs, K, ef, c)));
               gwAll.push(await runQueries(c, o.queries, viaGateway));
             }
             res.raw.set(`${ef}/${c}`, summariseRuns(rawAll, gt, K));

@@ -1,5 +1,6 @@
 // Timed query runs shared by the benchmarks: run a query set at some concurrency,
 // keep the ids found for recall, and summarise several runs as median QPS.
+import type { AnnIndex } from "../../src/index/types";
 import { recallAtK, type GroundTruth } from "./groundtruth";
 import { median, percentile, timedPool } from "./stats";
 
@@ -37,4 +38,20 @@ export function summariseRuns(runs: OneRun[], gt: GroundTruth, k: number): Searc
     p99: percentile(mid.latencies, 99),
     recall: recallAtK(mid.found, gt, k),
   };
+}
+
+/**
+ * The in-process reference: one thread runs the usual synchronous ANN loop; with more
+ * in flight, searchAsync puts the graph search on native worker threads.
+ */
+export function rawSearcher(index: AnnIndex, queries: Float32Array[], k: number, ef: number, concurrency: number): Searcher {
+  return concurrency === 1
+    ? async (q) => {
+        const h = index.search(queries[q]!, k, ef);
+        return h.keys.subarray(0, h.count);
+      }
+    : async (q) => {
+        const h = await index.searchAsync(queries[q]!, k, ef);
+        return h.keys.subarray(0, h.count);
+      };
 }
