@@ -111,6 +111,8 @@ class NativeAnnIndex implements AnnIndex {
   readonly #native: NativeIndex;
   /** addAsync calls in flight */
   #building = 0;
+  /** settles once every addAsync started so far has settled */
+  #built: Promise<void> = Promise.resolve();
 
   constructor(options: IndexOptions, mod: NativeModule) {
     checkOptions(options);
@@ -138,30 +140,49 @@ class NativeAnnIndex implements AnnIndex {
   addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void> {
     const adding = this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
     this.#building++;
-    return adding.finally(() => this.#building--);
+    const done = adding.finally(() => this.#building--);
+    const settled = done.catch(() => undefined);
+    this.#built = Promise.all([this.#built, settled]).then(() => undefined);
+    return done;
   }
   remove(key: number): boolean {
     return this.#native.remove(key);
   }
   search(query: Float32Array, k: number, expansion?: number): SearchHits {
     const ask = this.#ask(k);
-    return this.#complete(this.#native.search(query, ask, expansion || undefined), query, k, ask);
+    const hits = this.#native.search(query, ask, expansion || undefined);
+    // A short answer while a build runs cannot be redone here (exact search must not run
+    // beside native adds); the async path below waits for the build instead.
+    if (this.#building > 0) return this.#cut(hits, k);
+    return this.#complete(hits, query, k, ask);
   }
-  searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits> {
+  async searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits> {
     const ask = this.#ask(k);
-    return this.#native.searchAsync(query, ask, expansion || undefined).then((hits) => this.#complete(hits, query, k, ask));
+    const hits = await this.#native.searchAsync(query, ask, expansion || undefined);
+    if (hits.count >= ask || hits.count >= this.#native.size()) return this.#cut(hits, k);
+    // Short: the graph was caught mid-build. Once the build settles every node is
+    // linked, so the graph answer is whole again.
+    if (this.#building > 0) {
+      await this.#built;
+      return this.#complete(await this.#native.searchAsync(query, k, expansion || undefined), query, k, k);
+    }
+    return this.#complete(hits, query, k, ask);
   }
   /**
    * A graph search racing an addAsync can enter through a node whose links are not
    * written yet and come back with too few hits (seen: 1 of 5, and a wrong top-1 for
-   * k = 1). While a build runs we ask for at least RACE_PROBE hits, so such an answer
-   * shows itself as short, and redo it exactly: a slower answer, never a wrong one.
+   * k = 1). While a build runs we ask for at least RACE_PROBE hits so such an answer
+   * shows itself as short; searchAsync then waits for the build and asks again.
    */
   #ask(k: number): number {
     return this.#building > 0 ? Math.max(k, RACE_PROBE) : k;
   }
+  /** a short answer outside builds (e.g. removed nodes cutting the graph) is redone exactly */
   #complete(hits: SearchHits, query: Float32Array, k: number, asked: number): SearchHits {
     if (hits.count < asked && hits.count < this.#native.size()) return this.#native.exactSearch(query, k);
+    return this.#cut(hits, k);
+  }
+  #cut(hits: SearchHits, k: number): SearchHits {
     if (hits.count <= k) return hits;
     return { keys: hits.keys.subarray(0, k), distances: hits.distances.subarray(0, k), count: k };
   }
