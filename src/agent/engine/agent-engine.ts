@@ -52,6 +52,8 @@ export class AgentEngine implements Engine {
   private readonly threads: number;
   private jobs: Promise<void> = Promise.resolve();
   private indexing = false;
+  /** the native addAsync of the running build (exact search must not run beside it) */
+  private building: Promise<void> | null = null;
   private saving = false;
   private autoIndexQueued = false;
   private mutatedSinceTick = false;
@@ -199,6 +201,9 @@ export class AgentEngine implements Engine {
   async linearSearch(query: Float32Array, params: SearchParams): Promise<Hit[]> {
     this.ensureOpen();
     const q = this.checkQuery(query, params);
+    // A brute-force scan beside native adds reads slots still being written (a crash
+    // was seen); LinearSearch waits for the running build instead.
+    while (this.building) await this.building.catch(() => undefined);
     const collector = new HitCollector(params.radius);
     this.collectPending(collector, q);
     const indexed = this.index.size();
@@ -382,12 +387,14 @@ export class AgentEngine implements Engine {
     }
     this.indexing = true;
     try {
-      await this.index.addAsync(keys, vectors, this.threads);
+      this.building = this.index.addAsync(keys, vectors, this.threads);
+      await this.building;
     } catch (err) {
       this.store.finishBatch(batch, false);
       throw internal("CreateIndex failed", err);
     } finally {
       this.indexing = false;
+      this.building = null;
     }
     this.store.finishBatch(batch, true);
     // inserts that arrived during the build may have crossed the threshold already
