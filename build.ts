@@ -22,6 +22,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { trimmedNumkongSources } from "./native/numkong-trim";
 
 export const TARGETS = {
   "linux-x64": { bunTarget: "bun-linux-x64-modern", runtimePkg: "@oven/bun-linux-x64", machine: "x86-64", addonDirs: ["simd", "plain"] },
@@ -112,7 +113,7 @@ export function runtimeFor(target: TargetName): string {
 
 const NK_DEFINES = ["-DNK_DYNAMIC_DISPATCH=1", "-DNK_NATIVE_F16=0", "-DNK_NATIVE_BF16=0"];
 const NATIVE_WARNINGS = ["-Wno-unknown-pragmas", "-Wno-maybe-uninitialized", "-Wno-psabi"];
-const ARM64_LINK = (exportsMap: string) => [`-Wl,--version-script=${exportsMap}`, "-static-libstdc++"];
+const ARM64_LINK = (exportsMap: string) => [`-Wl,--version-script=${exportsMap}`, "-static-libstdc++", "-s"];
 // NumKong ISA families the aarch64 build compiles in (dispatched from the CPU at run time).
 // Left out: NEONSDOT (GCC 12 cannot inline vdotq_s32 in NumKong's maxsim kernels:
 // "target specific option mismatch"), NEONBFDOT/SVEBFDOT (GCC 12 lacks the bf16 probes).
@@ -162,7 +163,8 @@ export async function ensureArm64Addons(): Promise<void> {
 
   // NumKong objects, shared by every alvd_index.cc edit
   const sources = readdirSync(join(nk, "c")).filter((f) => f === "numkong.c" || /^dispatch_.*\.c$/.test(f)).sort();
-  const nkKey = createHash("sha256").update([usearchVersion, ccId, ...NK_DEFINES, ...ARM64_NK_TARGETS, ...sources].join("\0")).digest("hex").slice(0, 16);
+  const nkKey = createHash("sha256").update([usearchVersion, ccId, ...NK_DEFINES, ...ARM64_NK_TARGETS, ...sources].join("\0"))
+    .update(readFileSync(join(ROOT, "native", "numkong-trim.ts"))).digest("hex").slice(0, 16);
   const nkDir = join(ROOT, "native", "build", "arm64-numkong", nkKey);
   const probes = join(nkDir, "nk_probes.h");
   const objects = sources.map((f) => join(nkDir, f.replace(/\.c$/, ".o")));
@@ -171,11 +173,12 @@ export async function ensureArm64Addons(): Promise<void> {
     rmSync(join(ROOT, "native", "build", "arm64-numkong"), { recursive: true, force: true });
     mkdirSync(nkDir, { recursive: true });
     writeFileSync(probes, probeHeader);
+    const inputs = trimmedNumkongSources(join(nk, "c"), sources, join(nkDir, "src"));
     console.log(`  [arm64 addon] compiling NumKong (${sources.length} files, ${jobs} jobs) with ${ccId}`);
     await pooled(sources.map((f, i) => async () => {
       const tmp = `${objects[i]!}.tmp`;
       await runAsync([cc, "-std=c11", "-O3", "-fPIC", "-fvisibility=hidden", ...NATIVE_WARNINGS, ...NK_DEFINES,
-        "-include", probes, "-I", join(nk, "include"), "-c", join(nk, "c", f), "-o", tmp], `arm64 NumKong ${f}`);
+        "-include", probes, "-I", join(nk, "include"), "-I", join(nk, "c"), "-c", inputs[i]!, "-o", tmp], `arm64 NumKong ${f}`);
       renameSync(tmp, objects[i]!);
     }), jobs);
   }

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { trimmedNumkongSources } from "./numkong-trim";
 
 const here = dirname(new URL(import.meta.url).pathname);
 const root = resolve(here, "..");
@@ -172,13 +173,14 @@ async function buildNumkong(tc: Toolchain): Promise<string[]> {
     .filter((f) => f === "numkong.c" || (f.startsWith("dispatch_") && f.endsWith(".c")))
     .sort();
   const usearchVersion = JSON.parse(readFileSync(join(usearchDir, "package.json"), "utf8")).version as string;
-  const key = hash([usearchVersion, tc.ccId, process.arch, ...numkongDefines, ...sources]);
+  const key = hash([usearchVersion, tc.ccId, process.arch, ...numkongDefines, ...sources, readFileSync(join(here, "numkong-trim.ts"))]);
   const dir = join(buildDir, "numkong", key);
   const objects = sources.map((s) => join(dir, s.replace(/\.c$/, ".o")));
   if (objects.every((o) => existsSync(o))) return objects;
   rmSync(join(buildDir, "numkong"), { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const probes = await probeHeader(tc.cc, dir);
+  const inputs = trimmedNumkongSources(join(numkongDir, "c"), sources, join(dir, "src"));
   console.log(`[native] compiling NumKong (${sources.length} files, ${tc.jobs} jobs) with ${tc.ccId}`);
   await Promise.all(
     sources.map((s, i) =>
@@ -186,7 +188,7 @@ async function buildNumkong(tc: Toolchain): Promise<string[]> {
         const tmp = `${objects[i]!}.tmp`;
         await run(
           [tc.cc, "-std=c11", "-O3", "-fPIC", "-fvisibility=hidden", ...warnings, ...numkongDefines,
-            "-include", probes, "-I", join(numkongDir, "include"), "-c", join(numkongDir, "c", s), "-o", tmp],
+            "-include", probes, "-I", join(numkongDir, "include"), "-I", join(numkongDir, "c"), "-c", inputs[i]!, "-o", tmp],
           `compiling NumKong ${s}`,
         );
         renameSync(tmp, objects[i]!);
@@ -202,7 +204,7 @@ async function buildFlavour(flavour: Flavour, tc: Toolchain, force: boolean): Pr
   const stamp = join(outDir, "stamp");
   const defines = flavour === "simd" ? ["-DUSEARCH_USE_NUMKONG=1", ...numkongDefines] : ["-DUSEARCH_USE_NUMKONG=0"];
   const usearchVersion = JSON.parse(readFileSync(join(usearchDir, "package.json"), "utf8")).version as string;
-  const key = hash([readFileSync(source), readFileSync(new URL(import.meta.url).pathname), usearchVersion,
+  const key = hash([readFileSync(source), readFileSync(new URL(import.meta.url).pathname), readFileSync(join(here, "numkong-trim.ts")), usearchVersion,
     tc.cxxId, tc.ccId, process.arch, ...defines]);
   if (!force && existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
     console.log(`[native] ${flavour}: up to date`);
@@ -225,8 +227,10 @@ async function buildFlavour(flavour: Flavour, tc: Toolchain, force: boolean): Pr
       source, ...numkong, "-o", tmp,
       // A static C++ runtime keeps the addon (and the compiled alvd binary embedding it)
       // independent of the target's libstdc++ version. libgcc stays shared: its static
-      // unwinder would need glibc 2.35 (_dl_find_object).
-      `-Wl,--version-script=${exports}`, "-static-libstdc++"],
+      // unwinder would need glibc 2.35 (_dl_find_object). -s drops the static symbol table
+      // (~150 KB a flavour, embedded in every release binary); the exported entry points
+      // live in .dynsym and stay.
+      `-Wl,--version-script=${exports}`, "-static-libstdc++", "-s"],
     `compiling ${flavour} addon`,
   ));
   renameSync(tmp, out);
