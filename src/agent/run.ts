@@ -5,7 +5,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "../observe/prom";
 import type { AgentConfig } from "../config/config";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";

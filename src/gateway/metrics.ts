@@ -1,7 +1,7 @@
 // Gateway-side metrics: how each agent answers and how long fan-outs take. Registered
 // on the Registry the server exports, so /metrics shows them next to the RPC metrics.
 import type { Code } from "@connectrpc/connect";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "../observe/prom";
 import { codeLabel } from "../observe/metrics";
 import type { AgentSet } from "./agents";
 

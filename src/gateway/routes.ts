@@ -1,7 +1,7 @@
 // The gateway as Connect routes: every vald.v1 service (and core.v1.Agent for older
 // clients) answered by fanning out to the agents of an AgentSet.
 import type { ConnectRouter } from "@connectrpc/connect";
-import type { Registry } from "prom-client";
+import type { Registry } from "../observe/prom";
 import { Agent } from "../gen/core/v1/agent_pb";
 import { Filter } from "../gen/vald/v1/filter_pb";
 import { Flush } from "../gen/vald/v1/flush_pb";

@@ -1,6 +1,6 @@
-// /metrics, /healthz and /readyz on the metrics port.
-import * as http from "node:http";
-import type { Registry } from "prom-client";
+// /metrics, /healthz and /readyz on the metrics port. Bun.serve rather than node:http:
+// this port is up before anything else, and node:http costs ~10 ms of start-up to load.
+import type { Registry } from "./prom";
 import type { Address } from "../config/config";
 
 export interface ObserveServer {
@@ -8,37 +8,32 @@ export interface ObserveServer {
   close(): Promise<void>;
 }
 
+const text = (status: number, body: string) => new Response(body, { status, headers: { "content-type": "text/plain" } });
+
 /** ready() decides /readyz: e.g. the index is loaded and the gRPC port is serving. */
-export function serveObserve(addr: Address, registry: Registry, ready: () => boolean): Promise<ObserveServer> {
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/metrics") {
-      registry.metrics().then(
-        (body) => res.writeHead(200, { "content-type": registry.contentType }).end(body),
-        (e: Error) => res.writeHead(500).end(e.message),
-      );
-    } else if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    } else if (path === "/readyz") {
-      const ok = ready();
-      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ready\n" : "not ready\n");
-    } else {
-      res.writeHead(404).end();
-    }
+export async function serveObserve(addr: Address, registry: Registry, ready: () => boolean): Promise<ObserveServer> {
+  const server = Bun.serve({
+    hostname: addr.host,
+    port: addr.port,
+    // a refused bind must fail start-up, not fall over to another process's port
+    reusePort: false,
+    async fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/metrics") {
+        try {
+          return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
+        } catch (e) {
+          return text(500, (e as Error).message);
+        }
+      }
+      if (path === "/healthz") return text(200, "ok\n");
+      if (path === "/readyz") return ready() ? text(200, "ready\n") : text(503, "not ready\n");
+      return new Response(null, { status: 404 });
+    },
+    error: (e) => text(500, e.message),
   });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(addr.port, addr.host, () => {
-      server.off("error", reject);
-      const a = server.address();
-      resolve({
-        port: typeof a === "object" && a ? a.port : addr.port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections?.();
-          }),
-      });
-    });
-  });
+  return {
+    port: server.port ?? addr.port,
+    close: () => server.stop(true),
+  };
 }

@@ -1,7 +1,7 @@
 // Process and RPC metrics. prom-client's default collectors report nonsense under Bun
 // (empty GC histogram, V8 heap spaces, wrong node version), so we export our own.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "./prom";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
 export function createRegistry(): Registry {

@@ -1,9 +1,10 @@
 // One port for every RPC flavour: gRPC clients speak prior-knowledge HTTP/2 (h2c),
 // browsers and curl speak HTTP/1.1 (Connect, gRPC-web). node:http2 without TLS only
 // does h2c, so a plain TCP server peeks at the first bytes and hands the socket to
-// the right HTTP server.
+// the right HTTP server. The HTTP/1.1 server is made on the first HTTP/1.1 connection:
+// gRPC-only deployments never load node:http, and start-up skips it.
 import { createServer as createNetServer, type Socket } from "node:net";
-import * as http from "node:http";
+import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -48,14 +49,18 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   });
   const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
   // Browsers call from other origins: answer CORS preflights on the HTTP/1.1 path.
-  const h1 = http.createServer((req, res) => {
-    for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
-    if (req.method === "OPTIONS") {
-      res.writeHead(204).end();
-      return;
-    }
-    handler(req, res);
-  });
+  let h1: Promise<http.Server> | undefined;
+  const httpOne = () =>
+    (h1 ??= import("node:http").then(({ createServer }) =>
+      createServer((req, res) => {
+        for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+        if (req.method === "OPTIONS") {
+          res.writeHead(204).end();
+          return;
+        }
+        handler(req, res);
+      })
+    ));
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (s) => {
@@ -71,9 +76,21 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
       socket.pause();
       socket.unshift(first);
       const n = Math.min(first.length, H2_PREFACE.length);
-      const isH2 = first.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-      (isH2 ? h2 : h1).emit("connection", socket);
-      socket.resume();
+      if (first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
+        h2.emit("connection", socket);
+        socket.resume();
+        return;
+      }
+      httpOne().then(
+        (server) => {
+          server.emit("connection", socket);
+          socket.resume();
+        },
+        (e: Error) => {
+          opts.log.error("HTTP/1.1 server unavailable", { err: e });
+          socket.destroy();
+        },
+      );
     });
   });
 
@@ -88,10 +105,12 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
         close: (graceMs = 5000) =>
           new Promise<void>((done) => {
             tcp.close();
-            h1.close();
+            void h1?.then((server) => {
+              server.close();
+              server.closeIdleConnections?.();
+            });
             h2.close();
             for (const s of sessions) s.close();
-            h1.closeIdleConnections?.();
             const finish = () => {
               for (const s of sockets) s.destroy();
               done();

@@ -1,7 +1,7 @@
 // Keeps the gateway's agent pool in step with the tunnel: an agent joins the pool
 // when its tunnel opens and leaves it the moment the tunnel closes, so the gateway
 // never routes a call to a dead connection.
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "../observe/prom";
 import type { AgentHandle, AgentPool } from "../gateway/agents";
 import { createAgentHandle } from "../gateway/agents";
 import type { Logger } from "../observe/log";

@@ -4,7 +4,7 @@
 import { expect, test, setDefaultTimeout } from "bun:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Registry } from "prom-client";
+import { Registry } from "../../src/observe/prom";
 import { startAgent } from "../../src/agent/run";
 import type { AgentConfig } from "../../src/config/config";
 import { Agent } from "../../src/gen/core/v1/agent_pb";

@@ -3,7 +3,7 @@
 import { Code, ConnectError, createClient, type Client, type ConnectRouter, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createRouterTransport } from "@connectrpc/connect";
-import { Registry } from "prom-client";
+import { Registry } from "../../src/observe/prom";
 import { createEngine } from "../../src/agent/engine";
 import type { Engine } from "../../src/agent/engine/types";
 import { agentRoutes } from "../../src/agent/routes";
