@@ -9,7 +9,8 @@ import { isolatedCopy, releaseBinary, start, stop, waitHttp } from "../test/dist
 import { freePorts } from "../test/lib/ports";
 
 const BUDGET = {
-  binaryBytes: 115 * 2 ** 20,
+  // decimal, the stricter reading of "115 MB"
+  binaryBytes: 115 * 1e6,
   archiveBytes: 45 * 1e6,
   startMs: 150,
 };
@@ -50,7 +51,7 @@ async function startToServing(box: ReturnType<typeof isolatedCopy>): Promise<{ r
 }
 
 export async function benchDist(argv: string[]): Promise<void> {
-  const runs = argv.includes("--quick") ? 3 : 5;
+  const runs = argv.includes("--quick") ? 3 : 9;
   const load = loadavg()[0]!.toFixed(1);
   console.log("building (or reusing) dist/ for linux-x64 …");
   const info = await releaseBinary({ archive: true });
@@ -68,7 +69,7 @@ export async function benchDist(argv: string[]): Promise<void> {
     box.cleanup();
   }
   const rows: [string, string, string, boolean][] = [
-    ["binary size (linux-x64)", mib(info.bytes), `≤ ${mib(BUDGET.binaryBytes)}`, info.bytes <= BUDGET.binaryBytes],
+    ["binary size (linux-x64)", mib(info.bytes), `≤ ${(BUDGET.binaryBytes / 1e6).toFixed(0)} MB`, info.bytes <= BUDGET.binaryBytes],
     [`release archive (${info.archive!.split("/").pop()})`, mib(info.archiveBytes!), `≤ ${(BUDGET.archiveBytes / 1e6).toFixed(0)} MB`, info.archiveBytes! <= BUDGET.archiveBytes],
     [`start → /readyz 200, median of ${runs}`, `${median(ready).toFixed(0)} ms (min ${Math.min(...ready).toFixed(0)}, max ${Math.max(...ready).toFixed(0)})`, `≤ ${BUDGET.startMs} ms`, median(ready) <= BUDGET.startMs],
     [`\`alvd version\` wall time, median of ${runs}`, `${median(version).toFixed(0)} ms`, "—", true],

@@ -31,7 +31,7 @@ function run(args: string[]) {
 describe("alvd binary", () => {
   test("is an x86-64 ELF within the size budget and not stripped into plain bun", () => {
     expect(elfMachine(box.exe)).toBe("x86-64");
-    expect(info.bytes).toBeLessThan(115 * 2 ** 20);
+    expect(info.bytes).toBeLessThan(115e6);
     // a stripped binary loses its payload and behaves like `bun`
     const r = run(["--help"]);
     expect(r.stdout).not.toContain("Bun is a fast JavaScript runtime");
