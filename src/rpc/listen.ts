@@ -6,9 +6,11 @@
 import { createServer as createNetServer, type Socket } from "node:net";
 import type * as http from "node:http";
 import * as http2 from "node:http2";
-import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../observe/log";
+import { grpcUnaryHandler } from "./grpc-unary";
+import { universalStreamHandler } from "./h2-adapter";
 import type { Interceptor } from "@connectrpc/connect";
 
 export interface RpcListenerOptions {
@@ -41,26 +43,42 @@ const CORS_HEADERS: Record<string, string> = {
 };
 
 export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
-  const handler = connectNodeAdapter({
-    routes: opts.routes,
+  // HTTP/2: plain unary gRPC calls are served from the stream (grpc-unary.ts), the
+  // rest by Connect's handlers on the same streams (h2-adapter.ts).
+  const fast = grpcUnaryHandler({ routes: opts.routes, interceptors: opts.interceptors, readMaxBytes: MAX_MESSAGE_BYTES, writeMaxBytes: MAX_MESSAGE_BYTES });
+  // the compressions connect-node's adapter accepts by default (gRPC clients may gzip)
+  const router = createConnectRouter({
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
     interceptors: opts.interceptors,
+    acceptCompression: [compressionGzip, compressionBrotli],
   });
-  const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
-  // Browsers call from other origins: answer CORS preflights on the HTTP/1.1 path.
+  opts.routes(router);
+  const connect = universalStreamHandler(router.handlers);
+  const h2 = http2.createServer({ maxSessionMemory: 64 });
+  h2.on("stream", (stream: http2.ServerHttp2Stream, headers) => {
+    if (!fast(stream, headers)) connect(stream, headers);
+  });
+  // HTTP/1.1 (Connect, gRPC-web from browsers and curl) through connect-node, made on the
+  // first such connection. Browsers call from other origins: answer CORS preflights.
   let h1: Promise<http.Server> | undefined;
   const httpOne = () =>
-    (h1 ??= import("node:http").then(({ createServer }) =>
-      createServer((req, res) => {
+    (h1 ??= import("node:http").then(({ createServer }) => {
+      const handler = connectNodeAdapter({
+        routes: opts.routes,
+        readMaxBytes: MAX_MESSAGE_BYTES,
+        writeMaxBytes: MAX_MESSAGE_BYTES,
+        interceptors: opts.interceptors,
+      });
+      return createServer((req, res) => {
         for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
         if (req.method === "OPTIONS") {
           res.writeHead(204).end();
           return;
         }
         handler(req, res);
-      })
-    ));
+      });
+    }));
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (s) => {

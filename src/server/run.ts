@@ -3,7 +3,7 @@
 import type { ServerConfig } from "../config/config";
 import { startAgent, type StartedAgent } from "../agent/run";
 import { createAgentHandle, createAgentPool } from "../gateway/agents";
-import { createDirectTransport } from "../gateway/direct-transport";
+import { createDirectTransport } from "../rpc/direct-transport";
 import { createIndexer } from "../gateway/indexer";
 import { gatewayRoutes } from "../gateway/routes";
 import { serveObserve } from "../observe/http";

@@ -3,7 +3,7 @@
 import { createRouterTransport } from "@connectrpc/connect";
 import { agentRoutes } from "../../src/agent/routes";
 import { createAgentHandle, type AgentHandle } from "../../src/gateway/agents";
-import { createDirectTransport } from "../../src/gateway/direct-transport";
+import { createDirectTransport } from "../../src/rpc/direct-transport";
 import { log, randomVector, rng, testEngine } from "./cluster";
 
 const D = 784;

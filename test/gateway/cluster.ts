@@ -8,7 +8,7 @@ import { createEngine } from "../../src/agent/engine";
 import type { Engine } from "../../src/agent/engine/types";
 import { agentRoutes } from "../../src/agent/routes";
 import { agentClients, createAgentHandle, createAgentPool, type AgentClients, type AgentHandle, type AgentPool } from "../../src/gateway/agents";
-import { createDirectTransport } from "../../src/gateway/direct-transport";
+import { createDirectTransport } from "../../src/rpc/direct-transport";
 import { gatewayRoutes, type GatewayOptions } from "../../src/gateway/routes";
 import { Filter } from "../../src/gen/vald/v1/filter_pb";
 import { createLogger } from "../../src/observe/log";

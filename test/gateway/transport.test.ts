@@ -2,7 +2,7 @@
 // stream behaviour as a network transport.
 import { expect, test } from "bun:test";
 import { Code, ConnectError, createClient, createRouterTransport, type ConnectRouter } from "@connectrpc/connect";
-import { createDirectTransport } from "../../src/gateway/direct-transport";
+import { createDirectTransport } from "../../src/rpc/direct-transport";
 import { orderedStream } from "../../src/gateway/concurrency";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";

@@ -41,17 +41,18 @@ function key(m: DescMethod): string {
   return `/${m.parent.typeName}/${m.name}`;
 }
 
-function capture(routes: (router: ConnectRouter) => void): Map<string, Registered> {
+/** What `routes` registers, by path; `outer` interceptors (the listener's) wrap each method's own. */
+function capture(routes: (router: ConnectRouter) => void, outer: Interceptor[] = []): Map<string, Registered> {
   const methods = new Map<string, Registered>();
   const router: ConnectRouter = {
     handlers: [],
     service(service, impl, options) {
       const spec = createServiceImplSpec(service, impl);
-      for (const m of service.methods) methods.set(key(m), { spec: spec.methods[m.localName]!, interceptors: options?.interceptors ?? [] });
+      for (const m of service.methods) methods.set(key(m), { spec: spec.methods[m.localName]!, interceptors: [...outer, ...(options?.interceptors ?? [])] });
       return this;
     },
     rpc(method, impl, options) {
-      methods.set(key(method), { spec: createMethodImplSpec(method, impl), interceptors: options?.interceptors ?? [] });
+      methods.set(key(method), { spec: createMethodImplSpec(method, impl), interceptors: [...outer, ...(options?.interceptors ?? [])] });
       return this;
     },
   };
@@ -109,8 +110,16 @@ async function* mapOutput<D extends DescMessage>(desc: D, out: AsyncIterable<Mes
   }
 }
 
-export function createDirectTransport(routes: (router: ConnectRouter) => void): Transport {
-  const methods = capture(routes);
+export interface DirectTransport extends Transport {
+  /** the unary methods the routes registered, by request path ("/vald.v1.Search/Search") */
+  readonly unaryMethods: ReadonlyMap<string, DescMethodUnary>;
+}
+
+/** `interceptors` run around every method, outside those the routes register themselves. */
+export function createDirectTransport(routes: (router: ConnectRouter) => void, interceptors: Interceptor[] = []): DirectTransport {
+  const methods = capture(routes, interceptors);
+  const unaryMethods = new Map<string, DescMethodUnary>();
+  for (const [path, r] of methods) if (r.spec.kind === "unary") unaryMethods.set(path, r.spec.method as DescMethodUnary);
   const lookup = (m: DescMethod): Registered => {
     const r = methods.get(key(m));
     if (r === undefined) throw new ConnectError(`${m.parent.typeName}.${m.name} is not implemented`, Code.Unimplemented);
@@ -130,6 +139,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void): 
     });
 
   return {
+    unaryMethods,
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
       signal: AbortSignal | undefined,

@@ -1,0 +1,94 @@
+// Connect's universal handlers served on raw HTTP/2 streams. connect-node's adapter
+// goes through node:http2's compatibility request/response objects; under Bun those
+// also claim a stream's trailers, which rules out serving some streams ourselves
+// (grpc-unary.ts) beside them, and cost a few objects per call. This adapter speaks
+// the stream API directly: headers in, status + headers, body chunks with
+// backpressure, trailers out.
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { once } from "node:events";
+
+const NGHTTP2_INTERNAL_ERROR = 0x2;
+
+/** Request headers as web Headers, pseudo-headers (":path", …) left out. */
+export function webHeaders(headers: IncomingHttpHeaders): Headers {
+  const h = new Headers();
+  for (const k in headers) {
+    if (k.charCodeAt(0) === 58 /* ':' */) continue;
+    const v = headers[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) h.append(k, x);
+    else h.set(k, v);
+  }
+  return h;
+}
+
+/** web Headers as an HTTP/2 header block, plus extra fields (e.g. ":status"). */
+export function headerBlock(h: Headers | undefined, extra: Record<string, string | number> = {}): Record<string, string | number> {
+  const out: Record<string, string | number> = extra;
+  h?.forEach((v, k) => (out[k] = v));
+  return out;
+}
+
+async function* chunks(stream: ServerHttp2Stream): AsyncGenerator<Uint8Array> {
+  for await (const c of stream) yield c as Uint8Array;
+}
+
+export function universalStreamHandler(handlers: UniversalHandler[]): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
+  const byPath = new Map(handlers.map((h) => [h.requestPath, h]));
+  return (stream, headers) => {
+    const path = headers[":path"] ?? "/";
+    const q = path.indexOf("?");
+    const handler = byPath.get(q < 0 ? path : path.slice(0, q));
+    if (handler === undefined) {
+      stream.respond({ ":status": 404 }, { endStream: true });
+      return;
+    }
+    void serve(handler, stream, headers, path);
+  };
+}
+
+async function serve(handler: UniversalHandler, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, path: string): Promise<void> {
+  const gone = new AbortController();
+  // the client went away (RST_STREAM, connection lost) before we finished
+  const onClose = () => gone.abort(new Error("stream closed"));
+  stream.once("close", onClose);
+  try {
+    const req: UniversalServerRequest = {
+      httpVersion: "2.0",
+      method: headers[":method"] ?? "GET",
+      url: `http://${headers[":authority"] ?? "localhost"}${path}`,
+      header: webHeaders(headers),
+      body: chunks(stream),
+      signal: gone.signal,
+    };
+    const res = await handler(req);
+    if (stream.destroyed || stream.closed) return;
+    const trailers = res.trailer;
+    const body = res.body;
+    const head = headerBlock(res.header, { ":status": res.status });
+    if (body === undefined && trailers === undefined) {
+      stream.respond(head, { endStream: true });
+      return;
+    }
+    stream.respond(head, { waitForTrailers: trailers !== undefined });
+    if (trailers !== undefined) stream.once("wantTrailers", () => stream.sendTrailers(headerBlock(trailers)));
+    if (body instanceof Uint8Array) {
+      stream.end(body);
+      return;
+    }
+    if (body !== undefined) {
+      for await (const chunk of body) {
+        if (stream.destroyed || stream.closed) return;
+        if (!stream.write(chunk)) await once(stream, "drain", { signal: gone.signal });
+      }
+    }
+    stream.end();
+  } catch {
+    // Connect turns handler errors into statuses itself; what reaches here is a broken
+    // stream (client gone, write after close): reset it rather than leave it hanging.
+    if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_INTERNAL_ERROR);
+  } finally {
+    stream.off("close", onClose);
+  }
+}
