@@ -74,7 +74,15 @@ function indexArgs(d: number): string[] {
 }
 
 /** start the deployment; resolves with the gateway address and a stop function */
-async function deploy(scenario: Scenario, d: number, log: (m: string) => void): Promise<{ addr: string; stop(): Promise<void> }> {
+/** CPU seconds used so far by an alvd process (all its threads), from its /metrics */
+async function cpuSeconds(p: AlvdProcess): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`)).text();
+  const m = /^alvd_process_cpu_seconds_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  if (!m) throw new Error("alvd_process_cpu_seconds_total missing from /metrics");
+  return Number(m[1]);
+}
+
+async function deploy(scenario: Scenario, d: number, log: (m: string) => void): Promise<{ addr: string; cpuSeconds(): Promise<number>; stop(): Promise<void> }> {
   const [gw, ws, agentPort] = [await freePort(), await freePort(), await freePort()];
   const server = await startAlvd("server", [
     "--server-grpc-host", "127.0.0.1",
@@ -116,6 +124,7 @@ async function deploy(scenario: Scenario, d: number, log: (m: string) => void): 
   log(`${scenario}: server ready with ${want} agent(s)`);
   return {
     addr: `127.0.0.1:${gw}`,
+    cpuSeconds: async () => (await Promise.all([server, ...agents].map(cpuSeconds))).reduce((a, b) => a + b, 0),
     async stop() {
       await Promise.all(agents.map((a) => a.stop()));
       await server.stop();
@@ -128,6 +137,8 @@ interface ScenarioResult {
   indexS: number;
   runs: Map<string, SearchSummary>;
   raw: Map<string, SearchSummary>;
+  /** CPU µs per query: the deployment's processes (server + agents), and raw in this process */
+  cpu: Map<string, { deployment: number; raw: number }>;
 }
 
 export async function benchGateway(argv: string[]): Promise<void> {
@@ -157,7 +168,7 @@ export async function benchGateway(argv: string[]): Promise<void> {
         await client.waitReady();
         const { insertS, indexS } = await ingest(client, ds, n, BATCH);
         log(`${scenario}: insert ${fmt.s(insertS)} + CreateIndex ${fmt.s(indexS)}`);
-        const res: ScenarioResult = { insertS, indexS, runs: new Map(), raw: new Map() };
+        const res: ScenarioResult = { insertS, indexS, runs: new Map(), raw: new Map(), cpu: new Map() };
         for (const ef of o.efs) {
           const reqs: Search_Request[] = queryVecs.map((v) =>
             create(Search_RequestSchema, { vector: Array.from(v), config: { num: K, radius: -1, edgeSize: ef, timeout: 10_000_000_000n } }),
@@ -167,10 +178,18 @@ export async function benchGateway(argv: string[]): Promise<void> {
             await runQueries(c, Math.min(100, o.queries), viaGateway); // warm-up
             const rawAll: OneRun[] = [];
             const gwAll: OneRun[] = [];
+            let rawCpu = 0;
+            let depCpu = 0;
             for (let r = 0; r < o.runs; r++) {
+              const u0 = process.cpuUsage();
               rawAll.push(await runQueries(c, o.queries, rawSearcher(raw, queryVecs, K, ef, c)));
+              const u = process.cpuUsage(u0);
+              rawCpu += u.user + u.system;
+              const d0 = await dep.cpuSeconds();
               gwAll.push(await runQueries(c, o.queries, viaGateway));
+              depCpu += (await dep.cpuSeconds() - d0) * 1e6;
             }
+            res.cpu.set(`${ef}/${c}`, { raw: rawCpu / (o.runs * o.queries), deployment: depCpu / (o.runs * o.queries) });
             res.raw.set(`${ef}/${c}`, summariseRuns(rawAll, gt, K));
             res.runs.set(`${ef}/${c}`, summariseRuns(gwAll, gt, K));
             log(`${scenario} ef=${ef} c=${c}: raw ${fmt.int(res.raw.get(`${ef}/${c}`)!.qps)} QPS, gateway ${fmt.int(res.runs.get(`${ef}/${c}`)!.qps)} QPS`);
@@ -192,7 +211,9 @@ export async function benchGateway(argv: string[]): Promise<void> {
       for (const c of o.concurrency) {
         const rr = r.raw.get(`${ef}/${c}`)!;
         const g = r.runs.get(`${ef}/${c}`)!;
-        rows.push([scenario, ef, c, fmt.f(rr.recall, 4), fmt.int(rr.qps), fmt.f(g.recall, 4), fmt.int(g.qps), fmt.ms(g.p50), fmt.ms(g.p99), fmt.ratio(g.qps, rr.qps)]);
+        const cpu = r.cpu.get(`${ef}/${c}`)!;
+        rows.push([scenario, ef, c, fmt.f(rr.recall, 4), fmt.int(rr.qps), fmt.f(g.recall, 4), fmt.int(g.qps), fmt.ms(g.p50), fmt.ms(g.p99), fmt.ratio(g.qps, rr.qps),
+          fmt.int(cpu.raw), fmt.int(cpu.deployment), fmt.ratio(cpu.deployment, cpu.raw)]);
       }
     }
   }
@@ -202,9 +223,10 @@ export async function benchGateway(argv: string[]): Promise<void> {
     "",
     `fashion-mnist ${n} × ${d}, ${o.queries} queries, k=${K}, M=${M}, efC=${EF_CONSTRUCTION}, f32, l2, replicas 1; ${threads} cores;` +
       ` grpc-js unary Search on the gateway port; raw = our addon in the bench process at the same concurrency` +
-      ` (searchAsync on worker threads); QPS = median of ${o.runs} run(s)`,
+      ` (searchAsync on worker threads); QPS = median of ${o.runs} run(s); CPU/query = CPU time of the deployment's` +
+      ` processes (server + agents, all threads, from their /metrics) or of the raw searches, over all runs — the client's CPU is in neither`,
     "",
-    table(["deployment", "ef", "conc.", "raw recall@10", "raw QPS", "gateway recall@10", "gateway QPS", "p50", "p99", "gateway/raw"], rows),
+    table(["deployment", "ef", "conc.", "raw recall@10", "raw QPS", "gateway recall@10", "gateway QPS", "p50", "p99", "gateway/raw", "raw CPU µs/q", "alvd CPU µs/q", "CPU alvd/raw"], rows),
     "",
     table(["deployment", "insert (MultiInsert ×1000)", "CreateIndex", "raw addAsync", "(insert+index)/raw"], build),
     "",
