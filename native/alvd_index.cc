@@ -5,10 +5,23 @@
 // portable kernels. This file is compiled twice (native/build.ts): with NumKong and
 // runtime dispatch ("simd") and with USEARCH_USE_NUMKONG=0 ("plain").
 //
-// Concurrency model (matches src/index/types.ts AnnIndex):
+// Concurrency model (every exported method must be safe beside a running addAsync or
+// saveAsync, whatever JS does):
 //  - every operation touching the graph takes a shared or exclusive hold on `Gate`;
 //    searches and the adds of one addAsync share it, reserve/remove/clear/load take it
 //    exclusively, so growing the graph never races a search;
+//  - usearch publishes a new slot before it is filled in: index_gt::add bumps
+//    nodes_count_, then allocates the node, stores nodes_[slot], and only then (the
+//    index_dense callback) enters the key in slot_lookup_ and sets vectors_lookup_[slot].
+//    Anything reading slots a concurrent add may be filling (exact search and stats()
+//    walk 0..size(), get() follows slot_lookup_ into vectors_lookup_, graph search enters
+//    through entry_slot_/max_level_, which add writes without a lock searches take)
+//    would dereference a null node or vector. So single adds and such reads take turns
+//    on `Phase`: adders share one side, readers the other, and an adder steps out after
+//    the vector it is on as soon as a reader waits. Reads wait at most one add per add
+//    thread; searches keep being served all through a build;
+//  - save and the builds of different addAsync calls run one at a time (`build_mu`),
+//    so a file never holds half-written slots and reserve always covers the running add;
 //  - usearch needs a distinct "thread id" (scratch context) per concurrent call; we
 //    hand them out from our own blocking pool instead of usearch's, whose pool fails
 //    rather than waits when it runs dry;
@@ -102,6 +115,62 @@ class Gate {
     bool writer_ = false;
 };
 
+// Two-sided turn-taking lock: any number of holders on one side at a time, never both
+// sides at once. When the other side waits, the next holder to leave hands it the turn
+// and no new holder of this side gets in, so neither side starves the other.
+class Phase {
+  public:
+    enum Side : int { kAdd = 0, kRead = 1 };
+
+    void enter(Side s) {
+        int o = 1 - s;
+        std::unique_lock<std::mutex> lk(mu_);
+        waiting_[s].fetch_add(1, std::memory_order_relaxed);
+        cv_.wait(lk, [&] {
+            return active_[o] == 0 && (waiting_[o].load(std::memory_order_relaxed) == 0 || turn_ == s);
+        });
+        waiting_[s].fetch_sub(1, std::memory_order_relaxed);
+        ++active_[s];
+    }
+    void leave(Side s) {
+        int o = 1 - s;
+        bool last;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (waiting_[o].load(std::memory_order_relaxed) > 0)
+                turn_ = o;
+            last = --active_[s] == 0;
+        }
+        if (last)
+            cv_.notify_all();
+    }
+    // Whether the other side is waiting for this one; a cheap poll between adds.
+    bool wanted_by_other(Side s) const { return waiting_[1 - s].load(std::memory_order_relaxed) > 0; }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::size_t active_[2] = {0, 0};
+    std::atomic<std::size_t> waiting_[2] = {{0}, {0}};
+    int turn_ = kAdd;
+};
+
+struct PhaseHold {
+    PhaseHold(Phase& p, Phase::Side s) : p_(p), s_(s) { p_.enter(s_); }
+    ~PhaseHold() { p_.leave(s_); }
+    // Lets the other side in if it waits, then takes this side again.
+    void yield() {
+        if (p_.wanted_by_other(s_)) {
+            p_.leave(s_);
+            p_.enter(s_);
+        }
+    }
+    PhaseHold(PhaseHold const&) = delete;
+    PhaseHold& operator=(PhaseHold const&) = delete;
+    Phase& p_;
+    Phase::Side s_;
+};
+
 struct SharedHold {
     explicit SharedHold(Gate& g) : g_(g) { g_.lock_shared(); }
     ~SharedHold() { g_.unlock_shared(); }
@@ -176,7 +245,15 @@ struct Core {
     Settings settings;
     dense_t index;
     Gate gate;
+    // Adds versus reads of possibly half-written slots; taken inside a Gate hold.
+    Phase phase;
+    // Held for a whole addAsync or saveAsync; taken before the Gate.
+    std::mutex build_mu;
     IdPool ids;
+    // Live vectors whose add has completed. index.size() subtracts usearch's free-slot
+    // ring, which an add reusing a removed slot pops without a lock we can share, so
+    // size() reads this instead. Written under an exclusive Gate hold or by adders.
+    std::atomic<std::size_t> live{0};
 
     // Needs an exclusive hold. Grows capacity for `extra` more members and makes room
     // for `add_threads` concurrent adders next to the search contexts.
@@ -287,6 +364,7 @@ Hits run_search(Core& core, float const* query, std::size_t k, std::size_t ef, b
     if (k == 0)
         return hits;
     SharedHold hold(core.gate);
+    PhaseHold reading(core.phase, Phase::kRead);
     if (core.index.size() == 0)
         return hits;
     IdHold id(core.ids);
@@ -342,6 +420,9 @@ class AddWorker : public PromiseWorker {
     void Execute() override {
         try {
             std::size_t threads = std::max<std::size_t>(1, std::min(threads_, rows_));
+            // One build at a time: capacity reserved below must still be free when the
+            // adds run, and a save must not see them half done.
+            std::lock_guard<std::mutex> build(core_->build_mu);
             {
                 ExclusiveHold hold(core_->gate);
                 core_->reserve(rows_, threads);
@@ -355,7 +436,10 @@ class AddWorker : public PromiseWorker {
             auto work = [&] {
                 try {
                     IdHold id(core_->ids);
+                    PhaseHold adding(core_->phase, Phase::kAdd);
                     for (;;) {
+                        // Between two adds every slot is whole: let waiting readers in.
+                        adding.yield();
                         if (failed.load(std::memory_order_relaxed))
                             return;
                         std::size_t row = next.fetch_add(1, std::memory_order_relaxed);
@@ -363,7 +447,9 @@ class AddWorker : public PromiseWorker {
                             return;
                         key_t_ key = static_cast<key_t_>(keys_[row]);
                         auto added = core_->index.add(key, vectors_ + row * dims, id.id);
-                        if (!added) {
+                        if (added) {
+                            core_->live.fetch_add(1, std::memory_order_relaxed);
+                        } else {
                             std::lock_guard<std::mutex> lk(error_mu);
                             if (!failed.exchange(true))
                                 error = "alvd_index: add of key " + std::to_string(key) + " failed: " +
@@ -433,6 +519,8 @@ class SaveWorker : public PromiseWorker {
 
     void Execute() override {
         try {
+            // Waits for a running build: usearch writes slots 0..size(), filled or not.
+            std::lock_guard<std::mutex> build(core_->build_mu);
             SharedHold hold(core_->gate);
             auto saved = core_->index.save(path_.c_str());
             if (!saved)
@@ -515,8 +603,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
 
     Napi::Value Size(Napi::CallbackInfo const& info) {
-        SharedHold hold(core_->gate);
-        return Napi::Number::New(info.Env(), static_cast<double>(core_->index.size()));
+        return Napi::Number::New(info.Env(), static_cast<double>(core_->live.load(std::memory_order_relaxed)));
     }
 
     Napi::Value Capacity(Napi::CallbackInfo const& info) {
@@ -535,7 +622,9 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         std::vector<float> buffer(core_->settings.dimensions);
         std::size_t found;
         {
+            // slot_lookup_ knows the key before vectors_lookup_ points at its vector.
             SharedHold hold(core_->gate);
+            PhaseHold reading(core_->phase, Phase::kRead);
             found = core_->index.get(key, buffer.data());
         }
         if (!found)
@@ -573,6 +662,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         key_t_ key = arg_key(info, 0);
         ExclusiveHold hold(core_->gate);
         auto removed = core_->index.remove(key);
+        core_->live.store(core_->index.size(), std::memory_order_relaxed);
         if (!removed)
             throw Napi::Error::New(info.Env(), std::string("alvd_index: remove failed: ") + removed.error.release());
         return Napi::Boolean::New(info.Env(), removed.completed > 0);
@@ -637,6 +727,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         fresh.change_expansion_search(1);
         ExclusiveHold hold(core_->gate);
         core_->index.swap(fresh);
+        core_->live.store(core_->index.size(), std::memory_order_relaxed);
         // The loaded index carries usearch's default thread limits; size them our way.
         core_->ids.reset(0);
         try {
@@ -648,13 +739,16 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
 
     Napi::Value MemoryUsage(Napi::CallbackInfo const& info) {
+        // usearch's stats() walks every slot up to size(), so it must not meet an add.
         SharedHold hold(core_->gate);
+        PhaseHold reading(core_->phase, Phase::kRead);
         return Napi::Number::New(info.Env(), static_cast<double>(core_->index.memory_usage()));
     }
 
     Napi::Value Clear(Napi::CallbackInfo const& info) {
         ExclusiveHold hold(core_->gate);
         core_->index.clear();
+        core_->live.store(0, std::memory_order_relaxed);
         return info.Env().Undefined();
     }
 
