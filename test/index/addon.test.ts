@@ -4,26 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadAddon, openIndex } from "../../src/index/addon.ts";
 import type { AnnIndex, IndexOptions, SimdMode } from "../../src/index/types.ts";
+import { randomVectors } from "./vectors.ts";
 
 // Deterministic vectors so failures reproduce.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomVectors(n: number, dims: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n * dims);
-  for (let i = 0; i < out.length; i++) out[i] = r() * 2 - 1;
-  return out;
-}
-
 function sequentialKeys(n: number, stride = 3, base = 7): Float64Array {
   return Float64Array.from({ length: n }, (_, i) => base + i * stride);
 }
