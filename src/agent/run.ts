@@ -10,6 +10,7 @@ import type { AgentConfig } from "../config/config";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
+import { createDirectTransport } from "../rpc/direct-transport";
 import { listenRpc } from "../rpc/listen";
 import { dialTunnel, type TunnelDialer } from "../tunnel/dialer";
 import { isValidAgentName } from "../tunnel/hello";
@@ -198,6 +199,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: Eng
     writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES,
   });
   agent.routes(router);
+  const fastUnary = { transport: createDirectTransport(agent.routes), readMaxBytes: MAX_TUNNEL_MESSAGE_BYTES, writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES };
   const started = agent;
   const tunnels: TunnelDialer[] = cfg.servers.map((s) =>
     dialTunnel({
@@ -205,6 +207,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: Eng
       name: started.name,
       token: cfg.token || undefined,
       handlers: router.handlers,
+      fastUnary,
       log: log.with({ agent: started.name }),
     }),
   );

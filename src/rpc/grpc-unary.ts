@@ -3,18 +3,17 @@
 // through a pipeline of async iterables (envelope split, parse, invoke, serialize,
 // join), web Headers and the node:http2 compatibility objects; for a one-message call
 // that machinery cost more CPU than the vector search itself. Here a call is: read the
-// body, unwrap the one envelope, decode, run the method (interceptors included) through
-// the in-process transport, encode, respond, send the status as trailers.
+// body, run it through invokeUnary (unary-call.ts), respond, send the status as trailers.
 //
 // Only plain unary calls take this path: protobuf (not JSON) bodies without
 // compression. Everything else (streams, gRPC-web, Connect, gzip, unknown paths) falls
 // through to Connect unchanged, so behaviour is Connect's wherever this path declines.
-import { fromBinary, toBinary, type DescMethodUnary, type DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { createDirectTransport, type DirectTransport } from "./direct-transport";
 import { headerBlock, webHeaders } from "./h2-adapter";
+import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "./unary-call";
 
 export interface GrpcUnaryOptions {
   routes: (router: ConnectRouter) => void;
@@ -26,19 +25,6 @@ export interface GrpcUnaryOptions {
 /** Returns true when it took the stream; false leaves it to the caller (Connect). */
 export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 
-const CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
-
-function errorTrailers(e: unknown): Record<string, string | number> {
-  return headerBlock(setTrailerStatus(new Headers(), ConnectError.from(e, Code.Internal)));
-}
-
-function envelope(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + body.byteLength);
-  new DataView(out.buffer).setUint32(1, body.byteLength);
-  out.set(body, 5);
-  return out;
-}
-
 export function grpcUnaryHandler(opts: GrpcUnaryOptions): StreamHandler {
   const transport = createDirectTransport(opts.routes, opts.interceptors);
   const methods = transport.unaryMethods;
@@ -47,10 +33,7 @@ export function grpcUnaryHandler(opts: GrpcUnaryOptions): StreamHandler {
     if (headers[":method"] !== "POST") return false;
     const method = methods.get(headers[":path"] ?? "");
     if (method === undefined) return false;
-    const ct = headers["content-type"];
-    if (ct === undefined || !CONTENT_TYPES.has(ct)) return false;
-    const enc = headers["grpc-encoding"];
-    if (enc !== undefined && enc !== "identity") return false;
+    if (!isPlainGrpc(headers["content-type"], headers["grpc-encoding"] as string | undefined)) return false;
     void serve(stream, headers, method, transport, opts);
     return true;
   };
@@ -66,46 +49,18 @@ async function serve(
   const gone = new AbortController();
   const onClose = () => gone.abort(new ConnectError("client closed the stream", Code.Canceled));
   stream.once("close", onClose);
-  let responded = false;
-  const fail = (e: unknown) => {
-    if (stream.destroyed || stream.closed) return;
-    if (responded) {
-      stream.close(0x2 /* INTERNAL_ERROR */);
-      return;
-    }
-    responded = true;
-    // trailers-only response: the status travels in the one HEADERS frame
-    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...errorTrailers(e) }, { endStream: true });
-  };
   try {
     const body = await readBody(stream, opts.readMaxBytes);
-    const timeout = parseTimeout((headers["grpc-timeout"] as string | undefined) ?? null, Number.MAX_SAFE_INTEGER);
-    if (timeout.error) throw timeout.error;
-    if (body.byteLength < 5) throw new ConnectError("protocol error: missing message envelope", Code.Internal);
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    if ((body[0]! & 0b1) !== 0) throw new ConnectError("protocol error: compressed message without grpc-encoding", Code.Internal);
-    const len = view.getUint32(1);
-    if (5 + len !== body.byteLength) throw new ConnectError("protocol error: unary request must hold exactly one message", Code.Internal);
-    let input;
-    try {
-      input = fromBinary(method.input, body.subarray(5));
-    } catch (e) {
-      throw new ConnectError(`parse binary: ${(e as Error).message}`, Code.Internal);
-    }
-    const res = await transport.unary(method, gone.signal, timeout.timeoutMs, webHeaders(headers), input);
-    const out = toBinary(method.output, res.message);
-    if (out.byteLength > opts.writeMaxBytes) {
-      throw new ConnectError(`message size ${out.byteLength} is larger than configured writeMaxBytes ${opts.writeMaxBytes}`, Code.ResourceExhausted);
-    }
+    const answer = await invokeUnary(transport, method, body, webHeaders(headers), gone.signal, opts.writeMaxBytes);
     if (stream.destroyed || stream.closed) return;
-    const head = headerBlock(res.header, { ":status": 200, "content-type": "application/grpc+proto" });
-    const trailers = headerBlock(res.trailer, { "grpc-status": "0" });
-    responded = true;
-    stream.respond(head, { waitForTrailers: true });
+    const trailers = headerBlock(answer.trailer);
+    stream.respond(headerBlock(answer.header, { ":status": 200 }), { waitForTrailers: true });
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));
-    stream.end(envelope(out));
+    stream.end(answer.body);
   } catch (e) {
-    fail(e);
+    if (stream.destroyed || stream.closed) return;
+    // trailers-only response: the status travels in the one HEADERS frame
+    stream.respond(headerBlock(statusTrailers(e), { ":status": 200, "content-type": GRPC_PROTO }), { endStream: true });
   } finally {
     stream.off("close", onClose);
   }

@@ -46,18 +46,24 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   // HTTP/2: plain unary gRPC calls are served from the stream (grpc-unary.ts), the
   // rest by Connect's handlers on the same streams (h2-adapter.ts).
   const fast = grpcUnaryHandler({ routes: opts.routes, interceptors: opts.interceptors, readMaxBytes: MAX_MESSAGE_BYTES, writeMaxBytes: MAX_MESSAGE_BYTES });
-  // the compressions connect-node's adapter accepts by default (gRPC clients may gzip)
-  const router = createConnectRouter({
-    readMaxBytes: MAX_MESSAGE_BYTES,
-    writeMaxBytes: MAX_MESSAGE_BYTES,
-    interceptors: opts.interceptors,
-    acceptCompression: [compressionGzip, compressionBrotli],
-  });
-  opts.routes(router);
-  const connect = universalStreamHandler(router.handlers);
+  // Connect's handlers are built on the first call that needs them: building a handler
+  // per method costs start-up time, and gRPC clients may never need them.
+  let connect: ReturnType<typeof universalStreamHandler> | undefined;
+  const viaConnect = () => {
+    if (connect) return connect;
+    const router = createConnectRouter({
+      readMaxBytes: MAX_MESSAGE_BYTES,
+      writeMaxBytes: MAX_MESSAGE_BYTES,
+      interceptors: opts.interceptors,
+      // the compressions connect-node's adapter accepts by default (gRPC clients may gzip)
+      acceptCompression: [compressionGzip, compressionBrotli],
+    });
+    opts.routes(router);
+    return (connect = universalStreamHandler(router.handlers));
+  };
   const h2 = http2.createServer({ maxSessionMemory: 64 });
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers) => {
-    if (!fast(stream, headers)) connect(stream, headers);
+    if (!fast(stream, headers)) viaConnect()(stream, headers);
   });
   // HTTP/1.1 (Connect, gRPC-web from browsers and curl) through connect-node, made on the
   // first such connection. Browsers call from other origins: answer CORS preflights.

@@ -5,7 +5,7 @@
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Logger } from "../observe/log";
 import { backoffDelay, type BackoffOptions } from "./backoff";
-import { createCallDispatcher } from "./dispatch";
+import { createCallDispatcher, type FastUnary } from "./dispatch";
 import { helloHeaders, isValidAgentName, tunnelUrl } from "./hello";
 import { Mux } from "./mux";
 import { clientRawSocket, CloseCode } from "./socket";
@@ -26,6 +26,8 @@ export interface DialTunnelOptions {
   token?: string;
   /** `router.handlers` of the router that also serves the agent's gRPC port */
   handlers: readonly UniversalHandler[];
+  /** unary calls of the same routes run in-process, skipping Connect's handler pipeline */
+  fastUnary?: FastUnary;
   log: Logger;
   onState?: (s: DialState) => void;
   backoff?: BackoffOptions;
@@ -68,7 +70,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
   const url = tunnelUrl(opts.server);
   if (!isValidAgentName(opts.name)) throw new Error(`invalid agent name ${JSON.stringify(opts.name)}`);
   const log = opts.log.with({ component: "tunnel", server: url });
-  const dispatch = createCallDispatcher(opts.handlers, log);
+  const dispatch = createCallDispatcher(opts.handlers, log, opts.fastUnary);
   let stopped = false;
   let socket: WebSocket | undefined;
   let mux: Mux | undefined;

@@ -1,17 +1,34 @@
 // Callee side: feeds each incoming tunnel stream into the Connect handler for
-// its path — the same router handlers that serve the agent's own gRPC port.
+// its path — the same router handlers that serve the agent's own gRPC port. Plain
+// unary gRPC calls (every Search, Insert … the server forwards) skip Connect's
+// handler pipeline when an in-process transport over the same routes is given:
+// read the one envelope, invokeUnary, answer head + body + trailers.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { encodeHeaders, encodeResponseHead, FrameType, type RequestHead } from "./frames";
 import type { TunnelStream } from "./stream";
 import type { Logger } from "../observe/log";
+import type { DirectTransport } from "../rpc/direct-transport";
+import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "../rpc/unary-call";
+import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 
 export type CallDispatcher = (stream: TunnelStream, head: RequestHead) => void;
 
-export function createCallDispatcher(handlers: readonly UniversalHandler[], log: Logger): CallDispatcher {
+export interface FastUnary {
+  transport: DirectTransport;
+  readMaxBytes: number;
+  writeMaxBytes: number;
+}
+
+export function createCallDispatcher(handlers: readonly UniversalHandler[], log: Logger, fast?: FastUnary): CallDispatcher {
   const byPath = new Map<string, UniversalHandler>();
   for (const h of handlers) byPath.set(h.requestPath, h);
   return (stream, head) => {
+    const unary = fast?.transport.unaryMethods.get(head.path);
+    if (unary !== undefined && isPlainGrpc(head.headers.get("content-type"), head.headers.get("grpc-encoding"))) {
+      void serveUnary(unary, stream, head, fast!);
+      return;
+    }
     const handler = byPath.get(head.path);
     if (!handler) {
       stream.reset(Code.Unimplemented, `no handler for ${head.path} on this agent`);
@@ -54,5 +71,47 @@ async function serve(handler: UniversalHandler, stream: TunnelStream, head: Requ
   } finally {
     // stop a handler whose response we no longer forward (peer reset, tunnel gone)
     it?.return?.().catch(() => {});
+  }
+}
+
+async function readAll(stream: TunnelStream, max: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of stream.inbound) {
+    size += c.byteLength;
+    if (size > max + 5) throw new ConnectError(`message size is larger than configured readMaxBytes ${max}`, Code.ResourceExhausted);
+    chunks.push(c);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+async function serveUnary(method: DescMethodUnary<DescMessage, DescMessage>, stream: TunnelStream, head: RequestHead, fast: FastUnary): Promise<void> {
+  let trailer: Headers;
+  let body: Uint8Array | undefined;
+  let header: Headers;
+  try {
+    const answer = await invokeUnary(fast.transport, method, await readAll(stream, fast.readMaxBytes), head.headers, stream.signal, fast.writeMaxBytes);
+    ({ header, trailer, body } = answer);
+  } catch (e) {
+    // as Connect's gRPC handler does: a normal response whose trailers carry the status
+    header = new Headers({ "content-type": GRPC_PROTO });
+    trailer = statusTrailers(e);
+  }
+  if (stream.isFinished) return;
+  try {
+    stream.queue(FrameType.ResponseHead, encodeResponseHead({ status: 200, headers: header }));
+    if (body) await stream.write(body);
+    stream.queue(FrameType.Trailers, encodeHeaders(trailer));
+    stream.finish();
+  } catch (e) {
+    const err = ConnectError.from(e, Code.Internal);
+    stream.reset(err.code, err.rawMessage);
   }
 }

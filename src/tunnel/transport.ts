@@ -3,6 +3,7 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createTransport } from "@connectrpc/connect/protocol-grpc";
 import { createTunnelClient } from "./call";
+import { tunnelUnary } from "./unary";
 import type { Mux } from "./mux";
 
 export interface TunnelTransportOptions {
@@ -17,7 +18,7 @@ export interface TunnelTransportOptions {
 export const TUNNEL_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 export function createTunnelTransport(mux: Mux, opts: TunnelTransportOptions = {}): Transport {
-  return createTransport({
+  const connect = createTransport({
     httpClient: createTunnelClient(mux),
     // only the path crosses the tunnel; the host part is never used
     baseUrl: "http://tunnel",
@@ -30,4 +31,13 @@ export function createTunnelTransport(mux: Mux, opts: TunnelTransportOptions = {
     writeMaxBytes: opts.writeMaxBytes ?? TUNNEL_MAX_MESSAGE_BYTES,
     defaultTimeoutMs: opts.defaultTimeoutMs || undefined,
   });
+  // Unary calls (what the gateway makes per search and write) skip Connect's client
+  // pipeline (tunnel/unary.ts); streams and calls with interceptors keep it.
+  if (opts.interceptors?.length) return connect;
+  const limits = { readMaxBytes: opts.readMaxBytes ?? TUNNEL_MAX_MESSAGE_BYTES, writeMaxBytes: opts.writeMaxBytes ?? TUNNEL_MAX_MESSAGE_BYTES };
+  return {
+    unary: (method, signal, timeoutMs, header, input) =>
+      tunnelUnary(mux, limits, method, signal, timeoutMs ?? (opts.defaultTimeoutMs || undefined), header, input),
+    stream: (...args) => connect.stream(...args),
+  };
 }
