@@ -1,7 +1,7 @@
 // Test-only services and a harness: a listener and a dialer on 127.0.0.1 with
 // a small vald.v1.Search / vald.v1.Object implementation behind the tunnel.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import {
   Object_DistanceSchema,
   Object_List_ResponseSchema,
@@ -79,60 +79,67 @@ function answer(req: Search_Request) {
 
 export function testRouter(agent: string, seen: ReturnType<typeof observe>) {
   const router = createConnectRouter();
-  router.service(Search, {
-    async search(req, ctx) {
-      const id = req.config?.requestId ?? "";
-      if (id === "notfound") throw new ConnectError(`no such vector on ${agent}`, Code.NotFound);
-      if (id === "invalid") throw new ConnectError("dimension mismatch", Code.InvalidArgument);
-      if (id === "slow") {
-        seen.started_();
-        const reason = await untilAborted(ctx);
-        seen.aborts.push(reason);
-        throw reason instanceof ConnectError ? reason : new ConnectError("gave up", Code.Aborted);
-      }
-      if (id === "who") return create(Search_ResponseSchema, { requestId: agent });
-      return answer(req);
-    },
-    async *streamSearch(reqs) {
-      let n = 0;
-      for await (const req of reqs) {
-        if (req.config?.requestId === "stop-after-3" && ++n === 3) {
-          // stop reading the requests but still answer
-          break;
+  testRoutes(agent, seen)(router);
+  return router;
+}
+
+/** the services behind the test tunnel, as a routes function */
+export function testRoutes(agent: string, seen: ReturnType<typeof observe>): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(Search, {
+      async search(req, ctx) {
+        const id = req.config?.requestId ?? "";
+        if (id === "notfound") throw new ConnectError(`no such vector on ${agent}`, Code.NotFound);
+        if (id === "invalid") throw new ConnectError("dimension mismatch", Code.InvalidArgument);
+        if (id === "slow") {
+          seen.started_();
+          const reason = await untilAborted(ctx);
+          seen.aborts.push(reason);
+          throw reason instanceof ConnectError ? reason : new ConnectError("gave up", Code.Aborted);
         }
-        yield create(Search_StreamResponseSchema, { payload: { case: "response", value: answer(req) } });
-      }
-      if (n === 3) yield create(Search_StreamResponseSchema, { payload: { case: "response", value: answer(create(Search_RequestSchema, { config: { requestId: "done" } })) } });
-    },
-  });
-  router.service(Object$, {
-    async *streamListObject(_req, ctx) {
-      if (ctx.requestHeader.get("x-big") === "1") {
-        const vector = Array.from({ length: 65_536 }, (_, i) => i);
-        for (let i = 0; i < BIG_ITEMS; i++) {
-          seen.produced++;
+        if (id === "who") return create(Search_ResponseSchema, { requestId: agent });
+        return answer(req);
+      },
+      async *streamSearch(reqs) {
+        let n = 0;
+        for await (const req of reqs) {
+          if (req.config?.requestId === "stop-after-3" && ++n === 3) {
+            // stop reading the requests but still answer
+            break;
+          }
+          yield create(Search_StreamResponseSchema, { payload: { case: "response", value: answer(req) } });
+        }
+        if (n === 3) yield create(Search_StreamResponseSchema, { payload: { case: "response", value: answer(create(Search_RequestSchema, { config: { requestId: "done" } })) } });
+      },
+    });
+    router.service(Object$, {
+      async *streamListObject(_req, ctx) {
+        if (ctx.requestHeader.get("x-big") === "1") {
+          const vector = Array.from({ length: 65_536 }, (_, i) => i);
+          for (let i = 0; i < BIG_ITEMS; i++) {
+            seen.produced++;
+            yield create(Object_List_ResponseSchema, {
+              payload: { case: "vector", value: create(Object_VectorSchema, { id: `big${i}`, vector }) },
+            });
+          }
+          return;
+        }
+        if (ctx.requestHeader.get("x-slow") === "1") {
           yield create(Object_List_ResponseSchema, {
-            payload: { case: "vector", value: create(Object_VectorSchema, { id: `big${i}`, vector }) },
+            payload: { case: "vector", value: create(Object_VectorSchema, { id: "first", vector: [1] }) },
+          });
+          seen.started_();
+          seen.aborts.push(await untilAborted(ctx));
+          return;
+        }
+        for (let i = 0; i < LIST_ITEMS; i++) {
+          yield create(Object_List_ResponseSchema, {
+            payload: { case: "vector", value: create(Object_VectorSchema, { id: `v${i}`, vector: [i, i + 1] }) },
           });
         }
-        return;
-      }
-      if (ctx.requestHeader.get("x-slow") === "1") {
-        yield create(Object_List_ResponseSchema, {
-          payload: { case: "vector", value: create(Object_VectorSchema, { id: "first", vector: [1] }) },
-        });
-        seen.started_();
-        seen.aborts.push(await untilAborted(ctx));
-        return;
-      }
-      for (let i = 0; i < LIST_ITEMS; i++) {
-        yield create(Object_List_ResponseSchema, {
-          payload: { case: "vector", value: create(Object_VectorSchema, { id: `v${i}`, vector: [i, i + 1] }) },
-        });
-      }
-    },
-  });
-  return router;
+      },
+    });
+  };
 }
 
 export interface LogSink {
