@@ -151,8 +151,8 @@ class NativeAnnIndex implements AnnIndex {
   search(query: Float32Array, k: number, expansion?: number): SearchHits {
     const ask = this.#ask(k);
     const hits = this.#native.search(query, ask, expansion || undefined);
-    // A short answer while a build runs cannot be redone here (exact search must not run
-    // beside native adds); the async path below waits for the build instead.
+    // A short answer while a build runs is not redone here: an exact search would wait
+    // natively for the adds' turn on the JS thread; the async path below waits instead.
     if (this.#building > 0) return this.#cut(hits, k);
     return this.#complete(hits, query, k, ask);
   }

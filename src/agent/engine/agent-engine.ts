@@ -52,7 +52,7 @@ export class AgentEngine implements Engine {
   private readonly threads: number;
   private jobs: Promise<void> = Promise.resolve();
   private indexing = false;
-  /** the native addAsync of the running build (exact search must not run beside it) */
+  /** the native addAsync of the running build (LinearSearch waits for it) */
   private building: Promise<void> | null = null;
   private saving = false;
   private autoIndexQueued = false;
@@ -201,8 +201,9 @@ export class AgentEngine implements Engine {
   async linearSearch(query: Float32Array, params: SearchParams): Promise<Hit[]> {
     this.ensureOpen();
     const q = this.checkQuery(query, params);
-    // A brute-force scan beside native adds reads slots still being written (a crash
-    // was seen); LinearSearch waits for the running build instead.
+    // The native index makes a scan beside adds safe (it only sees fully added vectors),
+    // but such a scan answers from a half-built index; LinearSearch, Vald's exact
+    // answer, waits for the running build instead.
     while (this.building) await this.building.catch(() => undefined);
     const collector = new HitCollector(params.radius);
     this.collectPending(collector, q);
