@@ -1,12 +1,12 @@
 // The one flag table: parsing, --help, env variables and the README's flag table all
 // read it, so they cannot drift apart. Names and defaults follow alvd so its command
 // lines work unchanged.
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import * as v from "./values";
 
 export type Command = "server" | "agent";
 
-export interface FlagSpec<S extends z.ZodType = z.ZodType> {
+export interface FlagSpec<S extends z.ZodMiniType = z.ZodMiniType> {
   help: string;
   /** raw default, parsed by the same schema as user input */
   default: string;
@@ -21,7 +21,7 @@ export interface FlagSpec<S extends z.ZodType = z.ZodType> {
 const both = ["server", "agent"] as const;
 const serverOnly = ["server"] as const;
 
-function flag<S extends z.ZodType>(spec: FlagSpec<S>): FlagSpec<S> {
+function flag<S extends z.ZodMiniType>(spec: FlagSpec<S>): FlagSpec<S> {
   return spec;
 }
 
