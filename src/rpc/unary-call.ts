@@ -6,6 +6,7 @@ import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@b
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { DirectTransport } from "./direct-transport";
+import { envelope, unwrapEnvelope } from "./envelope";
 
 export const GRPC_PROTO = "application/grpc+proto";
 const PLAIN_CONTENT_TYPES = new Set(["application/grpc", GRPC_PROTO]);
@@ -28,12 +29,6 @@ export function statusTrailers(e: unknown): Headers {
   return setTrailerStatus(new Headers(), ConnectError.from(e, Code.Internal));
 }
 
-function envelope(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + message.byteLength);
-  new DataView(out.buffer).setUint32(1, message.byteLength);
-  out.set(message, 5);
-  return out;
-}
 
 /** Throws ConnectError for anything wrong, from the envelope to the handler's own errors. */
 export async function invokeUnary(
@@ -46,13 +41,10 @@ export async function invokeUnary(
 ): Promise<UnaryAnswer> {
   const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
   if (timeout.error) throw timeout.error;
-  if (request.byteLength < 5) throw new ConnectError("protocol error: missing message envelope", Code.Internal);
-  if ((request[0]! & 0b1) !== 0) throw new ConnectError("protocol error: compressed message without grpc-encoding", Code.Internal);
-  const len = new DataView(request.buffer, request.byteOffset, request.byteLength).getUint32(1);
-  if (5 + len !== request.byteLength) throw new ConnectError("protocol error: unary request must hold exactly one message", Code.Internal);
+  const message = unwrapEnvelope(request, "request");
   let input;
   try {
-    input = fromBinary(method.input, request.subarray(5));
+    input = fromBinary(method.input, message);
   } catch (e) {
     throw new ConnectError(`parse binary: ${(e as Error).message}`, Code.Internal);
   }
@@ -61,9 +53,8 @@ export async function invokeUnary(
   if (out.byteLength > writeMaxBytes) {
     throw new ConnectError(`message size ${out.byteLength} is larger than configured writeMaxBytes ${writeMaxBytes}`, Code.ResourceExhausted);
   }
-  const header2 = new Headers(res.header);
-  header2.set("content-type", GRPC_PROTO);
-  const trailer = new Headers(res.trailer);
-  trailer.set("grpc-status", "0");
-  return { header: header2, trailer, body: envelope(out) };
+  // the call's own header and trailer objects: nothing else holds them once it returned
+  res.header.set("content-type", GRPC_PROTO);
+  res.trailer.set("grpc-status", "0");
+  return { header: res.header, trailer: res.trailer, body: envelope(out) };
 }

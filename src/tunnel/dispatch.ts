@@ -4,11 +4,12 @@
 // handler pipeline when an in-process transport over the same routes is given:
 // read the one envelope, invokeUnary, answer head + body + trailers.
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { readAllBytes, type UniversalHandler, type UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { encodeHeaders, encodeResponseHead, FrameType, type RequestHead } from "./frames";
 import type { TunnelStream } from "./stream";
 import type { Logger } from "../observe/log";
 import type { DirectTransport } from "../rpc/direct-transport";
+import { ENVELOPE_HEADER_BYTES } from "../rpc/envelope";
 import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "../rpc/unary-call";
 import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 
@@ -74,30 +75,13 @@ async function serve(handler: UniversalHandler, stream: TunnelStream, head: Requ
   }
 }
 
-async function readAll(stream: TunnelStream, max: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const c of stream.inbound) {
-    size += c.byteLength;
-    if (size > max + 5) throw new ConnectError(`message size is larger than configured readMaxBytes ${max}`, Code.ResourceExhausted);
-    chunks.push(c);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 async function serveUnary(method: DescMethodUnary<DescMessage, DescMessage>, stream: TunnelStream, head: RequestHead, fast: FastUnary): Promise<void> {
   let trailer: Headers;
   let body: Uint8Array | undefined;
   let header: Headers;
   try {
-    const answer = await invokeUnary(fast.transport, method, await readAll(stream, fast.readMaxBytes), head.headers, stream.signal, fast.writeMaxBytes);
+    const answer = await invokeUnary(fast.transport, method, await readAllBytes(stream.inbound, fast.readMaxBytes + ENVELOPE_HEADER_BYTES), head.headers, stream.signal, fast.writeMaxBytes);
     ({ header, trailer, body } = answer);
   } catch (e) {
     // as Connect's gRPC handler does: a normal response whose trailers carry the status

@@ -5,30 +5,14 @@
 // either end may still be Connect's.
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
+import { readAllBytes } from "@connectrpc/connect/protocol";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { envelope, ENVELOPE_HEADER_BYTES, unwrapEnvelope } from "../rpc/envelope";
 import type { Mux } from "./mux";
 
 export interface TunnelUnaryLimits {
   readMaxBytes: number;
   writeMaxBytes: number;
-}
-
-function envelope(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + message.byteLength);
-  new DataView(out.buffer).setUint32(1, message.byteLength);
-  out.set(message, 5);
-  return out;
-}
-
-function join(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 export async function tunnelUnary<I extends DescMessage, O extends DescMessage>(
@@ -75,36 +59,25 @@ export async function tunnelUnary<I extends DescMessage, O extends DescMessage>(
       };
       stream.signal.addEventListener("abort", () => reject(ConnectError.from(stream.signal.reason, Code.Unavailable)), { once: true });
     });
-    const body = (async () => {
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      for await (const c of stream.inbound) {
-        size += c.byteLength;
-        if (size > limits.readMaxBytes + 5) {
-          stream.reset(Code.ResourceExhausted, "response too large");
-          throw new ConnectError(`message size is larger than configured readMaxBytes ${limits.readMaxBytes}`, Code.ResourceExhausted);
-        }
-        chunks.push(c);
-      }
-      return join(chunks, size);
-    })();
-    body.catch(() => undefined);
+    const body = readAllBytes(stream.inbound, limits.readMaxBytes + ENVELOPE_HEADER_BYTES);
+    // e.g. too large: stop the callee too (the read already failed the call)
+    body.catch((e: unknown) => {
+      const err = ConnectError.from(e);
+      stream.reset(err.code, err.rawMessage);
+    });
     await stream.write(envelope(bytes));
     stream.end();
     const { header: resHeader, trailer } = await answer;
     const err = findTrailerError(trailer);
     if (err) throw err;
-    const raw = await body;
-    if (raw.byteLength < 5 || 5 + new DataView(raw.buffer, raw.byteOffset, raw.byteLength).getUint32(1) !== raw.byteLength || (raw[0]! & 1) !== 0) {
-      throw new ConnectError("protocol error: unary response must hold exactly one uncompressed message", Code.Internal);
-    }
+    const message = unwrapEnvelope(await body, "response");
     return {
       stream: false,
       service: method.parent,
       method,
       header: resHeader,
       trailer,
-      message: fromBinary(method.output, raw.subarray(5)),
+      message: fromBinary(method.output, message),
     } as UnaryResponse<I, O>;
   } finally {
     if (timer) clearTimeout(timer);

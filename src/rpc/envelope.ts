@@ -1,0 +1,22 @@
+// The gRPC length-prefixed message envelope (1 flag byte, 4-byte big-endian length)
+// for calls that carry exactly one uncompressed message: both unary fast paths
+// (HTTP/2 streams, tunnel) and the tunnel's caller side.
+import { Code, ConnectError } from "@connectrpc/connect";
+
+export const ENVELOPE_HEADER_BYTES = 5;
+
+export function envelope(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + message.byteLength);
+  new DataView(out.buffer).setUint32(1, message.byteLength);
+  out.set(message, ENVELOPE_HEADER_BYTES);
+  return out;
+}
+
+/** The one message in `body`; `what` names it in the error ("request", "response"). */
+export function unwrapEnvelope(body: Uint8Array, what: string): Uint8Array {
+  if (body.byteLength < ENVELOPE_HEADER_BYTES) throw new ConnectError(`protocol error: ${what} without a message envelope`, Code.Internal);
+  if ((body[0]! & 0b1) !== 0) throw new ConnectError(`protocol error: compressed ${what} without grpc-encoding`, Code.Internal);
+  const len = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1);
+  if (ENVELOPE_HEADER_BYTES + len !== body.byteLength) throw new ConnectError(`protocol error: unary ${what} must hold exactly one message`, Code.Internal);
+  return body.subarray(ENVELOPE_HEADER_BYTES);
+}
