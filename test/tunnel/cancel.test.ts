@@ -1,12 +1,12 @@
 // Deadlines and cancellation cross the tunnel in both directions.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Object_List_RequestSchema, Search_ConfigSchema, Search_RequestSchema } from "../../src/gen/payload/v1/payload_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
 import type { AgentSession } from "../../src/tunnel/session";
-import { startHarness, type Harness } from "./fixture";
+import { fastUnaryFor, startHarness, type Harness } from "./fixture";
 
 const slow = () => create(Search_RequestSchema, { vector: [1], config: create(Search_ConfigSchema, { requestId: "slow" }) });
 
@@ -23,6 +23,63 @@ afterAll(async () => {
   await h.close();
 });
 
+// Unary calls are answered by Connect's handler on the agent, or in-process as
+// `alvd agent` does (dispatch.ts); deadlines and cancellation must behave alike.
+describe.each([
+  ["Connect handler on the agent", false],
+  ["in-process unary on the agent", true],
+] as const)("unary, %s", (_label, inProcess) => {
+  let h: Harness;
+  let session: AgentSession;
+  const settled = () => h.watch.until(() => session.openStreams === 0, "stream cleanup");
+
+  beforeAll(async () => {
+    h = await startHarness();
+    h.dial("u1", inProcess ? { fastUnary: fastUnaryFor("u1", h.seen) } : {});
+    session = await h.watch.session("u1");
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  test("client deadline: DeadlineExceeded locally, the handler's signal aborts", async () => {
+    const search = createClient(Search, session.transport);
+    const started = h.seen.nextStart();
+    const before = h.seen.aborts.length;
+    const err = await search.search(slow(), { timeoutMs: 150 }).catch((e) => ConnectError.from(e));
+    await started;
+    expect((err as ConnectError).code).toBe(Code.DeadlineExceeded);
+    await h.watch.until(() => h.seen.aborts.length > before, "handler abort");
+    expect([Code.DeadlineExceeded, Code.Canceled] as (Code | undefined)[]).toContain(codeOf(h.seen.aborts[before]));
+    await settled();
+  });
+
+  test("the agent enforces grpc-timeout on its own", async () => {
+    // no client-side timer: only the header travels, so the agent must time out
+    const search = createClient(Search, session.transport);
+    const before = h.seen.aborts.length;
+    const err = await search.search(slow(), { headers: { "grpc-timeout": "150m" } }).catch((e) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.DeadlineExceeded);
+    expect(codeOf(h.seen.aborts[before])).toBe(Code.DeadlineExceeded);
+    await settled();
+  });
+
+  test("client cancel aborts the agent handler", async () => {
+    const search = createClient(Search, session.transport);
+    const ac = new AbortController();
+    const started = h.seen.nextStart();
+    const before = h.seen.aborts.length;
+    const call = search.search(slow(), { signal: ac.signal }).catch((e) => ConnectError.from(e));
+    await started;
+    ac.abort();
+    expect(((await call) as ConnectError).code).toBe(Code.Canceled);
+    await h.watch.until(() => h.seen.aborts.length > before, "handler abort");
+    expect(codeOf(h.seen.aborts[before])).toBe(Code.Canceled);
+    await settled();
+  });
+});
+
 /** the code carried by an abort reason the agent handler saw */
 const codeOf = (reason: unknown) => (reason instanceof ConnectError ? reason.code : undefined);
 
@@ -30,42 +87,6 @@ async function settled() {
   // the abort is delivered to the handler by a frame; wait until it has run
   await h.watch.until(() => session.openStreams === 0, "stream cleanup");
 }
-
-test("client deadline: DeadlineExceeded locally, the handler's signal aborts", async () => {
-  const search = createClient(Search, session.transport);
-  const started = h.seen.nextStart();
-  const before = h.seen.aborts.length;
-  const err = await search.search(slow(), { timeoutMs: 150 }).catch((e) => ConnectError.from(e));
-  await started;
-  expect((err as ConnectError).code).toBe(Code.DeadlineExceeded);
-  await h.watch.until(() => h.seen.aborts.length > before, "handler abort");
-  expect([Code.DeadlineExceeded, Code.Canceled] as (Code | undefined)[]).toContain(codeOf(h.seen.aborts[before]));
-  await settled();
-});
-
-test("the agent enforces grpc-timeout on its own", async () => {
-  // no client-side timer: only the header travels, so the agent must time out
-  const search = createClient(Search, session.transport);
-  const before = h.seen.aborts.length;
-  const err = await search.search(slow(), { headers: { "grpc-timeout": "150m" } }).catch((e) => ConnectError.from(e));
-  expect((err as ConnectError).code).toBe(Code.DeadlineExceeded);
-  expect(codeOf(h.seen.aborts[before])).toBe(Code.DeadlineExceeded);
-  await settled();
-});
-
-test("client cancel aborts the agent handler", async () => {
-  const search = createClient(Search, session.transport);
-  const ac = new AbortController();
-  const started = h.seen.nextStart();
-  const before = h.seen.aborts.length;
-  const call = search.search(slow(), { signal: ac.signal }).catch((e) => ConnectError.from(e));
-  await started;
-  ac.abort();
-  expect(((await call) as ConnectError).code).toBe(Code.Canceled);
-  await h.watch.until(() => h.seen.aborts.length > before, "handler abort");
-  expect(codeOf(h.seen.aborts[before])).toBe(Code.Canceled);
-  await settled();
-});
 
 test("aborting a server stream after its first message aborts the agent handler", async () => {
   // connect-es does not cancel a call when the loop is left; the signal does

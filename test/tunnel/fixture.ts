@@ -14,7 +14,9 @@ import {
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
 import { createLogger, type Logger } from "../../src/observe/log";
+import { createDirectTransport, type DirectTransport } from "../../src/rpc/direct-transport";
 import { dialTunnel, type DialState, type DialTunnelOptions, type TunnelDialer } from "../../src/tunnel/dialer";
+import type { FastUnary } from "../../src/tunnel/dispatch";
 import { listenTunnel, type TunnelListener, type TunnelListenerOptions } from "../../src/tunnel/listener";
 import type { AgentSession } from "../../src/tunnel/session";
 
@@ -81,6 +83,14 @@ export function testRouter(agent: string, seen: ReturnType<typeof observe>) {
   const router = createConnectRouter();
   testRoutes(agent, seen)(router);
   return router;
+}
+
+/**
+ * The agent-side option that runs unary calls in-process (as `alvd agent` does) over
+ * the test services; `wrap` may decorate the transport (e.g. to count calls).
+ */
+export function fastUnaryFor(agent: string, seen: Observed, wrap: (t: DirectTransport) => DirectTransport = (t) => t): FastUnary {
+  return { transport: wrap(createDirectTransport(testRoutes(agent, seen as ReturnType<typeof observe>))), readMaxBytes: 1 << 20, writeMaxBytes: 1 << 20 };
 }
 
 /** the services behind the test tunnel, as a routes function */
