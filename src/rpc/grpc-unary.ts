@@ -12,6 +12,8 @@ import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { createDirectTransport, type DirectTransport } from "./direct-transport";
+import { readAllBytes } from "@connectrpc/connect/protocol";
+import { ENVELOPE_HEADER_BYTES } from "./envelope";
 import { headerBlock, webHeaders } from "./h2-adapter";
 import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "./unary-call";
 
@@ -50,7 +52,7 @@ async function serve(
   const onClose = () => gone.abort(new ConnectError("client closed the stream", Code.Canceled));
   stream.once("close", onClose);
   try {
-    const body = await readBody(stream, opts.readMaxBytes);
+    const body = await readAllBytes(stream, opts.readMaxBytes + ENVELOPE_HEADER_BYTES);
     const answer = await invokeUnary(transport, method, body, webHeaders(headers), gone.signal, opts.writeMaxBytes);
     if (stream.destroyed || stream.closed) return;
     const trailers = headerBlock(answer.trailer);
@@ -64,36 +66,4 @@ async function serve(
   } finally {
     stream.off("close", onClose);
   }
-}
-
-function readBody(stream: ServerHttp2Stream, max: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.byteLength;
-      if (size > max + 5) {
-        cleanup();
-        reject(new ConnectError(`message size is larger than configured readMaxBytes ${max}`, Code.ResourceExhausted));
-        return;
-      }
-      chunks.push(c);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (e: Error) => {
-      cleanup();
-      reject(ConnectError.from(e, Code.Canceled));
-    };
-    const cleanup = () => {
-      stream.off("data", onData);
-      stream.off("end", onEnd);
-      stream.off("error", onError);
-    };
-    stream.on("data", onData);
-    stream.on("end", onEnd);
-    stream.on("error", onError);
-  });
 }

@@ -45,19 +45,16 @@ const CORS_HEADERS: Record<string, string> = {
 export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   // HTTP/2: plain unary gRPC calls are served from the stream (grpc-unary.ts), the
   // rest by Connect's handlers on the same streams (h2-adapter.ts).
-  const fast = grpcUnaryHandler({ routes: opts.routes, interceptors: opts.interceptors, readMaxBytes: MAX_MESSAGE_BYTES, writeMaxBytes: MAX_MESSAGE_BYTES });
+  const limits = { readMaxBytes: MAX_MESSAGE_BYTES, writeMaxBytes: MAX_MESSAGE_BYTES, interceptors: opts.interceptors };
+  // the compressions connect-node's adapter accepts by default (gRPC clients may gzip)
+  const connectOptions = { ...limits, acceptCompression: [compressionGzip, compressionBrotli] };
+  const fast = grpcUnaryHandler({ routes: opts.routes, ...limits });
   // Connect's handlers are built on the first call that needs them: building a handler
   // per method costs start-up time, and gRPC clients may never need them.
   let connect: ReturnType<typeof universalStreamHandler> | undefined;
   const viaConnect = () => {
     if (connect) return connect;
-    const router = createConnectRouter({
-      readMaxBytes: MAX_MESSAGE_BYTES,
-      writeMaxBytes: MAX_MESSAGE_BYTES,
-      interceptors: opts.interceptors,
-      // the compressions connect-node's adapter accepts by default (gRPC clients may gzip)
-      acceptCompression: [compressionGzip, compressionBrotli],
-    });
+    const router = createConnectRouter(connectOptions);
     opts.routes(router);
     return (connect = universalStreamHandler(router.handlers));
   };
@@ -70,12 +67,7 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   let h1: Promise<http.Server> | undefined;
   const httpOne = () =>
     (h1 ??= import("node:http").then(({ createServer }) => {
-      const handler = connectNodeAdapter({
-        routes: opts.routes,
-        readMaxBytes: MAX_MESSAGE_BYTES,
-        writeMaxBytes: MAX_MESSAGE_BYTES,
-        interceptors: opts.interceptors,
-      });
+      const handler = connectNodeAdapter({ routes: opts.routes, ...connectOptions });
       return createServer((req, res) => {
         for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
         if (req.method === "OPTIONS") {
