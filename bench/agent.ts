@@ -26,6 +26,7 @@ import { ingest } from "./lib/ingest";
 import { freePort, startAlvd } from "./lib/process";
 import { rawSearcher, runQueries, summariseRuns, type OneRun, type SearchSummary, type Searcher } from "./lib/search-runs";
 import { fmt, rssOf, table } from "./lib/stats";
+import { benchArgs } from "./lib/args";
 
 const K = 10;
 const M = 16;
@@ -46,20 +47,15 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const quick = argv.includes("--quick");
-  const get = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const list = (s: string | undefined, d: number[]) => (s ? s.split(",").map(Number) : d);
+  const { quick, get, numbers, has } = benchArgs(argv);
   return {
     queries: Number(get("queries") ?? (quick ? 200 : 1000)),
     runs: Number(get("runs") ?? (quick ? 1 : 3)),
-    efs: list(get("efs"), quick ? [32, 64] : [32, 64, 128]),
+    efs: numbers("efs", quick ? [32, 64] : [32, 64, 128]),
     base: Number(get("base") ?? 60_000),
     batch: Number(get("batch") ?? 1000),
-    concurrency: list(get("concurrency"), [1, 16]),
-    persist: !argv.includes("--in-memory"),
+    concurrency: numbers("concurrency", [1, 16]),
+    persist: !has("in-memory"),
     autoIndex: Number(get("auto-index") ?? 0),
   };
 }
