@@ -102,17 +102,10 @@ function checkOptions(o: IndexOptions): void {
   if (!["f32", "f16", "i8"].includes(o.quantization)) throw new RangeError(`unknown quantization ${o.quantization}`);
 }
 
-/** hits asked of the graph while a build runs; see NativeAnnIndex.#ask */
-const RACE_PROBE = 16;
-
 class NativeAnnIndex implements AnnIndex {
   readonly options: IndexOptions;
   readonly isa: string;
   readonly #native: NativeIndex;
-  /** addAsync calls in flight */
-  #building = 0;
-  /** settles once every addAsync started so far has settled */
-  #built: Promise<void> = Promise.resolve();
 
   constructor(options: IndexOptions, mod: NativeModule) {
     checkOptions(options);
@@ -138,54 +131,25 @@ class NativeAnnIndex implements AnnIndex {
     return this.#native.get(key);
   }
   addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void> {
-    const adding = this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
-    this.#building++;
-    const done = adding.finally(() => this.#building--);
-    const settled = done.catch(() => undefined);
-    this.#built = Promise.all([this.#built, settled]).then(() => undefined);
-    return done;
+    return this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
   }
   remove(key: number): boolean {
     return this.#native.remove(key);
   }
+  // Searches beside a running addAsync need nothing here: the addon lets a search in
+  // only between whole adds, so it never meets a half-linked node (alvd_index.cc, Phase).
   search(query: Float32Array, k: number, expansion?: number): SearchHits {
-    const ask = this.#ask(k);
-    const hits = this.#native.search(query, ask, expansion || undefined);
-    // A short answer while a build runs is not redone here: an exact search would wait
-    // natively for the adds' turn on the JS thread; the async path below waits instead.
-    if (this.#building > 0) return this.#cut(hits, k);
-    return this.#complete(hits, query, k, ask);
+    return this.#complete(this.#native.search(query, k, expansion || undefined), query, k);
   }
   async searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits> {
-    const ask = this.#ask(k);
-    const hits = await this.#native.searchAsync(query, ask, expansion || undefined);
-    if (hits.count >= ask || hits.count >= this.#native.size()) return this.#cut(hits, k);
-    // Short: the graph was caught mid-build. Once the build settles every node is
-    // linked, so the graph answer is whole again.
-    if (this.#building > 0) {
-      await this.#built;
-      return this.#complete(await this.#native.searchAsync(query, k, expansion || undefined), query, k, k);
-    }
-    return this.#complete(hits, query, k, ask);
+    return this.#complete(await this.#native.searchAsync(query, k, expansion || undefined), query, k);
   }
-  /**
-   * A graph search racing an addAsync can enter through a node whose links are not
-   * written yet and come back with too few hits (seen: 1 of 5, and a wrong top-1 for
-   * k = 1). While a build runs we ask for at least RACE_PROBE hits so such an answer
-   * shows itself as short; searchAsync then waits for the build and asks again.
-   */
-  #ask(k: number): number {
-    return this.#building > 0 ? Math.max(k, RACE_PROBE) : k;
+  /** a short answer (e.g. removed nodes cutting the graph) is redone exactly */
+  #complete(hits: SearchHits, query: Float32Array, k: number): SearchHits {
+    if (hits.count < k && hits.count < this.#native.size()) return this.#native.exactSearch(query, k);
+    return hits;
   }
-  /** a short answer outside builds (e.g. removed nodes cutting the graph) is redone exactly */
-  #complete(hits: SearchHits, query: Float32Array, k: number, asked: number): SearchHits {
-    if (hits.count < asked && hits.count < this.#native.size()) return this.#native.exactSearch(query, k);
-    return this.#cut(hits, k);
-  }
-  #cut(hits: SearchHits, k: number): SearchHits {
-    if (hits.count <= k) return hits;
-    return { keys: hits.keys.subarray(0, k), distances: hits.distances.subarray(0, k), count: k };
-  }
+
   exactSearch(query: Float32Array, k: number): SearchHits {
     return this.#native.exactSearch(query, k);
   }
