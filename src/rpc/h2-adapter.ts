@@ -4,6 +4,7 @@
 // (grpc-unary.ts) beside them, and cost a few objects per call. This adapter speaks
 // the stream API directly: headers in, status + headers, body chunks with
 // backpressure, trailers out.
+import type { ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { once } from "node:events";
@@ -34,9 +35,11 @@ async function* chunks(stream: ServerHttp2Stream): AsyncGenerator<Uint8Array> {
   for await (const c of stream) yield c as Uint8Array;
 }
 
-export function universalStreamHandler(handlers: UniversalHandler[]): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
-  const byPath = new Map(handlers.map((h) => [h.requestPath, h]));
-  return (stream, headers) => {
+/** `header` is `headers` as web Headers (already made by the caller); `values` go to the handler's context. */
+export function universalStreamHandler(
+  byPath: ReadonlyMap<string, UniversalHandler>,
+): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, header: Headers, values: ContextValues) => void {
+  return (stream, headers, header, values) => {
     const path = headers[":path"] ?? "/";
     const q = path.indexOf("?");
     const handler = byPath.get(q < 0 ? path : path.slice(0, q));
@@ -44,11 +47,18 @@ export function universalStreamHandler(handlers: UniversalHandler[]): (stream: S
       stream.respond({ ":status": 404 }, { endStream: true });
       return;
     }
-    void serve(handler, stream, headers, path);
+    void serve(handler, stream, headers, path, header, values);
   };
 }
 
-async function serve(handler: UniversalHandler, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, path: string): Promise<void> {
+async function serve(
+  handler: UniversalHandler,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  path: string,
+  header: Headers,
+  contextValues: ContextValues,
+): Promise<void> {
   const gone = new AbortController();
   // the client went away (RST_STREAM, connection lost) before we finished
   const onClose = () => gone.abort(new Error("stream closed"));
@@ -58,9 +68,10 @@ async function serve(handler: UniversalHandler, stream: ServerHttp2Stream, heade
       httpVersion: "2.0",
       method: headers[":method"] ?? "GET",
       url: `http://${headers[":authority"] ?? "localhost"}${path}`,
-      header: webHeaders(headers),
+      header,
       body: chunks(stream),
       signal: gone.signal,
+      contextValues,
     };
     const res = await handler(req);
     if (stream.destroyed || stream.closed) return;
