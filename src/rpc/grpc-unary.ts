@@ -14,7 +14,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { createDirectTransport, type DirectTransport } from "./direct-transport";
 import { readAllBytes } from "@connectrpc/connect/protocol";
 import { ENVELOPE_HEADER_BYTES } from "./envelope";
-import { headerBlock } from "./h2-adapter";
+import { headerBlock, requestChunks, stopReading } from "./h2-adapter";
 import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "./unary-call";
 
 export interface GrpcUnaryOptions {
@@ -49,6 +49,7 @@ export function grpcUnaryHandler(opts: GrpcUnaryOptions): StreamHandler {
 function respondStatus(stream: ServerHttp2Stream, e: unknown): void {
   if (stream.destroyed || stream.closed) return;
   stream.respond(headerBlock(statusTrailers(e), { ":status": 200, "content-type": GRPC_PROTO }), { endStream: true });
+  stopReading(stream);
 }
 
 async function serve(
@@ -62,7 +63,10 @@ async function serve(
   const onClose = () => gone.abort(new ConnectError("client closed the stream", Code.Canceled));
   stream.once("close", onClose);
   try {
-    const body = await readAllBytes(stream, opts.readMaxBytes + ENVELOPE_HEADER_BYTES);
+    const body = await readAllBytes(requestChunks(stream), opts.readMaxBytes + ENVELOPE_HEADER_BYTES).catch((e: unknown) => {
+      const err = ConnectError.from(e);
+      throw err.code === Code.ResourceExhausted ? new ConnectError(`request message is larger than ${opts.readMaxBytes} bytes (--max-message-size)`, Code.ResourceExhausted) : err;
+    });
     const answer = await invokeUnary(transport, method, body, header, gone.signal, opts.writeMaxBytes);
     if (stream.destroyed || stream.closed) return;
     const trailers = headerBlock(answer.trailer);

@@ -9,7 +9,30 @@ import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/conne
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { once } from "node:events";
 
+const NGHTTP2_NO_ERROR = 0x0;
 const NGHTTP2_INTERNAL_ERROR = 0x2;
+
+/**
+ * The request body as chunks. Stopping early (a message over the size limit, a refused
+ * call) must not destroy the stream: that resets it with CANCEL before the status
+ * goes out, and the client sees "cancelled" instead of the reason.
+ */
+export function requestChunks(stream: ServerHttp2Stream): AsyncIterable<Uint8Array> {
+  return stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
+}
+
+/**
+ * After the answer went out: a client still sending is told to stop with
+ * RST_STREAM(NO_ERROR), as RFC 9113 §8.1 has a server do when it answered early.
+ */
+export function stopReading(stream: ServerHttp2Stream): void {
+  if (stream.destroyed || stream.closed || stream.readableEnded) return;
+  const close = () => {
+    if (!stream.destroyed && !stream.closed && !stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+  };
+  if (stream.writableFinished) close();
+  else stream.once("finish", close);
+}
 
 /** Request headers as web Headers, pseudo-headers (":path", …) left out. */
 export function webHeaders(headers: IncomingHttpHeaders): Headers {
@@ -29,10 +52,6 @@ export function headerBlock(h: Headers | undefined, extra: Record<string, string
   const out: Record<string, string | number> = extra;
   h?.forEach((v, k) => (out[k] = v));
   return out;
-}
-
-async function* chunks(stream: ServerHttp2Stream): AsyncGenerator<Uint8Array> {
-  for await (const c of stream) yield c as Uint8Array;
 }
 
 /** `header` is `headers` as web Headers (already made by the caller); `values` go to the handler's context. */
@@ -69,7 +88,7 @@ async function serve(
       method: headers[":method"] ?? "GET",
       url: `http://${headers[":authority"] ?? "localhost"}${path}`,
       header,
-      body: chunks(stream),
+      body: requestChunks(stream),
       signal: gone.signal,
       contextValues,
     };
@@ -80,12 +99,14 @@ async function serve(
     const head = headerBlock(res.header, { ":status": res.status });
     if (body === undefined && trailers === undefined) {
       stream.respond(head, { endStream: true });
+      stopReading(stream);
       return;
     }
     stream.respond(head, { waitForTrailers: trailers !== undefined });
     if (trailers !== undefined) stream.once("wantTrailers", () => stream.sendTrailers(headerBlock(trailers)));
     if (body instanceof Uint8Array) {
       stream.end(body);
+      stopReading(stream);
       return;
     }
     if (body !== undefined) {
@@ -95,6 +116,7 @@ async function serve(
       }
     }
     stream.end();
+    stopReading(stream);
   } catch {
     // Connect turns handler errors into statuses itself; what reaches here is a broken
     // stream (client gone, write after close): reset it rather than leave it hanging.

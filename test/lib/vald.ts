@@ -13,13 +13,32 @@ export interface ValdClients {
   close(): void;
 }
 
-export function valdClients(addr: string): ValdClients {
-  const creds = grpc.credentials.createInsecure();
+export interface ValdClientOptions {
+  /** default: plain text */
+  creds?: grpc.ChannelCredentials;
+  /** sent as "authorization: Bearer <key>" call metadata, as a user adds it */
+  apiKey?: string;
+}
+
+/** A grpc-js client interceptor that puts the API key in every call's metadata. */
+export function apiKeyInterceptor(key: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", `Bearer ${key}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+export function valdClients(addr: string, opts: ValdClientOptions = {}): ValdClients {
+  const creds = opts.creds ?? grpc.credentials.createInsecure();
+  const o = opts.apiKey ? { interceptors: [apiKeyInterceptor(opts.apiKey)] } : {};
   const c = {
-    insert: new rpc.insert_grpc.InsertClient(addr, creds),
-    search: new rpc.search_grpc.SearchClient(addr, creds),
-    object: new rpc.object_grpc.ObjectClient(addr, creds),
-    remove: new rpc.remove_grpc.RemoveClient(addr, creds),
+    insert: new rpc.insert_grpc.InsertClient(addr, creds, o),
+    search: new rpc.search_grpc.SearchClient(addr, creds, o),
+    object: new rpc.object_grpc.ObjectClient(addr, creds, o),
+    remove: new rpc.remove_grpc.RemoveClient(addr, creds, o),
   };
   return { ...c, close: () => Object.values(c).forEach((x) => x.close()) };
 }
@@ -45,6 +64,18 @@ export function streamInsert(c: ValdClients, items: { id: string; vector: number
       ch.write(r);
     }
     ch.end();
+  });
+}
+
+export function insert(c: ValdClients, id: string, vector: number[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const vec = new payload.Object.Vector();
+    vec.setId(id);
+    vec.setVectorList(vector);
+    const req = new payload.Insert.Request();
+    req.setVector(vec);
+    req.setConfig(new payload.Insert.Config());
+    c.insert.insert(req, { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve()));
   });
 }
 
