@@ -8,7 +8,7 @@
 // binary"), which blames the server for the client's mistake. For unary calls the body
 // is bounded, so it is decoded once here first and a failure becomes INVALID_ARGUMENT;
 // stream messages are mapped by decodeErrorsInterceptor as the handler reads them.
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { readAllBytes, type Compression, type UniversalHandler, type UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { ApiKeys } from "../security/api-keys";
@@ -79,6 +79,7 @@ async function unaryMessage(req: UniversalServerRequest, bytes: Uint8Array, comp
     const message = bytes.subarray(ENVELOPE_HEADER_BYTES);
     if ((bytes[0]! & 0b1) === 0) return message;
     const c = byName(req.header.get("grpc-encoding"));
+    if (c === null) throw new ConnectError("protocol error: the message is flagged compressed but the call names no grpc-encoding", Code.InvalidArgument);
     return c ? c.decompress(message, readMaxBytes) : undefined;
   }
   return undefined;
@@ -111,7 +112,11 @@ export function checkUnaryDecode(handler: UniversalHandler, readMaxBytes: number
   return Object.assign(checked, handler);
 }
 
-/** Stream messages that are not valid protobuf end the call with INVALID_ARGUMENT, not INTERNAL. */
+/**
+ * A stream whose messages cannot be read (not protobuf, compressed without an encoding
+ * we know, a broken envelope) ends with INVALID_ARGUMENT: Connect reports these as
+ * INTERNAL, but everything the request iterator fails on came from the client.
+ */
 export const decodeErrorsInterceptor: Interceptor = (next) => (req) => {
   if (!req.stream) return next(req);
   const input = req.message;
@@ -120,8 +125,52 @@ export const decodeErrorsInterceptor: Interceptor = (next) => (req) => {
       yield* input;
     } catch (e) {
       const c = ConnectError.from(e);
-      throw c.code === Code.Internal && c.rawMessage.startsWith("parse binary") ? undecodable(new Error(c.rawMessage.slice(14))) : e;
+      if (c.code !== Code.Internal) throw e;
+      throw c.rawMessage.startsWith("parse binary: ") ? undecodable(new Error(c.rawMessage.slice(14))) : new ConnectError(c.rawMessage, Code.InvalidArgument);
     }
   }
   return next({ ...req, message: mapped() });
+};
+
+/** grpc-message and grpc-status-details-bin travel in HTTP/2 headers: keep them far below any peer's header limit. */
+const MAX_MESSAGE_CHARS = 2048;
+const MAX_DETAIL_BYTES = 2048;
+
+function detailBytes(d: ConnectError["details"][number]): number {
+  if (!("desc" in d)) return d.value.byteLength;
+  try {
+    return toBinary(d.desc, create(d.desc, d.value)).byteLength;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** An error small enough for headers, whatever a handler put in it (echoed ids, request ids). */
+export function boundError(e: unknown): unknown {
+  if (!(e instanceof ConnectError)) return e;
+  const long = e.rawMessage.length > MAX_MESSAGE_CHARS;
+  const details = e.details.filter((d) => detailBytes(d) <= MAX_DETAIL_BYTES);
+  if (!long && details.length === e.details.length) return e;
+  const message = long ? `${e.rawMessage.slice(0, MAX_MESSAGE_CHARS)}… (${e.rawMessage.length - MAX_MESSAGE_CHARS} more characters)` : e.rawMessage;
+  const out = new ConnectError(message, e.code, e.metadata, undefined, e.cause);
+  out.details = details;
+  return out;
+}
+
+async function* boundedStream<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (e) {
+    throw boundError(e);
+  }
+}
+
+/** Applies boundError to whatever a call fails with, unary or mid-stream. */
+export const boundedErrorsInterceptor: Interceptor = (next) => async (req) => {
+  try {
+    const res = await next(req);
+    return res.stream ? { ...res, message: boundedStream(res.message) } : res;
+  } catch (e) {
+    throw boundError(e);
+  }
 };

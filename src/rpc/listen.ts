@@ -18,7 +18,7 @@ import type { Logger } from "../observe/log";
 import type { ApiKeys } from "../security/api-keys";
 import type { TlsMaterial, TlsSource } from "../security/tls-files";
 import { grpcUnaryHandler } from "./grpc-unary";
-import { checkUnaryDecode, createGuard, decodeErrorsInterceptor, refusalValues, requestGate } from "./guard";
+import { boundedErrorsInterceptor, checkUnaryDecode, createGuard, decodeErrorsInterceptor, refusalValues, requestGate } from "./guard";
 import { universalStreamHandler, webHeaders } from "./h2-adapter";
 
 export interface ListenerLimits {
@@ -90,7 +90,7 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const maxBytes = limits.maxMessageBytes;
   const guard = createGuard(opts.keys, limits.maxInFlight);
-  const routes = withInterceptors(opts.routes, [decodeErrorsInterceptor, ...(opts.interceptors ?? [])]);
+  const routes = withInterceptors(opts.routes, [boundedErrorsInterceptor, decodeErrorsInterceptor, ...(opts.interceptors ?? [])]);
   const compressions = [compressionGzip, compressionBrotli];
   // HTTP/2: plain unary gRPC calls are served from the stream (grpc-unary.ts), the
   // rest by Connect's handlers on the same streams (h2-adapter.ts).
