@@ -259,6 +259,12 @@ describe("mTLS: client certificates required on the gRPC and tunnel ports; certi
       while ((await servedCn(p, client).catch(() => "")) !== "renewed") await Bun.sleep(100);
     }
     expect(server.logs()).toContain("TLS certificate reloaded");
+    // a renewal that does not parse keeps the current certificate serving
+    const broken = join(pki.dir, "broken.pem");
+    await Bun.write(broken, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+    renameSync(broken, serverCert.certFile);
+    while (!server.logs().includes("TLS files changed but cannot be used")) await Bun.sleep(100);
+    for (const p of ports) expect(await servedCn(p, client)).toBe("renewed");
     expect(server.logs()).not.toContain("agent disconnected");
     const res = await createClient(Search, createGrpcTransport({ baseUrl: `https://localhost:${server.grpcPort}`, nodeOptions: { ca: pki.ca, ...client }, interceptors: [] })).search({
       vector: [1, 2, 3, 4],
