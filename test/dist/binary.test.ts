@@ -10,8 +10,7 @@ import { freePorts } from "../lib/ports";
 import { type BuildInfo, isolatedCopy, type Proc, releaseBinary, start, stop, waitHttp } from "./binary";
 import * as grpc from "@grpc/grpc-js";
 import { makePki } from "../lib/certs";
-import { insert, search, valdClients } from "../lib/vald";
-import { valdClient } from "./vald";
+import { exists, insert, search, valdClients } from "../lib/vald";
 
 let info: BuildInfo;
 let box: ReturnType<typeof isolatedCopy>;
@@ -104,18 +103,18 @@ describe("alvd binary", () => {
     const hc = JSON.parse(/HEALTHCHECK[\s\S]*?CMD (\[.*\])/.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"))![1]!) as string[];
     expect(await Bun.spawn(hc, { env: { PATH: "/usr/bin:/bin", ALVD_METRICS_PORT: `${metricsPort}` }, timeout: 10_000 }).exited).toBe(0);
 
-    const gw = valdClient(`127.0.0.1:${grpcPort}`);
-    const direct = valdClient(`127.0.0.1:${agentPort}`);
+    const gw = valdClients(`127.0.0.1:${grpcPort}`);
+    const direct = valdClients(`127.0.0.1:${agentPort}`);
     try {
       const vec = (i: number) => [i, i * 0.5, -i, 1 + (i % 3)];
-      for (let i = 0; i < 20; i++) await gw.insert(`v${i}`, vec(i));
-      const hits = await gw.search(vec(7), 3);
+      for (let i = 0; i < 20; i++) await insert(gw, `v${i}`, vec(i));
+      const hits = await search(gw, vec(7), 3);
       expect(hits[0]?.id).toBe("v7");
       expect(hits[0]?.distance).toBeCloseTo(0, 5);
       expect(hits.length).toBe(3);
       // --replicas 2 with two agents: the tunnelled agent holds every vector
-      expect(await direct.exists("v7")).toBe(true);
-      expect(await gw.exists("nope")).toBe(false);
+      expect(await exists(direct, "v7")).toBe(true);
+      expect(await exists(gw, "nope")).toBe(false);
     } finally {
       gw.close();
       direct.close();

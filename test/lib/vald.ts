@@ -96,6 +96,19 @@ export function search(c: ValdClients, vector: number[], num: number): Promise<{
   });
 }
 
+/** Exists → true, NOT_FOUND → false, anything else rejects. */
+export function exists(c: ValdClients, id: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const oid = new payload.Object.ID();
+    oid.setId(id);
+    c.object.exists(oid, { deadline: Date.now() + 10_000 }, (err) => {
+      if (!err) return resolve(true);
+      if (err.code === grpc.status.NOT_FOUND) return resolve(false);
+      reject(err);
+    });
+  });
+}
+
 export function getObject(c: ValdClients, id: string): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const oid = new payload.Object.ID();
