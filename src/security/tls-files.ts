@@ -65,10 +65,17 @@ export function watchTlsFiles(files: TlsFiles, log: Logger): TlsSource {
         const next = readTlsMaterial(files);
         if (next.cert === material.cert && next.key === material.key && next.clientCa === material.clientCa) return;
         material = next;
-        log.info("TLS certificate reloaded", { cert: files.certFile });
-        for (const l of listeners) l(material);
       } catch (e) {
         log.error("TLS files changed but cannot be used; still serving the previous certificate", { err: e as Error });
+        return;
+      }
+      log.info("TLS certificate reloaded", { cert: files.certFile });
+      for (const l of listeners) {
+        try {
+          l(material);
+        } catch (e) {
+          log.error("a listener could not take the reloaded certificate", { err: e as Error });
+        }
       }
     }, 200);
     pending.unref?.();
