@@ -22,6 +22,7 @@ const COMMANDS: Partial<Record<ClientCommand, () => Promise<Command>>> = {
   "stream-search": async () => (await import("./stream-commands")).streamSearch,
   index: async () => (await import("./index-commands")).index,
   flush: async () => (await import("./index-commands")).flush,
+  load: async () => (await import("./load/load")).load,
 };
 
 export async function runClient(command: ClientCommand, argv: string[], env: Record<string, string | undefined>): Promise<number> {
