@@ -9,7 +9,7 @@ import type { Command } from "./context";
 import { CliError } from "./errors";
 import { processIo } from "./io";
 
-const COMMANDS: Partial<Record<ClientCommand, () => Promise<Command>>> = {
+const COMMANDS: Record<ClientCommand, () => Promise<Command>> = {
   "rand-vecs": async () => (await import("./rand-vecs")).randVecs,
   insert: async () => (await import("./unary")).insert,
   upsert: async () => (await import("./unary")).upsert,
@@ -23,6 +23,8 @@ const COMMANDS: Partial<Record<ClientCommand, () => Promise<Command>>> = {
   index: async () => (await import("./index-commands")).index,
   flush: async () => (await import("./index-commands")).flush,
   load: async () => (await import("./load/load")).load,
+  export: async () => (await import("./archive/export")).exportCommand,
+  import: async () => (await import("./archive/import")).importCommand,
 };
 
 export async function runClient(command: ClientCommand, argv: string[], env: Record<string, string | undefined>): Promise<number> {
@@ -42,9 +44,7 @@ export async function runClient(command: ClientCommand, argv: string[], env: Rec
   try {
     const { values, args } = parseCommandLine(CLIENT_FLAGS, command, argv, env);
     const f = values as ClientValues;
-    const load = COMMANDS[command];
-    if (load === undefined) throw new CliError("not there yet", 2);
-    const run = await load();
+    const run = await COMMANDS[command]();
     return await run({
       command,
       values: f,
