@@ -59,7 +59,8 @@ export function createProgress(io: Io, opts: { mode: ProgressMode; intervalMs: n
     const tail = ` ${count} ${r} ${eta}${failedText}`;
     let bar = "";
     if (total !== undefined) {
-      const width = Math.max(10, Math.min(40, io.columns() - opts.label.length - tail.length - 10));
+      // sized for the widest count and rate, so the bar does not shift as they grow
+      const width = Math.max(10, Math.min(40, io.columns() - opts.label.length - 2 * fmt(total).length - 36));
       const fill = Math.min(width, Math.round((width * done) / Math.max(total, 1)));
       bar = ` [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${((100 * done) / Math.max(total, 1)).toFixed(0).padStart(3)}%`;
     }

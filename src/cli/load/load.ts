@@ -65,5 +65,7 @@ export const load: Command = async (ctx) => {
   const op = f.upsert ? "upsert" : "insert";
   const o = await streamWrite(ctx, items(), { op, label: "load", total });
   // rows are numbered in the whole file: what was answered ends at skip + answeredPrefix
-  return reportWrite(ctx, f.upsert ? "upserted" : "loaded", o, (prefix) => `rows before ${(f.skip + prefix).toLocaleString("en-US")} were all answered: resume with --skip ${f.skip + prefix}`);
+  const resume = (prefix: number) =>
+    `rows before ${(f.skip + prefix).toLocaleString("en-US")} were all answered: resume with --skip ${f.skip + prefix}${f.limit > 0 ? ` --limit ${f.limit - prefix}` : ""}`;
+  return reportWrite(ctx, f.upsert ? "upserted" : "loaded", o, resume);
 };
