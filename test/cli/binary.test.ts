@@ -5,17 +5,16 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Index } from "../../src/gen/vald/v1/index_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { isolatedCopy, releaseBinary, start, stop, waitHttp, type Proc } from "../dist/binary";
 import { freePorts } from "../lib/ports";
-import { cli, f32Vectors, sameBits, shell } from "./lib";
+import { cli, f32Vectors, FASHION_MNIST, requireFashionMnist, sameBits, shell } from "./lib";
 
 setDefaultTimeout(120_000);
 
-const FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 let box: ReturnType<typeof isolatedCopy>;
 let server: Proc;
 let port: number;
@@ -27,6 +26,7 @@ const clients = () => {
 };
 
 beforeAll(async () => {
+  requireFashionMnist();
   box = isolatedCopy((await releaseBinary()).binary);
   const [grpc, ws, metrics, agent] = await freePorts(4);
   port = grpc!;
@@ -58,10 +58,10 @@ describe("alvd binary as a client", () => {
     expect(help.stdout).toContain("Usage: alvd load FILE");
   });
 
-  test.skipIf(!existsSync(FASHION))("load Fashion-MNIST (gzipped IDX) and a float16 .npy; export → flush → import keeps every bit", async () => {
+  test("load Fashion-MNIST (gzipped IDX) and a float16 .npy; export → flush → import keeps every bit", async () => {
     const { index, object } = clients();
     expect((await run(["flush", "-p", `${port}`, "--yes"])).code).toBe(0);
-    const fm = await run(["load", FASHION, "-p", `${port}`, "--limit", "2000", "--id-prefix", "fm-"]);
+    const fm = await run(["load", FASHION_MNIST, "-p", `${port}`, "--limit", "2000", "--id-prefix", "fm-"]);
     expect(fm.code).toBe(0);
     expect(fm.stdout).toStartWith("loaded 2,000 vectors");
     // float16 .npy: Float16Array is there in the compiled runtime
@@ -97,7 +97,7 @@ describe("alvd binary as a client", () => {
     }
 
     // the bar on a terminal
-    const tty = await sh(`script -qec "$(printf '%q ' '${box.exe}' load '${FASHION}' -p ${port} --limit 500 --skip 2000 --id-prefix fm-)" /dev/null`);
+    const tty = await sh(`script -qec "$(printf '%q ' '${box.exe}' load '${FASHION_MNIST}' -p ${port} --limit 500 --skip 2000 --id-prefix fm-)" /dev/null`);
     expect(tty.code).toBe(0);
     expect(tty.stdout).toMatch(/\r\x1b\[Kload \[#+\] 100% 500\/500 /);
   });

@@ -1,6 +1,14 @@
 // Running the client commands as users do: a real process (bun src/main.ts, or a built
 // binary), with stdin from a string or a file, and shell pipelines between commands.
+import { existsSync } from "node:fs";
 import { BUN, MAIN, ROOT } from "../lib/process";
+
+/** Fashion-MNIST's training images from Debian's dataset-fashion-mnist (.ci/run installs it). */
+export const FASHION_MNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+export function requireFashionMnist(): void {
+  if (!existsSync(FASHION_MNIST)) throw new Error(`${FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
+}
 
 export interface CliRun {
   stdout: string;

@@ -3,14 +3,14 @@
 // a JSON field or a sidecar file; --skip/--limit resume; failures named with exit 1;
 // broken files refused with one line; and the first rows of Debian's Fashion-MNIST.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync, gunzipSync } from "node:zlib";
 import { Index } from "../../src/gen/vald/v1/index_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { startServer, type ServerProc } from "../lib/cluster";
-import { cli, f32Vectors, sameBits } from "./lib";
+import { cli, f32Vectors, FASHION_MNIST, requireFashionMnist, sameBits } from "./lib";
 
 setDefaultTimeout(90_000);
 
@@ -20,6 +20,7 @@ let server: ServerProc;
 let dir: string;
 
 beforeAll(async () => {
+  requireFashionMnist();
   dir = mkdtempSync(join(tmpdir(), "alvd-load-"));
   server = await startServer({ dimension: D });
 });
@@ -211,15 +212,14 @@ describe("alvd load: each format, compared with GetObject", () => {
   });
 });
 
-const FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
-describe.skipIf(!existsSync(FASHION))("alvd load: Fashion-MNIST (Debian dataset-fashion-mnist)", () => {
+describe("alvd load: Fashion-MNIST (Debian dataset-fashion-mnist)", () => {
   test("the first 2,000 training images, as IDX straight from the package", async () => {
-    const r = await load(FASHION, "--limit", "2000", "--id-prefix", "fmnist-");
+    const r = await load(FASHION_MNIST, "--limit", "2000", "--id-prefix", "fmnist-");
     expect(r.code).toBe(0);
     expect(r.stdout).toStartWith("loaded 2,000 vectors");
     // the IDX bytes, decoded independently: 16-byte header, then 28×28 uint8 pixels per image
-    const raw = gunzipSync(readFileSync(FASHION));
+    const raw = gunzipSync(readFileSync(FASHION_MNIST));
     const rows = [0, 1, 999, 1999];
     await expectStored(
       rows.map((i) => `fmnist-${i}`),

@@ -2,17 +2,16 @@
 // one; flush's question on a terminal; Ctrl-C during a load stops with an exact resume
 // point, and resuming from it completes the load without a gap or a duplicate.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { Index } from "../../src/gen/vald/v1/index_pb";
 import { startServer, type ServerProc } from "../lib/cluster";
 import { BUN, MAIN, ROOT } from "../lib/process";
-import { cleanEnv, cli, shell } from "./lib";
+import { cleanEnv, cli, FASHION_MNIST, requireFashionMnist, shell } from "./lib";
 
 setDefaultTimeout(90_000);
 
-const FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 let server: ServerProc;
 beforeAll(async () => {
+  requireFashionMnist();
   server = await startServer({ dimension: 784 });
 });
 afterAll(async () => {
@@ -28,10 +27,10 @@ function onTerminal(args: string[], input = "") {
   return shell(`printf '${input}' | script -qec "${command.replace(/"/g, '\\"')}" /dev/null`);
 }
 
-describe.skipIf(!existsSync(FASHION))("progress", () => {
+describe("progress", () => {
   test("on a terminal: a bar redrawn in place with count, percentage, rate and ETA", async () => {
     await flush();
-    const r = await onTerminal(["load", FASHION, "--limit", "1500", ...at()]);
+    const r = await onTerminal(["load", FASHION_MNIST, "--limit", "1500", ...at()]);
     expect(r.code).toBe(0);
     const frames = r.stdout.split("\r\x1b[K").slice(1);
     expect(frames.length).toBeGreaterThan(0);
@@ -44,7 +43,7 @@ describe.skipIf(!existsSync(FASHION))("progress", () => {
 
   test("off a terminal: plain log lines every --progress-interval, no escape codes; --progress none is silent", async () => {
     await flush();
-    const r = await cli(["load", FASHION, "--limit", "1500", "--progress-interval", "50ms", ...at()]);
+    const r = await cli(["load", FASHION_MNIST, "--limit", "1500", "--progress-interval", "50ms", ...at()]);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain("\x1b");
     expect(r.stderr).not.toContain("\r");
@@ -53,12 +52,12 @@ describe.skipIf(!existsSync(FASHION))("progress", () => {
     for (const l of lines) expect(l).toMatch(/^load: [\d,]+\/1,500 vectors \(\d+\.\d%\), [\d,]+\/s, (ETA \d+:\d\d|\d+:\d\d elapsed)$/);
     expect(r.stdout).toMatch(/^loaded 1,500 vectors/);
     await flush();
-    const quiet = await cli(["load", FASHION, "--limit", "300", "--progress", "none", "--progress-interval", "1ms", ...at()]);
+    const quiet = await cli(["load", FASHION_MNIST, "--limit", "300", "--progress", "none", "--progress-interval", "1ms", ...at()]);
     expect(quiet).toMatchObject({ code: 0, stderr: "" });
   });
 
   test("flush on a terminal asks, and only yes removes everything", async () => {
-    await cli(["load", FASHION, "--limit", "10", "--progress", "none", ...at()]);
+    await cli(["load", FASHION_MNIST, "--limit", "10", "--progress", "none", ...at()]);
     const no = await onTerminal(["flush", ...at()], "n\\n");
     expect(no.stdout).toContain(`Remove ${await stored()} stored vectors from 127.0.0.1:${server.grpcPort}? Type "yes" to confirm:`);
     expect(no.stdout).toContain("not flushed");
@@ -71,11 +70,11 @@ describe.skipIf(!existsSync(FASHION))("progress", () => {
   });
 });
 
-describe.skipIf(!existsSync(FASHION))("Ctrl-C during a load", () => {
+describe("Ctrl-C during a load", () => {
   test("stops sending, reports where to resume; resuming there loads the rest exactly", async () => {
     await flush();
     const total = 6000;
-    const proc = Bun.spawn([BUN, MAIN, "load", FASHION, "--limit", String(total), "--progress-interval", "50ms", ...at()], {
+    const proc = Bun.spawn([BUN, MAIN, "load", FASHION_MNIST, "--limit", String(total), "--progress-interval", "50ms", ...at()], {
       cwd: ROOT,
       env: cleanEnv(),
       stdout: "pipe",
@@ -101,7 +100,7 @@ describe.skipIf(!existsSync(FASHION))("Ctrl-C during a load", () => {
     expect(out).toStartWith(`loaded ${resumeAt.toLocaleString("en-US")} vectors`);
     // nothing reported as loaded is missing, nothing more was stored
     expect(await stored()).toBe(resumeAt);
-    const rest = await cli(["load", FASHION, "--skip", m![1]!, "--limit", m![2]!, "--progress", "none", ...at()]);
+    const rest = await cli(["load", FASHION_MNIST, "--skip", m![1]!, "--limit", m![2]!, "--progress", "none", ...at()]);
     expect(rest.stderr).toBe("");
     expect(rest.code).toBe(0);
     expect(await stored()).toBe(total);
