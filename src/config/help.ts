@@ -34,10 +34,11 @@ export function clientCommandHelp(command: ClientCommand): string {
     const names = `${s.short ? `-${s.short}, ` : "    "}--${n}`;
     return [names, s.help + (def ? ` (default ${def})` : ""), s.env === false ? "" : ` [${envName(n)}]`] as const;
   });
+  rows.push(["    --help", "this text", ""]);
   const w = Math.max(...rows.map((r) => r[0].length));
   const c = CLIENT_COMMANDS[command];
   const lines = rows.map(([f, h, e]) => `  ${f.padEnd(w)}  ${h}${e}`);
-  return `Usage: alvd ${command}${c.args ? ` ${c.args}` : ""} [flags]\n\n${c.about}\n\nFlags:\n${lines.join("\n")}\n      --help  this text\n`;
+  return `Usage: alvd ${command}${c.args ? ` ${c.args}` : ""} [flags]\n\n${c.about}\n\nFlags:\n${lines.join("\n")}\n`;
 }
 
 /** The README's table of client flags: which commands take each one. */
