@@ -4,16 +4,17 @@
 import type { Command } from "./context";
 import { CliError } from "./errors";
 
-/** mulberry32: small, fast and good enough for test vectors (not for secrets). */
+/** xorshift32: small, fast and good enough for test vectors (not for secrets). */
 function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s = (s ^ (s << 13)) >>> 0;
+    s = (s ^ (s >>> 17)) >>> 0;
+    s = (s ^ (s << 5)) >>> 0;
+    return s / 2 ** 32;
   };
+  for (let i = 0; i < 16; i++) next(); // small seeds start with small numbers
+  return next;
 }
 
 function uuidFrom(rnd: () => number): string {
