@@ -15,24 +15,26 @@ export interface Io {
 /** stdout with backpressure; a reader that went away (EPIPE, `| head`) turns writes into no-ops. */
 export class Output {
   closed = false;
+  private waiting: (() => void)[] = [];
   constructor(private readonly stream: NodeJS.WriteStream) {
+    const release = () => {
+      for (const w of this.waiting.splice(0)) w();
+    };
     stream.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code !== "EPIPE") throw e;
       this.closed = true;
+      release();
+    });
+    stream.on("drain", release);
+    stream.on("close", () => {
+      this.closed = true;
+      release();
     });
   }
 
   async write(data: string | Uint8Array): Promise<void> {
     if (this.closed || this.stream.write(data)) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.stream.off("drain", done);
-        this.stream.off("close", done);
-        resolve();
-      };
-      this.stream.on("drain", done);
-      this.stream.on("close", done);
-    });
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
   line(text: string): Promise<void> {

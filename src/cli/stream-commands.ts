@@ -63,6 +63,9 @@ export const streamSearch: Command = async (ctx) => {
   const bad = { count: 0 };
   const progress = createProgress(ctx.io, { mode: f.progress, intervalMs: f["progress-interval"], label: "stream-search", unit: "queries" });
   const query = (v: Numbered) => v.id ?? String(v.line);
+  // stdout gone (`| head`): nobody reads the answers, so stop asking
+  const gone = new AbortController();
+  const stop = AbortSignal.any([ctx.stop, gone.signal]);
   const result = await runPipeline({
     items: stdinVectors(ctx, bad),
     key: (v) => `q${v.line}`,
@@ -71,16 +74,18 @@ export const streamSearch: Command = async (ctx) => {
     call: (reqs) => search.streamSearch(reqs),
     answer: (res: Search_StreamResponse) =>
       res.payload.case === "status" ? statusAnswer(res.payload.value) : { key: res.payload.value?.requestId || undefined, error: undefined },
-    onOk: (v, res) =>
-      ctx.io.out.json({
+    onOk: async (v, res) => {
+      await ctx.io.out.json({
         query: query(v),
         results: res.payload.case === "response" ? res.payload.value.results.map((d) => ({ id: d.id, distance: d.distance })) : [],
-      }),
+      });
+      if (ctx.io.out.closed) gone.abort();
+    },
     onFail: (v, e) => ctx.io.err(`alvd stream-search: line ${v.line}: ${codeName(e.code)}: ${e.message}\n`),
     onProgress: (done, failed) => progress.update(done, failed),
     window: f.window,
     maxErrors: f["max-errors"],
-    stop: ctx.stop,
+    stop,
   });
   progress.stop();
   const failed = result.failed + bad.count;
@@ -88,5 +93,6 @@ export const streamSearch: Command = async (ctx) => {
   else if (result.stopped === "max-errors") ctx.io.err(`alvd stream-search: stopped after ${failed} failed queries (--max-errors ${f["max-errors"]})\n`);
   else if (result.stopped !== undefined && result.stopped !== "interrupted") ctx.io.err(`alvd stream-search: ${describe(result.stopped, "stream", ctx.session().target)}\n`);
   if (!f.json) ctx.io.err(`stream-search: ${result.ok} queries answered, ${failed} failed\n`);
-  return failed === 0 && result.stopped === undefined && result.inputError === undefined ? 0 : 1;
+  const early = result.stopped !== undefined && !gone.signal.aborted;
+  return failed === 0 && !early && result.inputError === undefined ? 0 : 1;
 };

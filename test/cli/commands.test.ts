@@ -57,6 +57,14 @@ describe("valdcli-style pipeline", () => {
     expect(again.stderr.trim().split("\n")).toHaveLength(3);
   });
 
+  test("a reader that goes away (| head) ends rand-vecs and stream-search at once, exit 0", async () => {
+    const r = await shell(`alvd rand-vecs -d 784 -n 100000000 | head -n 2 | wc -l`);
+    expect(r).toMatchObject({ code: 0, stdout: "2\n", stderr: "" });
+    const s = await shell(`alvd rand-vecs -d 784 -n 3000 | alvd stream-search ${at().join(" ")} -n 1 --progress none | head -n 1 | wc -l`);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toBe("1\n");
+  });
+
   test("bad lines are reported with their line numbers; the good ones are stored; exit 1", async () => {
     const good = (id: string) => JSON.stringify({ id, vector: Array.from({ length: 784 }, (_, i) => i / 784) });
     const input = [good("ok-1"), "{not json", JSON.stringify({ id: "short", vector: [1, 2, 3] }), JSON.stringify({ vector: [1, 2] }), "", good("ok-2")].join("\n");

@@ -3,6 +3,7 @@
 // format of format.ts. The file appears under its name only when complete (written as
 // FILE.partial, fsynced, renamed); a failed export leaves nothing that looks whole.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Client } from "@connectrpc/connect";
 import { Index } from "../../gen/vald/v1/index_pb";
 import { Object$ } from "../../gen/vald/v1/object_pb";
@@ -69,6 +70,9 @@ export const exportCommand: Command = async (ctx) => {
       closeSync(fd);
       fd = undefined;
       renameSync(partial, f.out);
+      const d = openSync(dirname(resolve(f.out)), "r"); // the rename itself survives a crash
+      fsyncSync(d);
+      closeSync(d);
     }
     finished = true;
   } catch (e) {
