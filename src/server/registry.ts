@@ -70,7 +70,7 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
       pool.add(handle);
       // Seed placement with the agent's real size so a returning agent isn't flooded.
       handle.clients.index.indexInfo({}, { timeoutMs: 5000 }).then(
-        (c) => handle.setStored(c.stored),
+        (c) => handle.setStored(c.stored + c.uncommitted),
         (e: Error) => log.warn("could not read agent index info", { agent: session.name, err: e }),
       );
     },
