@@ -1,7 +1,9 @@
-// The agent's RPC surface: every vald.v1 service plus core.v1.Agent, registered on a
+// The agent's RPC surface: every vald.v1 service plus core.v1.Agent (and our own
+// alvd.cluster.v1.Replica for the servers' repair), registered on a
 // Connect router. The same routes serve the agent's own port, the tunnel to a server
 // (router.handlers) and in-process calls from an embedded agent.
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Replica } from "../gen/alvd/cluster/v1/replica_pb";
 import { Agent } from "../gen/core/v1/agent_pb";
 import { Filter } from "../gen/vald/v1/filter_pb";
 import { Flush } from "../gen/vald/v1/flush_pb";
@@ -21,6 +23,7 @@ import { agentService, indexService } from "./handlers/index-control";
 import { insertService } from "./handlers/insert";
 import { objectService } from "./handlers/object";
 import { removeService } from "./handlers/remove";
+import { replicaService } from "./handlers/replica";
 import { searchService } from "./handlers/search";
 import { updateService } from "./handlers/update";
 import { upsertService } from "./handlers/upsert";
@@ -67,5 +70,6 @@ export function agentRoutes(
     router.service(Flush, flushService(env), options);
     router.service(Filter, filterService(), options);
     router.service(Agent, agentService(env), options);
+    router.service(Replica, replicaService(env), options);
   };
 }

@@ -165,6 +165,32 @@ export class AgentEngine implements Engine {
     await this.log([{ kind: "flush" }]);
   }
 
+  /**
+   * A copy from another replica: stored with its own timestamp unless this agent holds
+   * the id at that timestamp or newer (a copy never overwrites a newer write).
+   */
+  async putIfNewer(id: string, vector: Float32Array, timestamp: bigint): Promise<boolean> {
+    this.ensureOpen();
+    checkId(id);
+    const v = checkVector(vector, this.options.dimension);
+    if (timestamp <= 0n) throw invalidArgument("a copy needs its timestamp");
+    const entry = this.store.entries.get(id);
+    if (entry && entry.timestamp >= timestamp) return false;
+    await this.put(id, v, timestamp);
+    return true;
+  }
+
+  /** Removes id unless it is held with a newer timestamp (trimming a copy loses no later write). */
+  async removeIfNotNewer(id: string, timestamp: bigint): Promise<boolean> {
+    this.ensureOpen();
+    checkId(id);
+    const entry = this.store.entries.get(id);
+    if (!entry || entry.timestamp > timestamp) return false;
+    this.store.delete(id);
+    await this.log([{ kind: "remove", id }]);
+    return true;
+  }
+
   // ---- reads --------------------------------------------------------------------
 
   /**
@@ -234,6 +260,12 @@ export class AgentEngine implements Engine {
       const vector = this.store.vectorOf(entry);
       if (vector) yield { id, vector, timestamp: entry.timestamp };
     }
+  }
+
+  /** every stored id with its timestamp, without touching vectors (the map is live: entries may come and go meanwhile) */
+  *timestamps(): Iterable<[string, bigint]> {
+    this.ensureOpen();
+    for (const [id, entry] of this.store.entries) yield [id, entry.timestamp];
   }
 
   // counts and memoryUsage stay readable while closing: metrics scrapes and health
