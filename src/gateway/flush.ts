@@ -12,9 +12,16 @@ export function flushService(gw: Gateway): ServiceImpl<typeof Flush> {
     flush: async (req, ctx) => {
       if (gw.agents.list().length === 0) throw noAgents("Flush");
       // Any agent failing fails the flush: a half-flushed cluster must not look flushed.
-      const s = await writeHolders(gw, "Flush", "", scopeOf(ctx), (a, o) => a.clients.flush.flush(req, o));
+      // The repair pauses meanwhile: a copy landing after the flush would bring a vector back.
+      const release = await gw.locks.acquireAll();
+      let s;
+      try {
+        s = await writeHolders(gw, "Flush", "", scopeOf(ctx), (a, o) => a.clients.flush.flush(req, o));
+      } finally {
+        release();
+      }
       const ok = s?.ok ?? [];
-      for (const o of ok) o.agent.setStored(o.value.stored);
+      for (const o of ok) o.agent.setStored(o.value.stored + o.value.uncommitted);
       return sumCounts(ok.map((o) => o.value));
     },
   };

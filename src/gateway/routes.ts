@@ -16,6 +16,9 @@ import type { Logger } from "../observe/log";
 import { agentCompatService } from "./agent-compat";
 import type { AgentSet } from "./agents";
 import type { Gateway } from "./context";
+import { noCoverage, type Coverage } from "./coverage";
+import { SearchGrace } from "./grace";
+import { IdLocks } from "./id-locks";
 import { filterService } from "./filter";
 import { flushService } from "./flush";
 import { indexService } from "./index-info";
@@ -43,6 +46,14 @@ export interface GatewayOptions {
   /** serve core.v1.Agent on the gateway for older clients (default true) */
   legacyAgentApi?: boolean;
   random?: () => number;
+  /** give up on a replica that has not answered a write within this (ms); 0 = off (default) */
+  replicaTimeoutMs?: number;
+  /** acknowledge an insert once this many replicas stored it; 0 = all (default) */
+  writeConsistency?: number;
+  /** shared with the server's repair so moves and client writes of one id take turns */
+  locks?: IdLocks;
+  /** from the server's repair: lets searches skip agents whose ids others cover */
+  coverage?: Coverage;
 }
 
 export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
@@ -55,6 +66,11 @@ export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
     streamConcurrency: opts.streamConcurrency ?? 16,
     searchTimeoutMs: opts.searchTimeoutMs ?? 3000,
     random: opts.random ?? Math.random,
+    replicaTimeoutMs: opts.replicaTimeoutMs ?? 0,
+    writeConsistency: opts.writeConsistency ?? 0,
+    locks: opts.locks ?? new IdLocks(),
+    coverage: opts.coverage ?? noCoverage,
+    grace: new SearchGrace(),
   };
 }
 
