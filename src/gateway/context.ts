@@ -5,6 +5,8 @@ import type { Coverage } from "./coverage";
 import type { SearchGrace } from "./grace";
 import type { IdLocks } from "./id-locks";
 import type { GatewayMetrics } from "./metrics";
+import type { SearchBarrier } from "./search-barrier";
+import type { Tombstones } from "./tombstones";
 
 export interface Gateway {
   readonly agents: AgentSet;
@@ -30,4 +32,8 @@ export interface Gateway {
   readonly coverage: Coverage;
   /** how long a covered search still waits for the slowest agents */
   readonly grace: SearchGrace;
+  /** searches in flight, for the repair to wait out before it drops a moved copy */
+  readonly searches: SearchBarrier;
+  /** removes some agent may have missed, so the repair does not copy them back */
+  readonly tombstones: Tombstones;
 }

@@ -19,7 +19,8 @@ export interface Coverage {
   shortWrite(): (complete: boolean) => void;
 }
 
-export function createCoverage(): Coverage {
+/** `onDirty`: told when something may have left ids short of copies (e.g. to start a repair scan) */
+export function createCoverage(onDirty: () => void = () => {}): Coverage {
   let seq = 0;
   let base = 0;
   /** sequence numbers of events that may have removed copies since the last clean scan */
@@ -45,6 +46,7 @@ export function createCoverage(): Coverage {
     },
     agentLeft() {
       left.push(++seq);
+      onDirty();
     },
     shortWrite() {
       shortInFlight++;
@@ -56,6 +58,7 @@ export function createCoverage(): Coverage {
         if (!complete) {
           dirty = true;
           lastDirty = ++seq;
+          onDirty();
         }
       };
     },

@@ -57,3 +57,27 @@ export async function writeHoldersLocation(gw: Gateway, rpc: string, id: string,
 export function names(xs: readonly { agent: AgentHandle }[]): string[] {
   return xs.map((x) => x.agent.name);
 }
+
+/**
+ * Wraps a broadcast's call to note which agents answered it (applied, or did not hold
+ * the id) and whether all that were asked did: what tombstones.ts needs to know.
+ */
+export function answering<T>(call: AgentCall<T>): { call: AgentCall<T>; answered: Set<string>; everyone(): boolean } {
+  const answered = new Set<string>();
+  let asked = 0;
+  return {
+    answered,
+    everyone: () => answered.size === asked,
+    call: async (a, o) => {
+      asked++;
+      try {
+        const r = await call(a, o);
+        answered.add(a.name);
+        return r;
+      } catch (e) {
+        if (ConnectError.from(e).code === Code.NotFound) answered.add(a.name);
+        throw e;
+      }
+    },
+  };
+}

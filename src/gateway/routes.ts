@@ -19,6 +19,8 @@ import type { Gateway } from "./context";
 import { noCoverage, type Coverage } from "./coverage";
 import { SearchGrace } from "./grace";
 import { IdLocks } from "./id-locks";
+import { SearchBarrier } from "./search-barrier";
+import { noTombstones, type Tombstones } from "./tombstones";
 import { filterService } from "./filter";
 import { flushService } from "./flush";
 import { indexService } from "./index-info";
@@ -54,6 +56,10 @@ export interface GatewayOptions {
   locks?: IdLocks;
   /** from the server's repair: lets searches skip agents whose ids others cover */
   coverage?: Coverage;
+  /** shared with the server's repair, which waits out searches before dropping moved copies */
+  searches?: SearchBarrier;
+  /** shared with the server's repair: removes that agents away at the time missed */
+  tombstones?: Tombstones;
 }
 
 export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
@@ -71,6 +77,8 @@ export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
     locks: opts.locks ?? new IdLocks(),
     coverage: opts.coverage ?? noCoverage,
     grace: new SearchGrace(),
+    searches: opts.searches ?? new SearchBarrier(),
+    tombstones: opts.tombstones ?? noTombstones,
   };
 }
 

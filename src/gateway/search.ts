@@ -65,9 +65,15 @@ export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, v
       edgeSize: cfg.edgeSize,
     },
   });
-  const outcomes = await askAgents(gw, agents, rpc, { signal: scope.signal, timeoutMs: deadline }, (a, o) =>
-    kind === "search" ? a.clients.search.search(agentReq, o) : a.clients.search.linearSearch(agentReq, o),
-  );
+  const leave = gw.searches.enter();
+  let outcomes;
+  try {
+    outcomes = await askAgents(gw, agents, rpc, { signal: scope.signal, timeoutMs: deadline }, (a, o) =>
+      kind === "search" ? a.clients.search.search(agentReq, o) : a.clients.search.linearSearch(agentReq, o),
+    );
+  } finally {
+    leave();
+  }
   const lists: Object_Distance[][] = [];
   const errors: ConnectError[] = [];
   let answered = 0;
