@@ -42,11 +42,31 @@ export interface AgentConfig {
   log: LogConfig;
 }
 
+/** self-healing: membership, repair, rebalance, hung replicas */
+export interface HealConfig {
+  agentLostAfterMs: number;
+  /** vectors per second; 0 = unlimited */
+  repairRate: number;
+  repairIntervalMs: number;
+  rebalance: boolean;
+  /** 0 = off */
+  replicaTimeoutMs: number;
+  /** 0 = all replicas */
+  writeConsistency: number;
+}
+
+export interface DrainConfig {
+  agent: string;
+  server: Address;
+  cancel: boolean;
+}
+
 export interface ServerConfig {
   embeddedAgent: boolean;
   gateway: Address;
   tunnel: Address;
   replicas: number;
+  heal: HealConfig;
   token: string;
   checkIndexIntervalMs: number;
   createIndexThreshold: number;
@@ -108,6 +128,14 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     gateway: { host: f["server-grpc-host"], port: f["server-grpc-port"] },
     tunnel: parseWith("server", address, f.server),
     replicas: f.replicas,
+    heal: {
+      agentLostAfterMs: f["agent-lost-after"],
+      repairRate: f["repair-rate"],
+      repairIntervalMs: f["repair-interval"],
+      rebalance: f.rebalance,
+      replicaTimeoutMs: f["replica-timeout"],
+      writeConsistency: f["write-consistency"],
+    },
     token: f.token,
     checkIndexIntervalMs: f["check-index-interval"],
     createIndexThreshold: f["create-index-threshold"],
@@ -116,6 +144,9 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     log: { level: f["log-level"], format: f["log-format"] },
     agent: agentFrom(f, []),
   };
+  if (cfg.heal.writeConsistency > cfg.replicas) {
+    throw new ConfigError(`--write-consistency ${cfg.heal.writeConsistency} is more than --replicas ${cfg.replicas}: an insert cannot wait for more copies than it makes`);
+  }
   const clash = [cfg.gateway.port, cfg.tunnel.port, cfg.metrics.port];
   if (cfg.embeddedAgent) clash.push(cfg.agent.grpc.port);
   const seen = new Set<number>();
@@ -128,4 +159,14 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     seen.add(p);
   }
   return cfg;
+}
+
+/** `alvd drain NAME [--server host:port] [--cancel]` */
+export function drainConfig(argv: string[], env: Record<string, string | undefined>): DrainConfig {
+  const names: string[] = [];
+  const f = parseFlags("drain", argv, env, names);
+  if (names.length !== 1) {
+    throw new ConfigError(`alvd drain takes one agent name (got ${names.length === 0 ? "none" : names.map((n) => JSON.stringify(n)).join(" ")}); usage: alvd drain NAME --server host:8080`);
+  }
+  return { agent: names[0]!, server: parseWith("server", address, f.server), cancel: f.cancel };
 }

@@ -1,8 +1,12 @@
-// alvd server: the Vald gateway, the tunnel endpoint agents dial into, metrics, and
-// (by default) an embedded agent called in-process.
+// alvd server: the Vald gateway, the tunnel endpoint agents dial into, metrics, the
+// self-healing repair, and (by default) an embedded agent called in-process.
 import type { ServerConfig } from "../config/config";
 import { startAgent, type StartedAgent } from "../agent/run";
 import { createAgentHandle, createAgentPool } from "../gateway/agents";
+import { createCoverage } from "../gateway/coverage";
+import { IdLocks } from "../gateway/id-locks";
+import { SearchBarrier } from "../gateway/search-barrier";
+import { createTombstones } from "../gateway/tombstones";
 import { createDirectTransport } from "../rpc/direct-transport";
 import { createIndexer } from "../gateway/indexer";
 import { gatewayRoutes } from "../gateway/routes";
@@ -11,6 +15,9 @@ import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
 import { listenRpc } from "../rpc/listen";
 import { listenTunnel } from "../tunnel/listener";
+import { adminRoutes } from "./admin";
+import { createHealer, type Healer } from "./heal/healer";
+import { createMembership } from "./heal/membership";
 import { tunnelRegistry } from "./registry";
 
 export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
@@ -22,6 +29,17 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
   const unwind = async () => {
     for (const f of stack.splice(0).reverse()) await f().catch((e: Error) => log.error("shutdown step failed", { err: e }));
   };
+  const membership = createMembership({ lostAfterMs: cfg.heal.agentLostAfterMs, log: log.with({ component: "membership" }) });
+  stack.push(async () => membership.close());
+  const locks = new IdLocks();
+  const searches = new SearchBarrier();
+  const tombstones = createTombstones(() => membership.list().some((m) => m.state !== "connected"), log.with({ component: "gateway" }));
+  let healer: Healer | undefined;
+  const coverage = createCoverage(() => healer?.trigger("a write ended with fewer copies than asked"));
+  // An agent gone takes its copies with it: searches stop counting on them at once.
+  membership.onEvent((e) => {
+    if (e.kind === "away") coverage.agentLeft();
+  });
   try {
     let embedded: StartedAgent | undefined;
     if (cfg.embeddedAgent) {
@@ -35,8 +53,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
           stored: embedded.engine.counts().stored,
         }),
       );
+      membership.connected(embedded.name);
     }
-    const agents = tunnelRegistry(pool, registry, log, new Set(embedded ? [embedded.name] : []));
+    const agents = tunnelRegistry(pool, registry, log, new Set(embedded ? [embedded.name] : []), membership);
     const tunnel = await listenTunnel({
       host: cfg.tunnel.host,
       port: cfg.tunnel.port,
@@ -46,10 +65,40 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       log,
     });
     stack.push(() => tunnel.close());
+    healer = createHealer({
+      pool,
+      membership,
+      locks,
+      coverage,
+      searches,
+      tombstones,
+      replicas: cfg.replicas,
+      repairRate: cfg.heal.repairRate,
+      rebalance: cfg.heal.rebalance,
+      startGraceMs: cfg.heal.agentLostAfterMs,
+      intervalMs: cfg.heal.repairIntervalMs,
+      registry,
+      log,
+    });
+    const gateway = gatewayRoutes(pool, {
+      replicas: cfg.replicas,
+      log,
+      registry,
+      replicaTimeoutMs: cfg.heal.replicaTimeoutMs,
+      writeConsistency: cfg.heal.writeConsistency,
+      locks,
+      coverage,
+      searches,
+      tombstones,
+    });
+    const admin = adminRoutes(pool, membership, healer);
     const rpc = await listenRpc({
       host: cfg.gateway.host,
       port: cfg.gateway.port,
-      routes: gatewayRoutes(pool, { replicas: cfg.replicas, log, registry }),
+      routes: (router) => {
+        gateway(router);
+        admin(router);
+      },
       log,
       interceptors: [rpcMetricsInterceptor(registry, "gateway")],
     });
@@ -62,6 +111,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
     });
     indexer.start();
     stack.push(() => indexer.stop());
+    const started = healer;
+    started.start();
+    stack.push(() => started.stop());
     ready = true;
     log.info("gateway listening", {
       addr: `${cfg.gateway.host}:${rpc.port}`,
@@ -77,7 +129,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
   return {
     async stop() {
       ready = false;
-      // Reverse start order: stop taking client calls, drop agents, then save the embedded agent.
+      // Reverse start order: stop repairing and taking client calls, drop agents, then save the embedded agent.
       await unwind();
     },
   };
