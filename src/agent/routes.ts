@@ -59,6 +59,9 @@ export function agentRoutes(
 ): (router: ConnectRouter) => void {
   const env = { engine, log };
   const options = { interceptors: [...interceptors, gateInterceptor(gate, engine.options.name)] };
+  // One instance for every router these routes serve (own port, tunnels, in-process):
+  // it holds the agent's lease and draining flag, which all roads must see alike.
+  const replica = replicaService(env);
   return (router) => {
     router.service(Insert, insertService(env), options);
     router.service(Update, updateService(env), options);
@@ -70,6 +73,6 @@ export function agentRoutes(
     router.service(Flush, flushService(env), options);
     router.service(Filter, filterService(), options);
     router.service(Agent, agentService(env), options);
-    router.service(Replica, replicaService(env), options);
+    router.service(Replica, replica, options);
   };
 }

@@ -271,7 +271,13 @@ export function createHealer(o: HealerOptions): Healer {
 
   const idle = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = ms > 0 ? setTimeout(() => resolve(), ms) : undefined;
+      const t =
+        ms > 0
+          ? setTimeout(() => {
+              wake = undefined;
+              resolve();
+            }, ms)
+          : undefined;
       wake = () => {
         if (t !== undefined) clearTimeout(t);
         wake = undefined;
@@ -280,8 +286,9 @@ export function createHealer(o: HealerOptions): Healer {
     });
 
   async function run(): Promise<void> {
+    let waitMs = o.intervalMs;
     while (!stopped) {
-      if (!pending) await idle(o.intervalMs);
+      if (!pending) await idle(waitMs);
       if (stopped) break;
       pending = false;
       running = true;
@@ -306,20 +313,18 @@ export function createHealer(o: HealerOptions): Healer {
         });
         episode = undefined;
       }
+      // What to wait for before the next pass; a trigger (membership, drain, short
+      // write) cuts any wait short.
+      waitMs = o.intervalMs;
       if (r === "worked") {
         backoff = 0;
         pending = true;
       } else if (r === "stuck") {
         backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 1000 : backoff * 2);
-        await sleep(backoff, ac.signal);
-        pending = true;
-      } else if (r === "no-lease") {
-        await sleep(LEASE_TTL_MS, ac.signal);
-        pending = true;
-      } else if (r === "grace") {
-        await sleep(Math.max(0, o.startGraceMs - (performance.now() - startedAt)) + 10, ac.signal);
-        pending = true;
-      } else backoff = 0;
+        waitMs = backoff;
+      } else if (r === "no-lease") waitMs = LEASE_TTL_MS;
+      else if (r === "grace") waitMs = Math.max(0, o.startGraceMs - (performance.now() - startedAt)) + 10;
+      else backoff = 0;
     }
   }
 
