@@ -5,6 +5,7 @@ import type { Coverage } from "./coverage";
 import type { SearchGrace } from "./grace";
 import type { IdLocks } from "./id-locks";
 import type { GatewayMetrics } from "./metrics";
+import type { Suspects } from "./placement";
 import type { SearchBarrier } from "./search-barrier";
 import type { Tombstones } from "./tombstones";
 
@@ -36,4 +37,6 @@ export interface Gateway {
   readonly searches: SearchBarrier;
   /** removes some agent may have missed, so the repair does not copy them back */
   readonly tombstones: Tombstones;
+  /** agents placement avoids for a while after they stalled a write */
+  readonly suspects: Suspects;
 }

@@ -33,10 +33,12 @@ export async function callAgent<T>(gw: Gateway, agent: AgentHandle, method: stri
     ac.signal.addEventListener("abort", () => reject(ConnectError.from(ac.signal.reason, Code.Canceled)), { once: true });
   });
   guard.catch(() => {});
+  // The agent hears why: the client went away, or the gateway stopped waiting for it.
+  const why = () => (parent?.reason instanceof ConnectError ? parent.reason : new ConnectError("request canceled", Code.Canceled));
   if (parent !== undefined) {
-    if (parent.aborted) ac.abort(new ConnectError("request canceled", Code.Canceled));
+    if (parent.aborted) ac.abort(why());
     else {
-      onParentAbort = () => ac.abort(new ConnectError("request canceled", Code.Canceled));
+      onParentAbort = () => ac.abort(why());
       parent.addEventListener("abort", onParentAbort, { once: true });
     }
   }

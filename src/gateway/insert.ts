@@ -65,7 +65,7 @@ export async function insertHeld(gw: Gateway, rpc: string, req: Insert_Request, 
   const agents = gw.agents.list();
   if (agents.length === 0) throw noAgents(rpc, id);
   const target = Math.min(Math.max(1, gw.replicas), placeable(agents).length);
-  const chosen = chooseReplicas(agents, target, gw.random);
+  const chosen = chooseReplicas(agents, target, gw.random, gw.suspects);
   const strict = req.config?.skipStrictExistCheck !== true;
   if (strict) {
     const others = agents.filter((a) => !chosen.includes(a));
@@ -147,6 +147,7 @@ function placeCopies(gw: Gateway, rpc: string, id: string, req: Insert_Request, 
         else {
           agent.adjustStored(-1);
           const slow = replicaBound && o.error.code === Code.DeadlineExceeded;
+          if (slow) gw.suspects.mark(agent);
           if (isLost(o.error) || slow) lost.push({ agent, error: o.error });
           else refused.push(o.error);
         }
@@ -168,7 +169,7 @@ function placeCopies(gw: Gateway, rpc: string, id: string, req: Insert_Request, 
       const missing = target - ok.length - inFlight;
       if (missing > 0 && refused.length === 0) {
         const spare = gw.agents.list().filter((a) => !tried.has(a));
-        for (const a of chooseReplicas(spare, missing, gw.random)) {
+        for (const a of chooseReplicas(spare, missing, gw.random, gw.suspects)) {
           tried.add(a);
           launch(a);
         }

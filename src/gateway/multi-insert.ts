@@ -61,7 +61,7 @@ async function multiInsertHeld(gw: Gateway, rpc: string, reqs: readonly Insert_R
   const target = Math.min(Math.max(1, gw.replicas), placeable(agents).length);
 
   const placed: AgentHandle[][] = reqs.map(() => {
-    const chosen = chooseReplicas(agents, gw.replicas, gw.random);
+    const chosen = chooseReplicas(agents, gw.replicas, gw.random, gw.suspects);
     for (const a of chosen) a.adjustStored(1); // so the next item sees this one's load
     return chosen;
   });

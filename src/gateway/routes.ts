@@ -19,6 +19,7 @@ import type { Gateway } from "./context";
 import { noCoverage, type Coverage } from "./coverage";
 import { SearchGrace } from "./grace";
 import { IdLocks } from "./id-locks";
+import { Suspects } from "./placement";
 import { SearchBarrier } from "./search-barrier";
 import { noTombstones, type Tombstones } from "./tombstones";
 import { filterService } from "./filter";
@@ -79,6 +80,7 @@ export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
     grace: new SearchGrace(),
     searches: opts.searches ?? new SearchBarrier(),
     tombstones: opts.tombstones ?? noTombstones,
+    suspects: new Suspects(),
   };
 }
 

@@ -125,6 +125,9 @@ describe("self-healing cluster: 3 agents, --replicas 2", () => {
   });
 
   test("alvd drain empties an agent; every id keeps its 2 copies", async () => {
+    const unknown = await runAlvd(["drain", "nobody", "--server", `127.0.0.1:${server.grpcPort}`]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('agent "nobody" is not connected to this server');
     const r = await runAlvd(["drain", "a1", "--server", `127.0.0.1:${server.grpcPort}`]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
