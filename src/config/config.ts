@@ -4,6 +4,7 @@ import type { Metric, Quantization, SimdMode } from "../index/types";
 import { ConfigError, parseFlags } from "./parse";
 import { addressList, address } from "./values";
 import type { FlagValues } from "./flags";
+import type { RequestLimits } from "./limits";
 
 export interface Address {
   host: string;
@@ -30,6 +31,35 @@ export interface IndexConfig {
   indexThreads: number;
 }
 
+/** Where client keys come from; files are re-read on SIGHUP. */
+export interface KeySources {
+  readWrite: string[];
+  readOnly: string[];
+  readWriteFile: string | undefined;
+  readOnlyFile: string | undefined;
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** set = clients must present a certificate this CA bundle verifies (mTLS) */
+  clientCaFile: string | undefined;
+}
+
+export interface SecurityConfig {
+  keys: KeySources;
+  /** /metrics asks for one of these; empty = open */
+  metricsKeys: string[];
+  /** undefined = plain text on every port */
+  tls: TlsFiles | undefined;
+}
+
+export interface LimitsConfig extends RequestLimits {
+  maxMessageBytes: number;
+  maxConcurrentStreams: number;
+  maxInFlight: number;
+}
+
 export interface AgentConfig {
   /** empty = generated (and kept in indexPath when set) */
   name: string;
@@ -40,6 +70,10 @@ export interface AgentConfig {
   metrics: Address;
   index: IndexConfig;
   log: LogConfig;
+  security: SecurityConfig;
+  limits: LimitsConfig;
+  /** how the agent dials servers over TLS */
+  tunnelTls: { force: boolean; caFile: string | undefined };
 }
 
 /** self-healing: membership, repair, rebalance, hung replicas */
@@ -59,6 +93,10 @@ export interface DrainConfig {
   agent: string;
   server: Address;
   cancel: boolean;
+  /** read-write key to present; undefined = none */
+  apiKey: string | undefined;
+  /** undefined = plaintext */
+  tls: { caFile: string | undefined } | undefined;
 }
 
 export interface ServerConfig {
@@ -73,6 +111,9 @@ export interface ServerConfig {
   saveIntervalMs: number;
   metrics: Address;
   log: LogConfig;
+  security: SecurityConfig;
+  limits: LimitsConfig;
+  maxAgents: number;
   /** settings of the embedded agent (its grpc port is --grpc-port) */
   agent: AgentConfig;
 }
@@ -98,6 +139,40 @@ function indexConfig(f: FlagValues): IndexConfig {
   };
 }
 
+const orUndefined = (s: string) => (s === "" ? undefined : s);
+
+function securityConfig(f: FlagValues): SecurityConfig {
+  const cert = f["tls-cert-file"];
+  const key = f["tls-key-file"];
+  if ((cert === "") !== (key === "")) {
+    throw new ConfigError("--tls-cert-file and --tls-key-file go together: give both (PEM certificate and its private key) or neither");
+  }
+  if (cert === "" && f["tls-client-ca-file"] !== "") {
+    throw new ConfigError("--tls-client-ca-file needs TLS: give --tls-cert-file and --tls-key-file too");
+  }
+  return {
+    keys: {
+      readWrite: f["api-key"],
+      readOnly: f["read-only-api-key"],
+      readWriteFile: orUndefined(f["api-key-file"]),
+      readOnlyFile: orUndefined(f["read-only-api-key-file"]),
+    },
+    metricsKeys: f["metrics-api-key"],
+    tls: cert === "" ? undefined : { certFile: cert, keyFile: key, clientCaFile: orUndefined(f["tls-client-ca-file"]) },
+  };
+}
+
+function limitsConfig(f: FlagValues): LimitsConfig {
+  return {
+    maxMessageBytes: f["max-message-size"],
+    maxSearchNum: f["max-search-num"],
+    maxBatch: f["max-batch"],
+    maxIdBytes: f["max-id-length"],
+    maxConcurrentStreams: f["max-concurrent-streams"],
+    maxInFlight: f["max-in-flight"],
+  };
+}
+
 function parseWith<T>(flag: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new ConfigError(`--${flag}: ${r.error.issues[0]?.message ?? "invalid value"}`);
@@ -113,6 +188,9 @@ function agentFrom(f: FlagValues, servers: Address[]): AgentConfig {
     metrics: { host: f["metrics-host"], port: f["metrics-port"] },
     index: indexConfig(f),
     log: { level: f["log-level"], format: f["log-format"] },
+    security: securityConfig(f),
+    limits: limitsConfig(f),
+    tunnelTls: { force: "tunnel-tls" in f ? f["tunnel-tls"] : false, caFile: "tls-ca-file" in f ? orUndefined(f["tls-ca-file"]) : undefined },
   };
 }
 
@@ -142,10 +220,20 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     saveIntervalMs: f["save-interval"],
     metrics: { host: f["metrics-host"], port: f["metrics-port"] },
     log: { level: f["log-level"], format: f["log-format"] },
+    security: securityConfig(f),
+    limits: limitsConfig(f),
+    maxAgents: f["max-agents"],
     agent: agentFrom(f, []),
   };
   if (cfg.heal.writeConsistency > cfg.replicas) {
     throw new ConfigError(`--write-consistency ${cfg.heal.writeConsistency} is more than --replicas ${cfg.replicas}: an insert cannot wait for more copies than it makes`);
+  }
+  const k = cfg.security.keys;
+  if (cfg.token === "" && (k.readWrite.length > 0 || k.readOnly.length > 0 || k.readWriteFile || k.readOnlyFile)) {
+    // tunnel calls are trusted, so an open tunnel would let anyone in as an agent
+    throw new ConfigError(
+      `API keys are set but --token is not: any process reaching the tunnel port ${cfg.tunnel.port} could join as an agent and receive every vector; set --token (or ALVD_TOKEN)`,
+    );
   }
   const clash = [cfg.gateway.port, cfg.tunnel.port, cfg.metrics.port];
   if (cfg.embeddedAgent) clash.push(cfg.agent.grpc.port);
@@ -168,5 +256,12 @@ export function drainConfig(argv: string[], env: Record<string, string | undefin
   if (names.length !== 1) {
     throw new ConfigError(`alvd drain takes one agent name (got ${names.length === 0 ? "none" : names.map((n) => JSON.stringify(n)).join(" ")}); usage: alvd drain NAME --server host:8080`);
   }
-  return { agent: names[0]!, server: parseWith("server", address, f.server), cancel: f.cancel };
+  const caFile = orUndefined(f["tls-ca-file"]);
+  return {
+    agent: names[0]!,
+    server: parseWith("server", address, f.server),
+    cancel: f.cancel,
+    apiKey: f["api-key"][0],
+    tls: f.tls || caFile !== undefined ? { caFile } : undefined,
+  };
 }

@@ -8,6 +8,7 @@ import type { GatewayMetrics } from "./metrics";
 import type { Suspects } from "./placement";
 import type { SearchBarrier } from "./search-barrier";
 import type { Tombstones } from "./tombstones";
+import type { RequestLimits } from "../config/limits";
 
 export interface Gateway {
   readonly agents: AgentSet;
@@ -21,6 +22,8 @@ export interface Gateway {
   readonly streamConcurrency: number;
   /** search timeout when Search.Config.timeout is 0 (ms) */
   readonly searchTimeoutMs: number;
+  /** what one request may ask for */
+  readonly limits: RequestLimits;
   /** random source for placement tie-breaks (tests may fix it) */
   readonly random: () => number;
   /** a replica slower than this (ms) is given up on for the write and replaced; 0 = wait for the deadline */

@@ -135,12 +135,15 @@ export interface GatherRule<T> {
   graceMs?: number;
   /** what the agents not waited for are told when their calls are cancelled */
   reason?: string;
+  /** let the calls not waited for run on (to their own deadline) instead of cancelling them */
+  letRun?: boolean;
 }
 
 /**
  * Calls every agent like fanOut, but stops waiting once `rule.enough` holds (after the
- * minimum wait and the grace): agents still running are cancelled and reported as
- * Unavailable outcomes, i.e. as lost replicas for this call.
+ * minimum wait and the grace): agents still running are reported as Unavailable
+ * outcomes, i.e. as lost replicas for this call, and cancelled (unless `letRun`; they
+ * are no longer tied to the client's cancellation then, which fires once it has its answer).
  */
 export function gatherUntil<T>(gw: Gateway, agents: readonly AgentHandle[], method: string, scope: CallScope, call: AgentCall<T>, rule: GatherRule<T>): Promise<Outcome<T>[]> {
   const t0 = performance.now();
@@ -169,7 +172,7 @@ export function gatherUntil<T>(gw: Gateway, agents: readonly AgentHandle[], meth
       out.sort((a, b) => order.get(a.agent)! - order.get(b.agent)!);
       gw.metrics.fanOut(method, agents.length, (performance.now() - t0) / 1000);
       resolve(out);
-      if (waiting.size > 0) ac.abort(new ConnectError(rule.reason ?? "answered without this agent", Code.Canceled));
+      if (waiting.size > 0 && rule.letRun !== true) ac.abort(new ConnectError(rule.reason ?? "answered without this agent", Code.Canceled));
     };
     const check = () => {
       if (done) return;

@@ -19,8 +19,9 @@ export async function writeHolders<T>(gw: Gateway, rpc: string, id: string, scop
   const agents = gw.agents.list();
   if (agents.length === 0) throw noAgents(rpc, id);
   // Once a holder has applied the write, agents silent past --replica-timeout are left
-  // behind as lost replicas (a hung one); their copy is corrected by the repair, where
-  // the newest timestamp wins. Until some holder answered, everyone is waited for: the
+  // behind as lost replicas (a hung one). Their call goes on: a slow agent still applies
+  // it, and what a hung one misses the repair corrects (newest timestamp wins; a missed
+  // remove is a tombstone). Until some holder answered, everyone is waited for: the
   // silent one may be the only holder.
   const outcomes =
     gw.replicaTimeoutMs > 0 && agents.length > 1
@@ -28,6 +29,7 @@ export async function writeHolders<T>(gw: Gateway, rpc: string, id: string, scop
           enough: (settled) => settled.some((o) => o.ok),
           minWaitMs: gw.replicaTimeoutMs,
           reason: "no answer within --replica-timeout",
+          letRun: true,
         })
       : await fanOut(gw, agents, rpc, scope, call);
   const s = split(outcomes);

@@ -37,7 +37,7 @@ const BACKGROUND_TIMEOUT_MS = 5000;
  * until every replica call is over, including ones still running after the answer.
  */
 export async function insertOne(gw: Gateway, rpc: string, req: Insert_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector);
+  const vec = checkVector(rpc, req.vector, gw.limits);
   return holdingUntilSettled(gw, vec.id, () => insertHeld(gw, rpc, req, vec, scope));
 }
 

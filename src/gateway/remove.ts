@@ -20,7 +20,7 @@ import { mergeLocations, replicaLocation } from "./location";
 import { checkId } from "./validate";
 
 export async function removeOne(gw: Gateway, rpc: string, req: Remove_Request, scope: CallScope): Promise<Object_Location> {
-  const id = checkId(rpc, req.id?.id);
+  const id = checkId(rpc, req.id?.id, gw.limits);
   return withIds(gw.locks, [id], async () => {
     const w = answering((a, o) => a.clients.remove.remove(req, o));
     const s = await writeHolders(gw, rpc, id, scope, w.call);

@@ -25,7 +25,7 @@ import { checkVector } from "./validate";
  * NotFound the id is absent, and the insert skips a second check.
  */
 export async function upsertOne(gw: Gateway, rpc: string, req: Upsert_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector);
+  const vec = checkVector(rpc, req.vector, gw.limits);
   return holdingUntilSettled(gw, vec.id, () => upsertHeld(gw, rpc, req, vec, scope));
 }
 

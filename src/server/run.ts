@@ -14,18 +14,22 @@ import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
 import { listenRpc } from "../rpc/listen";
+import { createProtection } from "../security/protection";
 import { listenTunnel } from "../tunnel/listener";
 import { adminRoutes } from "./admin";
 import { createHealer, type Healer } from "./heal/healer";
 import { createMembership } from "./heal/membership";
 import { tunnelRegistry } from "./registry";
 
-export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
+export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void>; reload(): void }> {
   const registry = createRegistry();
   const pool = createAgentPool();
   let ready = false;
-  const observe = await serveObserve(cfg.metrics, registry, () => ready);
-  const stack: (() => Promise<void>)[] = [() => observe.close()];
+  // one set of keys and certificates for the gateway, the embedded agent, the tunnel and metrics
+  const ports = cfg.embeddedAgent ? `ports ${cfg.gateway.port} and ${cfg.agent.grpc.port}` : `port ${cfg.gateway.port}`;
+  const protection = createProtection(cfg.security, log, ports);
+  const observe = await serveObserve(cfg.metrics, registry, { ready: () => ready, metricsAllowed: protection.metricsAllowed, tls: protection.tls });
+  const stack: (() => Promise<void>)[] = [async () => protection.close(), () => observe.close()];
   const unwind = async () => {
     for (const f of stack.splice(0).reverse()) await f().catch((e: Error) => log.error("shutdown step failed", { err: e }));
   };
@@ -43,7 +47,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
   try {
     let embedded: StartedAgent | undefined;
     if (cfg.embeddedAgent) {
-      embedded = await startAgent(cfg.agent, log, registry);
+      embedded = await startAgent(cfg.agent, log, registry, undefined, protection);
       stack.push(() => embedded!.stop());
       pool.add(
         createAgentHandle({
@@ -60,6 +64,8 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       host: cfg.tunnel.host,
       port: cfg.tunnel.port,
       token: cfg.token || undefined,
+      tls: protection.tls,
+      maxAgents: cfg.maxAgents,
       onAgent: (s) => agents.onAgent(s),
       onAgentGone: (s) => agents.onAgentGone(s),
       log,
@@ -84,6 +90,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       replicas: cfg.replicas,
       log,
       registry,
+      limits: cfg.limits,
       replicaTimeoutMs: cfg.heal.replicaTimeoutMs,
       writeConsistency: cfg.heal.writeConsistency,
       locks,
@@ -101,6 +108,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       },
       log,
       interceptors: [rpcMetricsInterceptor(registry, "gateway")],
+      keys: protection.keys,
+      tls: protection.tls,
+      limits: cfg.limits,
     });
     stack.push(() => rpc.close());
     const indexer = createIndexer(pool, {
@@ -132,5 +142,6 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       // Reverse start order: stop repairing and taking client calls, drop agents, then save the embedded agent.
       await unwind();
     },
+    reload: () => protection.reload(),
   };
 }

@@ -42,8 +42,16 @@ describe("server: repair flags", () => {
 
 describe("alvd drain", () => {
   test("one agent name, the server's gateway address, --cancel", () => {
-    expect(drainConfig(["agent-2"], {})).toEqual({ agent: "agent-2", server: { host: "127.0.0.1", port: 8080 }, cancel: false });
-    expect(drainConfig(["--server", "db1:9000", "agent-2", "--cancel"], {})).toEqual({ agent: "agent-2", server: { host: "db1", port: 9000 }, cancel: true });
+    expect(drainConfig(["agent-2"], {})).toEqual({ agent: "agent-2", server: { host: "127.0.0.1", port: 8080 }, cancel: false, apiKey: undefined, tls: undefined });
+    expect(drainConfig(["--server", "db1:9000", "agent-2", "--cancel", "--api-key", "k1"], {})).toEqual({
+      agent: "agent-2",
+      server: { host: "db1", port: 9000 },
+      cancel: true,
+      apiKey: "k1",
+      tls: undefined,
+    });
+    expect(drainConfig(["a", "--tls"], {}).tls).toEqual({ caFile: undefined });
+    expect(drainConfig(["a", "--tls-ca-file", "/ca.pem"], { ALVD_API_KEY: "k2" })).toMatchObject({ apiKey: "k2", tls: { caFile: "/ca.pem" } });
     expect(refusal(() => drainConfig([], {}))).toMatch(/takes one agent name \(got none\)/);
     expect(refusal(() => drainConfig(["a", "b"], {}))).toMatch(/takes one agent name/);
     expect(refusal(() => drainConfig(["a", "--replicas", "2"], {}))).toMatch(/unknown flag --replicas for alvd drain/);

@@ -97,7 +97,7 @@ describe("a hung replica", () => {
     expect(reasons.length).toBe(1);
   });
 
-  test("an update stops waiting for a silent non-holder once a holder applied it", async () => {
+  test("an update stops waiting for a silent agent once a holder applied it, and lets its call run on", async () => {
     const reasons: string[] = [];
     const hung = await testAgent("agent-2", D, "direct", overriding({ "vald.v1.Update": { update: hangRecording(reasons) as never } }));
     const agents = [await testAgent("agent-1", D), hung];
@@ -105,7 +105,9 @@ describe("a hung replica", () => {
     await agents[0]!.engine.insert("u", Float32Array.from(randomVector(rng(6), D)), 0n, false);
     const loc = await c.client.update.update({ vector: { id: "u", vector: randomVector(rng(7), D) } });
     expect(loc.name).toBe("agent-1");
-    expect(reasons[0]).toContain("replica-timeout");
+    await Bun.sleep(20);
+    // not cancelled: a slow (not hung) agent still applies the write
+    expect(reasons).toEqual([]);
   });
 
   test("--write-consistency 1 acknowledges after one copy; the slow replica follows, holding the id meanwhile", async () => {

@@ -119,8 +119,15 @@ describe("self-healing cluster: 3 agents, --replicas 2", () => {
     await eventually("a0 back and reconciled", () => healed(BigInt(t1)), server);
     await checkCopies(2);
     const h = await holdings(live());
-    for (const id of load.removed) expect(h.get(id)).toBeUndefined();
     expect(onA0.filter((id) => h.has(id))).toEqual([]);
+    // a remove that left a slow replica behind is dropped there by the next scan at the latest
+    const lingering = async () => {
+      const now = await holdings(live());
+      return [...load.removed].filter((id) => now.has(id));
+    };
+    await eventually("the load's removed ids gone", async () => (await lingering()).length === 0, server, 30_000).catch(async (e) => {
+      throw new Error(`${(await lingering()).join(", ")}\n${(e as Error).message}`);
+    });
     expect((await status()).trimmedCopiesTotal).toBeGreaterThan(0n);
   });
 

@@ -26,14 +26,13 @@ const DEFAULT_PAGE = 4096;
 const MAX_PAGE = 65536;
 /** entries scanned between turns of the event loop, so a long listing never stalls searches */
 const SCAN_SLICE = 32768;
-/** items per Fetch/Put/Drop call; a server batches far fewer */
-const MAX_BATCH = 10_000;
 const MAX_LEASE_MS = 10 * 60_000;
 
 const HASH_SPACE = 2 ** 32;
 
-function checkBatch(n: number, field: string): void {
-  if (n > MAX_BATCH) throw invalidArgument(`${field} has ${n} items, at most ${MAX_BATCH} per call`, [{ field, description: `max_items ${MAX_BATCH}` }], "BATCH_TOO_LARGE");
+/** Fetch/Put/Drop items per call: --max-batch, as for Multi* (a server's repair sends 256) */
+function checkBatch(n: number, field: string, max: number): void {
+  if (n > max) throw invalidArgument(`${field} has ${n} items, more than --max-batch ${max} per call`, [{ field, description: `at most ${max} items` }], "TOO_MANY_REQUESTS");
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -71,7 +70,7 @@ export function replicaService(env: HandlerEnv): ServiceImpl<typeof Replica> {
 
     fetch: (req, ctx) =>
       unary(env, ctx, () => {
-        checkBatch(req.ids.length, "ids");
+        checkBatch(req.ids.length, "ids", env.limits.maxBatch);
         const vectors: Object_Vector[] = [];
         for (const id of req.ids) {
           if (engine.exists(id)) vectors.push(vectorMessage(engine.get(id)));
@@ -81,11 +80,11 @@ export function replicaService(env: HandlerEnv): ServiceImpl<typeof Replica> {
 
     put: (req, ctx) =>
       unary(env, ctx, async () => {
-        checkBatch(req.vectors.length, "vectors");
+        checkBatch(req.vectors.length, "vectors", env.limits.maxBatch);
         const items = req.vectors.map((v, i) => {
           const field = `vectors[${i}]`;
           if (v.timestamp <= 0n) throw invalidArgument(`${field}.timestamp must be set on a copy`, [{ field: `${field}.timestamp`, description: "> 0" }]);
-          return { id: checkId(v.id, `${field}.id`), vector: checkVector(v.vector, engine.options.dimension, `${field}.vector`), timestamp: v.timestamp };
+          return { id: checkId(v.id, `${field}.id`, env.limits), vector: checkVector(v.vector, engine.options.dimension, `${field}.vector`), timestamp: v.timestamp };
         });
         const applied = await Promise.all(items.map((it) => engine.putIfNewer(it.id, it.vector, it.timestamp)));
         return create(PutResponseSchema, { applied });
@@ -93,8 +92,8 @@ export function replicaService(env: HandlerEnv): ServiceImpl<typeof Replica> {
 
     drop: (req, ctx) =>
       unary(env, ctx, async () => {
-        checkBatch(req.items.length, "items");
-        const items = req.items.map((t, i) => ({ id: checkId(t.id, `items[${i}].id`), timestamp: t.timestamp }));
+        checkBatch(req.items.length, "items", env.limits.maxBatch);
+        const items = req.items.map((t, i) => ({ id: checkId(t.id, `items[${i}].id`, env.limits), timestamp: t.timestamp }));
         const dropped = await Promise.all(items.map((it) => engine.removeIfNotNewer(it.id, it.timestamp)));
         return create(DropResponseSchema, { dropped });
       }),
