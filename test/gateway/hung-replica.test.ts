@@ -2,11 +2,11 @@
 // answer without it, inserts go to another agent after the replica timeout, broadcasts
 // stop waiting once a holder applied them, and --write-consistency acknowledges early.
 import { afterEach, describe, expect, test } from "bun:test";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import { createCoverage } from "../../src/gateway/coverage";
 import { IdLocks } from "../../src/gateway/id-locks";
 import { SearchBarrier } from "../../src/gateway/search-barrier";
-import { overriding } from "./faults";
+import { delaying, overriding } from "./faults";
 import { randomVector, rng, startCluster, testAgent, type TestCluster } from "./cluster";
 
 const D = 8;
@@ -25,23 +25,6 @@ function hangRecording(reasons: string[]) {
         reject(ctx.signal.reason);
       });
     });
-}
-
-/** the real method, answered `ms` late */
-function delaying(service: string, method: string, ms: number): (routes: (r: ConnectRouter) => void) => (r: ConnectRouter) => void {
-  return (routes) => (router) => {
-    const proxy: ConnectRouter = {
-      handlers: router.handlers,
-      rpc: router.rpc.bind(router) as ConnectRouter["rpc"],
-      service(desc, impl, options) {
-        if (desc.typeName !== service) return (router.service(desc, impl, options), proxy);
-        const orig = (impl as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!;
-        router.service(desc, { ...impl, [method]: async (...a: unknown[]) => (await Bun.sleep(ms), orig(...a)) } as typeof impl, options);
-        return proxy;
-      },
-    };
-    routes(proxy);
-  };
 }
 
 const covered = () => {
