@@ -38,6 +38,8 @@ export interface ApplyContext {
   searches?: SearchBarrier;
   /** after each batch, for progress reports */
   onBatch?(a: Applied): void;
+  /** before each batch: false stops here (the repair lease was lost) */
+  stillHeld?(): Promise<boolean>;
 }
 
 function group<T>(items: Iterable<[number, T]>): Map<number, T[]> {
@@ -55,7 +57,7 @@ export async function applyFixes(fixes: readonly Fix[], ctx: ApplyContext): Prom
   for (let i = 0; i < fixes.length && !ctx.signal.aborted; i += BATCH) {
     const batch = fixes.slice(i, i + BATCH);
     await ctx.pace.take(batch.reduce((n, f) => n + f.puts.length, 0), ctx.signal);
-    if (ctx.signal.aborted) break;
+    if (ctx.signal.aborted || (ctx.stillHeld !== undefined && !(await ctx.stillHeld()))) break;
     const release = await ctx.locks.acquire(batch.map((f) => f.id));
     let a: Applied;
     try {

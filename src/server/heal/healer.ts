@@ -157,7 +157,11 @@ export function createHealer(o: HealerOptions): Healer {
     st.leaseHeld = true;
     metrics.leaseHeld.set(1);
     const states = await Promise.all(agents.map((a) => a.clients.replica.state({}, { signal, timeoutMs: 5000 }).catch(() => undefined)));
-    if (states.some((s) => s === undefined)) return "stuck";
+    const silent = agents.filter((_, i) => states[i] === undefined).map((a) => a.name);
+    if (silent.length > 0) {
+      say("repair paused: an agent does not answer alvd.cluster.v1.Replica/State (busy, or an older alvd without it)", { agents: silent.join(",") });
+      return "stuck";
+    }
     const peers: Peer[] = agents.map((a, i) => {
       const s = states[i]!;
       a.setDraining(s.draining);
@@ -240,6 +244,7 @@ export function createHealer(o: HealerOptions): Healer {
         searches: o.searches,
         pace,
         signal,
+        stillHeld: () => lease.keep(agents, signal),
         onBatch: (a) => {
           rangeUnder[r] = Math.max(0, rangeUnder[r]! - a.done.filter((f) => fixesUnder.has(f)).length);
           publishUnder();
