@@ -64,9 +64,9 @@ describe("snapshots", () => {
     const before = await stateOf(a);
     expect(before.counts.uncommitted).toBeGreaterThan(0);
     await a.saveIndex();
-    // after a save only the fresh, empty WAL segment is left
-    expect(segments(dir)).toHaveLength(1);
-    expect(statSync(join(dir, segments(dir)[0]!)).size).toBe(16);
+    // the fresh, empty segment, and the one generation 0 (the empty start, still kept) replays
+    expect(segments(dir)).toEqual(["wal-000000000000.log", "wal-000000000001.log"]);
+    expect(statSync(join(dir, segments(dir)[1]!)).size).toBe(16);
     // abandon a without close: b must not depend on a final save
     const { engine: b, recovery } = await open(dir);
     expect(recovery).toMatchObject({ replayedRecords: 0, tornSegments: 0 });
@@ -180,9 +180,9 @@ describe("write-ahead log", () => {
     expect(c.counts().stored).toBe(20);
   });
 
-  test("periodic save truncates the log", async () => {
+  test("periodic save truncates the log (one generation kept)", async () => {
     const dir = newDir();
-    const a = (await open(dir, { saveIntervalMs: 20 })).engine;
+    const a = (await open(dir, { saveIntervalMs: 20, keepGenerations: 1 })).engine;
     for (let i = 0; i < 20; i++) await a.insert(`v${i}`, vectorFor(i, D), 0n, false);
     for (let i = 0; i < 300 && !(segments(dir).length === 1 && statSync(join(dir, segments(dir)[0]!)).size === 16); i++) {
       await Bun.sleep(10);
