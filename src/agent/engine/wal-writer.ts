@@ -3,12 +3,18 @@
 // acknowledgement always means "on disk". After a failed write or fsync the writer
 // refuses everything (fail stop): the file's tail is unknown, and on Linux a failed
 // fsync may already have dropped the dirty pages it was asked to flush.
-import { close as closeCb, fdatasync as fdatasyncCb, write as writeCb } from "node:fs";
+import { close as closeCb, fdatasync as fdatasyncCb, fdatasyncSync, ftruncateSync, write as writeCb } from "node:fs";
 import { promisify } from "node:util";
 import { encodeSeal } from "./wal-record";
-import { createSegment } from "./wal-segment";
+import { createSegment, SEGMENT_HEADER } from "./wal-segment";
 
-const writeFd = promisify(writeCb) as unknown as (fd: number, buf: Uint8Array, offset: number, length: number) => Promise<number>;
+/**
+ * The count of bytes one write(2) took. Not promisify(fs.write): that resolves to
+ * { bytesWritten, buffer }, and a short write (a filling disk) must be seen as short.
+ */
+function writeFd(fd: number, buf: Uint8Array, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => writeCb(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
 const fdatasync = promisify(fdatasyncCb);
 const closeFd = promisify(closeCb);
 
@@ -17,6 +23,8 @@ interface Segment {
   fd: number;
   /** records appended to it, for its seal */
   records: number;
+  /** bytes known to be on disk */
+  durable: number;
 }
 
 interface Waiter {
@@ -43,7 +51,7 @@ export class WalWriter {
     seq: number,
     private readonly dimension: number,
   ) {
-    this.current = { seq, fd: createSegment(dir, seq, dimension), records: 0 };
+    this.current = { seq, fd: createSegment(dir, seq, dimension), records: 0, durable: SEGMENT_HEADER };
   }
 
   get seq(): number {
@@ -80,7 +88,7 @@ export class WalWriter {
   rotate(): { seq: number; retired: Promise<void> } {
     const old = this.current;
     if (!old) throw new Error("write-ahead log is closed");
-    this.current = { seq: old.seq + 1, fd: createSegment(this.dir, old.seq + 1, this.dimension), records: 0 };
+    this.current = { seq: old.seq + 1, fd: createSegment(this.dir, old.seq + 1, this.dimension), records: 0, durable: SEGMENT_HEADER };
     return { seq: old.seq + 1, retired: this.retire(old) };
   }
 
@@ -118,11 +126,14 @@ export class WalWriter {
       for (const group of batch) {
         try {
           if (this.failure) throw this.failure;
-          await writeAll(group.segment.fd, concat(group.chunks));
+          const bytes = concat(group.chunks);
+          await writeAll(group.segment.fd, bytes);
           await fdatasync(group.segment.fd);
+          group.segment.durable += bytes.length;
           if (group.close) await closeFd(group.segment.fd);
           for (const w of group.waiters) w.resolve();
         } catch (err) {
+          if (!this.failure) cutBack(group.segment);
           this.failure ??= err;
           if (group.close) await closeFd(group.segment.fd).catch(() => undefined);
           for (const w of group.waiters) w.reject(err);
@@ -130,6 +141,20 @@ export class WalWriter {
       }
     }
     this.draining = false;
+  }
+}
+
+/**
+ * Best effort after a failed write: cut the segment back to what was acknowledged, so
+ * the refused writes do not come back at the next start (a full disk allows this; a
+ * dying one may not, and then replay may bring back a write whose client got an error).
+ */
+function cutBack(segment: Segment): void {
+  try {
+    ftruncateSync(segment.fd, segment.durable);
+    fdatasyncSync(segment.fd);
+  } catch {
+    // the start-up reader still tells a torn tail from acknowledged records
   }
 }
 
