@@ -33,6 +33,9 @@ const cfg: AgentConfig = {
     checkIndexIntervalMs: 0,
     saveIntervalMs: 0,
     indexThreads: 1,
+    keepGenerations: 2,
+    recover: "none",
+    crashAt: undefined,
   },
   log: { level: "warn", format: "text" },
 };
