@@ -135,6 +135,11 @@ describe("a damaged write-ahead log: the start is refused, --recover decides", (
     const r = await startAgent({ dimension: DIM, args: ["--index-path", dir] });
     if ("proc" in r) throw new Error("started on a WAL with a bad header");
     expectRefusedNaming(r, "wal-000000000003.log");
+    // whoever debugs alvd gets the stack with --log-level=debug, after the same line
+    const debug = await startAgent({ dimension: DIM, args: ["--index-path", dir, "--log-level", "debug"] });
+    if ("proc" in debug) throw new Error("started on a WAL with a bad header");
+    expect(debug.output).toContain(r.output.trim().split("\n")[0]!.replace(/process \d+/, ""));
+    expect(debug.output).toContain("    at ");
   });
 
   test("--recover=previous keeps every record that still reads and moves the segment aside", async () => {
