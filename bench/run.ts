@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> 
   agent: async () => (await import("./agent")).benchAgent,
   gateway: async () => (await import("./gateway")).benchGateway,
   dist: async () => (await import("./dist")).benchDist,
+  perf: async () => (await import("./perf")).benchPerf,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -9,6 +9,8 @@ import { buildTarget, commit, version } from "./version";
 
 interface Running {
   stop(): Promise<void>;
+  /** SIGHUP: re-read what can change without a restart (API key files) */
+  reload(): void;
 }
 
 /** A start that failed after flags were read: the log level says whether to show the stack. */
@@ -104,6 +106,10 @@ async function main(): Promise<void> {
       },
     );
   };
+  process.on("SIGHUP", () => {
+    log.info("SIGHUP: reloading API key files");
+    running.reload();
+  });
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("unhandledRejection", (e) => log.error("unhandled rejection", { err: e as Error }));

@@ -12,6 +12,7 @@ import { Remove } from "../gen/vald/v1/remove_pb";
 import { Search } from "../gen/vald/v1/search_pb";
 import { Update } from "../gen/vald/v1/update_pb";
 import { Upsert } from "../gen/vald/v1/upsert_pb";
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../config/limits";
 import type { Logger } from "../observe/log";
 import type { Engine } from "./engine/types";
 import { enrich } from "./handlers/errors";
@@ -53,8 +54,9 @@ export function agentRoutes(
   log: Logger,
   gate: AgentGate = ALWAYS,
   interceptors: Interceptor[] = [],
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
 ): (router: ConnectRouter) => void {
-  const env = { engine, log };
+  const env = { engine, log, limits };
   const options = { interceptors: [...interceptors, gateInterceptor(gate, engine.options.name)] };
   return (router) => {
     router.service(Insert, insertService(env), options);

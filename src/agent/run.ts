@@ -1,6 +1,7 @@
 // alvd agent: serves vald.v1.* and core.v1.Agent on its own port, exports metrics and
 // health, and (with --server) dials servers so they can reach the same routes.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,9 @@ import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
 import { createDirectTransport } from "../rpc/direct-transport";
 import { listenRpc } from "../rpc/listen";
-import { dialTunnel, type TunnelDialer } from "../tunnel/dialer";
+import { ConfigError } from "../config/parse";
+import { createProtection, type Protection } from "../security/protection";
+import { dialTunnel, type DialTls, type TunnelDialer } from "../tunnel/dialer";
 import { isValidAgentName } from "../tunnel/hello";
 import { createEngine as createNativeEngine } from "./engine";
 import type { RecoveryReport } from "./engine";
@@ -168,6 +171,7 @@ export async function startAgent(
   log: Logger,
   registry: Registry,
   createEngine?: EngineFactory,
+  protection: Protection = createProtection(cfg.security, log, `the agent's port ${cfg.grpc.port}`),
 ): Promise<StartedAgent> {
   const name = await resolveAgentName(cfg.name, cfg.index.indexPath);
   const alog = log.with({ agent: name });
@@ -186,10 +190,18 @@ export async function startAgent(
   let stopping = false;
   let serving = false;
   // Metrics live in the routes, so calls arriving through a tunnel are counted too.
-  const routes = agentRoutes(engine, alog, { available: () => !stopping }, [rpcMetricsInterceptor(registry, "agent")]);
+  const routes = agentRoutes(engine, alog, { available: () => !stopping }, [rpcMetricsInterceptor(registry, "agent")], cfg.limits);
   let rpc;
   try {
-    rpc = await listenRpc({ host: cfg.grpc.host, port: cfg.grpc.port, routes, log: alog });
+    rpc = await listenRpc({
+      host: cfg.grpc.host,
+      port: cfg.grpc.port,
+      routes,
+      log: alog,
+      keys: protection.keys,
+      tls: protection.tls,
+      limits: cfg.limits,
+    });
   } catch (e) {
     await engine.close().catch(() => undefined);
     throw new Error(`agent gRPC port ${cfg.grpc.host}:${cfg.grpc.port}: ${(e as Error).message}`, { cause: e });
@@ -215,15 +227,46 @@ export async function startAgent(
   };
 }
 
-export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: EngineFactory): Promise<{ stop(): Promise<void> }> {
+/** What the agent presents when it dials a server over wss://, read anew at every dial. */
+function dialTls(cfg: AgentConfig, protection: Protection, log: Logger): () => DialTls {
+  const caFile = cfg.tunnelTls.caFile;
+  const readCa = () => {
+    if (caFile === undefined) return undefined;
+    try {
+      return readFileSync(caFile, "utf8");
+    } catch (e) {
+      throw new ConfigError(`--tls-ca-file: cannot read ${caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  let ca = readCa();
+  return () => {
+    try {
+      ca = readCa();
+    } catch (e) {
+      log.error("cannot re-read the tunnel CA file; dialing with the one read before", { err: e as Error });
+    }
+    // the agent's own certificate doubles as its client certificate for servers that require one
+    const own = protection.tls?.current();
+    return { ca, cert: own?.cert, key: own?.key };
+  };
+}
+
+export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: EngineFactory): Promise<{ stop(): Promise<void>; reload(): void }> {
   const registry = createRegistry();
+  const protection = createProtection(cfg.security, log, `the agent's port ${cfg.grpc.port}`);
+  const tls = dialTls(cfg, protection, log);
   let agent: StartedAgent | undefined;
   // Metrics and /healthz come up first so a slow index load is visible as "not ready".
-  const observe = await serveObserve(cfg.metrics, registry, () => agent?.ready() ?? false);
+  const observe = await serveObserve(cfg.metrics, registry, {
+    ready: () => agent?.ready() ?? false,
+    metricsAllowed: protection.metricsAllowed,
+    tls: protection.tls,
+  });
   try {
-    agent = await startAgent(cfg, log, registry, createEngine);
+    agent = await startAgent(cfg, log, registry, createEngine, protection);
   } catch (e) {
     await observe.close();
+    protection.close();
     throw e;
   }
   // One tunnel per server (HA), all serving the very routes of the agent's own port.
@@ -237,6 +280,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: Eng
   const tunnels: TunnelDialer[] = cfg.servers.map((s) =>
     dialTunnel({
       server: `${s.host}:${s.port}`,
+      secure: cfg.tunnelTls.force || cfg.tunnelTls.caFile !== undefined,
+      tls,
       name: started.name,
       token: cfg.token || undefined,
       handlers: router.handlers,
@@ -251,6 +296,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: Eng
       await Promise.all(tunnels.map((t) => t.close()));
       await started.stop();
       await observe.close();
+      protection.close();
     },
+    reload: () => protection.reload(),
   };
 }

@@ -5,6 +5,7 @@ import type { Metric, Quantization, SimdMode } from "../index/types";
 import { ConfigError, parseFlags } from "./parse";
 import { addressList, address } from "./values";
 import type { FlagValues } from "./flags";
+import type { RequestLimits } from "./limits";
 
 export interface Address {
   host: string;
@@ -35,6 +36,35 @@ export interface IndexConfig {
   crashAt: string | undefined;
 }
 
+/** Where client keys come from; files are re-read on SIGHUP. */
+export interface KeySources {
+  readWrite: string[];
+  readOnly: string[];
+  readWriteFile: string | undefined;
+  readOnlyFile: string | undefined;
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** set = clients must present a certificate this CA bundle verifies (mTLS) */
+  clientCaFile: string | undefined;
+}
+
+export interface SecurityConfig {
+  keys: KeySources;
+  /** /metrics asks for one of these; empty = open */
+  metricsKeys: string[];
+  /** undefined = plain text on every port */
+  tls: TlsFiles | undefined;
+}
+
+export interface LimitsConfig extends RequestLimits {
+  maxMessageBytes: number;
+  maxConcurrentStreams: number;
+  maxInFlight: number;
+}
+
 export interface AgentConfig {
   /** empty = generated (and kept in indexPath when set) */
   name: string;
@@ -45,6 +75,10 @@ export interface AgentConfig {
   metrics: Address;
   index: IndexConfig;
   log: LogConfig;
+  security: SecurityConfig;
+  limits: LimitsConfig;
+  /** how the agent dials servers over TLS */
+  tunnelTls: { force: boolean; caFile: string | undefined };
 }
 
 export interface ServerConfig {
@@ -58,6 +92,9 @@ export interface ServerConfig {
   saveIntervalMs: number;
   metrics: Address;
   log: LogConfig;
+  security: SecurityConfig;
+  limits: LimitsConfig;
+  maxAgents: number;
   /** settings of the embedded agent (its grpc port is --grpc-port) */
   agent: AgentConfig;
 }
@@ -86,6 +123,40 @@ function indexConfig(f: FlagValues, env: Record<string, string | undefined>): In
   };
 }
 
+const orUndefined = (s: string) => (s === "" ? undefined : s);
+
+function securityConfig(f: FlagValues): SecurityConfig {
+  const cert = f["tls-cert-file"];
+  const key = f["tls-key-file"];
+  if ((cert === "") !== (key === "")) {
+    throw new ConfigError("--tls-cert-file and --tls-key-file go together: give both (PEM certificate and its private key) or neither");
+  }
+  if (cert === "" && f["tls-client-ca-file"] !== "") {
+    throw new ConfigError("--tls-client-ca-file needs TLS: give --tls-cert-file and --tls-key-file too");
+  }
+  return {
+    keys: {
+      readWrite: f["api-key"],
+      readOnly: f["read-only-api-key"],
+      readWriteFile: orUndefined(f["api-key-file"]),
+      readOnlyFile: orUndefined(f["read-only-api-key-file"]),
+    },
+    metricsKeys: f["metrics-api-key"],
+    tls: cert === "" ? undefined : { certFile: cert, keyFile: key, clientCaFile: orUndefined(f["tls-client-ca-file"]) },
+  };
+}
+
+function limitsConfig(f: FlagValues): LimitsConfig {
+  return {
+    maxMessageBytes: f["max-message-size"],
+    maxSearchNum: f["max-search-num"],
+    maxBatch: f["max-batch"],
+    maxIdBytes: f["max-id-length"],
+    maxConcurrentStreams: f["max-concurrent-streams"],
+    maxInFlight: f["max-in-flight"],
+  };
+}
+
 function parseWith<T>(flag: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new ConfigError(`--${flag}: ${r.error.issues[0]?.message ?? "invalid value"}`);
@@ -101,6 +172,9 @@ function agentFrom(f: FlagValues, servers: Address[], env: Record<string, string
     metrics: { host: f["metrics-host"], port: f["metrics-port"] },
     index: indexConfig(f, env),
     log: { level: f["log-level"], format: f["log-format"] },
+    security: securityConfig(f),
+    limits: limitsConfig(f),
+    tunnelTls: { force: "tunnel-tls" in f ? f["tunnel-tls"] : false, caFile: "tls-ca-file" in f ? orUndefined(f["tls-ca-file"]) : undefined },
   };
 }
 
@@ -122,8 +196,18 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     saveIntervalMs: f["save-interval"],
     metrics: { host: f["metrics-host"], port: f["metrics-port"] },
     log: { level: f["log-level"], format: f["log-format"] },
+    security: securityConfig(f),
+    limits: limitsConfig(f),
+    maxAgents: f["max-agents"],
     agent: agentFrom(f, [], env),
   };
+  const k = cfg.security.keys;
+  if (cfg.token === "" && (k.readWrite.length > 0 || k.readOnly.length > 0 || k.readWriteFile || k.readOnlyFile)) {
+    // tunnel calls are trusted, so an open tunnel would let anyone in as an agent
+    throw new ConfigError(
+      `API keys are set but --token is not: any process reaching the tunnel port ${cfg.tunnel.port} could join as an agent and receive every vector; set --token (or ALVD_TOKEN)`,
+    );
+  }
   const clash = [cfg.gateway.port, cfg.tunnel.port, cfg.metrics.port];
   if (cfg.embeddedAgent) clash.push(cfg.agent.grpc.port);
   const seen = new Set<number>();

@@ -16,10 +16,15 @@ export interface FlagSpec<S extends z.ZodMiniType = z.ZodMiniType> {
   /** help text differs per command for flags whose meaning does (e.g. --server) */
   helpFor?: Partial<Record<Command, string>>;
   defaultFor?: Partial<Record<Command, string>>;
+  /** may be given several times on the command line; the values are joined with "," */
+  repeatable?: boolean;
+  /** never echoed in error messages (API keys, tokens) */
+  secret?: boolean;
 }
 
 const both = ["server", "agent"] as const;
 const serverOnly = ["server"] as const;
+const agentOnly = ["agent"] as const;
 
 function flag<S extends z.ZodMiniType>(spec: FlagSpec<S>): FlagSpec<S> {
   return spec;
@@ -195,6 +200,117 @@ export const FLAGS = {
     default: "",
     schema: v.text,
     commands: both,
+    secret: true,
+  }),
+  // client keys (Qdrant's model: read-write and read-only keys, Bearer or api-key header)
+  "api-key": flag({
+    help: "client key with read-write access (comma-separated, may be repeated); none anywhere = open",
+    default: "",
+    schema: v.keyList,
+    commands: both,
+    repeatable: true,
+    secret: true,
+  }),
+  "read-only-api-key": flag({
+    help: "client key that may only search, get objects and read index info (comma-separated, may be repeated)",
+    default: "",
+    schema: v.keyList,
+    commands: both,
+    repeatable: true,
+    secret: true,
+  }),
+  "api-key-file": flag({
+    help: "file of read-write client keys, one a line (# comments); re-read on SIGHUP",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  "read-only-api-key-file": flag({
+    help: "file of read-only client keys, one a line (# comments); re-read on SIGHUP",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  "metrics-api-key": flag({
+    help: "key /metrics asks for (Bearer or api-key header); /healthz and /readyz stay open; empty = open",
+    default: "",
+    schema: v.keyList,
+    commands: both,
+    secret: true,
+  }),
+  // TLS on every listener: gRPC port(s), tunnel, metrics
+  "tls-cert-file": flag({
+    help: "PEM certificate (chain): TLS on every port of this process; reloaded when the file changes",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  "tls-key-file": flag({
+    help: "PEM private key of --tls-cert-file",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  "tls-client-ca-file": flag({
+    help: "PEM CA bundle: require and verify client certificates (mTLS) on the gRPC and tunnel ports",
+    default: "",
+    schema: v.text,
+    commands: both,
+  }),
+  "tls-ca-file": flag({
+    help: "PEM CA bundle to verify the server's tunnel certificate with (default: the system store)",
+    default: "",
+    schema: v.text,
+    commands: agentOnly,
+  }),
+  "tunnel-tls": flag({
+    help: "dial servers with wss:// even where --server gives host:port",
+    default: "false",
+    schema: v.bool,
+    commands: agentOnly,
+  }),
+  // request limits
+  "max-message-size": flag({
+    help: "largest request or response message (e.g. 64MiB); larger is RESOURCE_EXHAUSTED",
+    default: "64MiB",
+    schema: v.byteSize(1024, 2 ** 31 - 1),
+    commands: both,
+  }),
+  "max-search-num": flag({
+    help: "largest Search.Config.num; above is INVALID_ARGUMENT",
+    default: "10000",
+    schema: v.intRange(1, 1_000_000),
+    commands: both,
+  }),
+  "max-batch": flag({
+    help: "most items in one Multi* request; above is INVALID_ARGUMENT and nothing is applied",
+    default: "10000",
+    schema: v.intRange(1, 10_000_000),
+    commands: both,
+  }),
+  "max-id-length": flag({
+    help: "longest vector id in bytes (UTF-8)",
+    default: "1024",
+    schema: v.intRange(1, 1_048_576),
+    commands: both,
+  }),
+  "max-concurrent-streams": flag({
+    help: "HTTP/2 streams one client connection may have open at once",
+    default: "1024",
+    schema: v.intRange(1, 1_000_000),
+    commands: both,
+  }),
+  "max-in-flight": flag({
+    help: "calls one gRPC port serves at once; more are refused with RESOURCE_EXHAUSTED",
+    default: "8192",
+    schema: v.intRange(1, 10_000_000),
+    commands: both,
+  }),
+  "max-agents": flag({
+    help: "agents the server accepts over the tunnel at once",
+    default: "1024",
+    schema: v.intRange(1, 1_000_000),
+    commands: serverOnly,
   }),
   simd: flag({
     help: "distance kernels: auto (fastest the CPU supports) or plain (portable)",

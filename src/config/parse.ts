@@ -38,7 +38,8 @@ function readArgv(command: Command, argv: string[]): Raw {
       value = next;
       i++;
     }
-    raw[name] = { value, from: `--${name}` };
+    const before = raw[name];
+    raw[name] = FLAGS[name].repeatable && before ? { value: `${before.value},${value}`, from: `--${name}` } : { value, from: `--${name}` };
   }
   return raw;
 }
@@ -82,7 +83,7 @@ function readConfigFile(command: Command, path: string): Raw {
   for (const [key, value] of entries) {
     const name = key.replace(/_/g, "-") as FlagName;
     if (!known.has(name)) throw new ConfigError(`--config: ${path}: unknown key "${key}" for alvd ${command}`);
-    raw[name] = { value: String(value), from: `${path}: ${key} (--${name})` };
+    raw[name] = { value: Array.isArray(value) ? value.join(",") : String(value), from: `${path}: ${key} (--${name})` };
   }
   return raw;
 }
@@ -100,7 +101,8 @@ export function parseFlags(command: Command, argv: string[], env: Record<string,
     const r = spec.schema.safeParse(value);
     if (!r.success) {
       const why = r.error.issues[0]?.message ?? "invalid value";
-      throw new ConfigError(`${given?.from ?? `--${name}`}: ${why} (got "${value}")`);
+      const got = spec.secret ? "" : ` (got "${value}")`;
+      throw new ConfigError(`${given?.from ?? `--${name}`}: ${why}${got}`);
     }
     out[name] = r.data;
   }

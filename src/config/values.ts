@@ -102,3 +102,41 @@ export function oneOf<const T extends string>(names: Record<string, T>) {
 }
 
 export const text = z.string();
+
+/**
+ * Client keys, comma-separated. A key travels in an HTTP header, so it must be printable
+ * ASCII without spaces or commas; the message never repeats the value (it is a secret).
+ */
+export const keyList = z.pipe(
+  z.string(),
+  z.transform((s: string, ctx) => {
+    const keys = s.split(",").map((k) => k.trim()).filter((k) => k.length > 0);
+    for (const [i, k] of keys.entries()) {
+      if (!/^[\x21-\x7e]+$/.test(k)) {
+        ctx.issues.push({ code: "custom", message: `key ${i + 1} has a character a header cannot carry (use printable ASCII without spaces)`, input: "" });
+        return z.NEVER;
+      }
+    }
+    return keys;
+  }),
+);
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+
+/** A size in bytes: "65536", "64MiB", "4MB", "512KiB". */
+export function byteSize(min: number, max: number) {
+  const msg = `expected a size from ${min} to ${max} bytes, like "4MiB" or "65536"`;
+  return z.pipe(
+    z.string(),
+    z.transform((s: string, ctx) => {
+      const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(s.trim());
+      const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+      const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+      if (!(n >= min && n <= max)) {
+        ctx.issues.push({ code: "custom", message: msg, input: s });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  );
+}

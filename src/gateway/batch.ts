@@ -7,6 +7,7 @@ import { mapLimit, orderedStream, serialByKey } from "./concurrency";
 import type { Gateway } from "./context";
 import { mostMeaningful, toStatus } from "./errors";
 import { clientTimeout, type CallScope } from "./fanout";
+import { checkBatch } from "./validate";
 
 export function scopeOf(ctx: HandlerContext): CallScope {
   return { signal: ctx.signal, timeoutMs: clientTimeout(ctx) };
@@ -18,6 +19,7 @@ export function scopeOf(ctx: HandlerContext): CallScope {
  * no room for per-item errors.
  */
 export async function multi<I, O>(gw: Gateway, rpc: string, items: readonly I[], fn: (item: I) => Promise<O>, key?: (item: I) => string | undefined): Promise<O[]> {
+  checkBatch(rpc, items.length, gw.limits);
   const errors: ConnectError[] = [];
   const run = key === undefined ? fn : serialByKey(key, fn);
   const out = await mapLimit(items, gw.multiConcurrency, async (item) => {

@@ -2,6 +2,7 @@
 import type { Logger } from "../observe/log";
 import type { AgentSet } from "./agents";
 import type { GatewayMetrics } from "./metrics";
+import type { RequestLimits } from "../config/limits";
 
 export interface Gateway {
   readonly agents: AgentSet;
@@ -15,6 +16,8 @@ export interface Gateway {
   readonly streamConcurrency: number;
   /** search timeout when Search.Config.timeout is 0 (ms) */
   readonly searchTimeoutMs: number;
+  /** what one request may ask for */
+  readonly limits: RequestLimits;
   /** random source for placement tie-breaks (tests may fix it) */
   readonly random: () => number;
 }

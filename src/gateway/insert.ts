@@ -31,7 +31,7 @@ import { checkVector } from "./validate";
  * succeeds with the copies that were stored.
  */
 export async function insertOne(gw: Gateway, rpc: string, req: Insert_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector);
+  const vec = checkVector(rpc, req.vector, gw.limits);
   const id = vec.id;
   const agents = gw.agents.list();
   if (agents.length === 0) throw noAgents(rpc, id);

@@ -23,7 +23,7 @@ import { insertOne } from "./insert";
 import { replicaLocation } from "./location";
 import { chooseReplicas } from "./placement";
 import { stamp } from "./timestamp";
-import { checkVector } from "./validate";
+import { checkBatch, checkVector } from "./validate";
 
 /** items per agent call: big enough to amortise a call, small enough to stream through the tunnel */
 const CHUNK = 512;
@@ -37,9 +37,10 @@ function atItem(e: unknown, i: number): ConnectError {
 
 export async function multiInsert(gw: Gateway, rpc: string, reqs: readonly Insert_Request[], scope: CallScope): Promise<Object_Location[]> {
   if (reqs.length === 0) return [];
+  checkBatch(rpc, reqs.length, gw.limits);
   const ids = reqs.map((r, i) => {
     try {
-      return checkVector(rpc, r.vector).id;
+      return checkVector(rpc, r.vector, gw.limits).id;
     } catch (e) {
       throw atItem(e, i);
     }

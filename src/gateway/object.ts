@@ -41,17 +41,17 @@ export function getVector(gw: Gateway, rpc: string, id: string, scope: CallScope
 }
 
 async function getObject(gw: Gateway, rpc: string, req: Object_VectorRequest, scope: CallScope): Promise<Object_Vector> {
-  const id = checkId(rpc, req.id?.id);
+  const id = checkId(rpc, req.id?.id, gw.limits);
   return readAny(gw, rpc, id, scope, (a, o) => a.clients.object.getObject(req, o));
 }
 
 export async function exists(gw: Gateway, req: Object_ID, scope: CallScope): Promise<Object_ID> {
-  const id = checkId("Exists", req.id);
+  const id = checkId("Exists", req.id, gw.limits);
   return readAny(gw, "Exists", id, scope, (a, o) => a.clients.object.exists(req, o));
 }
 
 export async function getTimestamp(gw: Gateway, id: string | undefined, scope: CallScope): Promise<Object_Timestamp> {
-  const checked = checkId("GetTimestamp", id);
+  const checked = checkId("GetTimestamp", id, gw.limits);
   return readAny(gw, "GetTimestamp", checked, scope, (a, o) => a.clients.object.getTimestamp({ id: { id: checked } }, o));
 }
 

@@ -19,7 +19,7 @@ import { mergeLocations } from "./location";
 import { checkId } from "./validate";
 
 export async function removeOne(gw: Gateway, rpc: string, req: Remove_Request, scope: CallScope): Promise<Object_Location> {
-  const id = checkId(rpc, req.id?.id);
+  const id = checkId(rpc, req.id?.id, gw.limits);
   const { location, holders } = await writeHoldersLocation(gw, rpc, id, scope, (a, o) => a.clients.remove.remove(req, o));
   for (const a of holders) a.adjustStored(-1);
   return location;

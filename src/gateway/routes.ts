@@ -26,6 +26,7 @@ import { removeService } from "./remove";
 import { searchService } from "./search";
 import { updateService } from "./update";
 import { upsertService } from "./upsert";
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../config/limits";
 
 export interface GatewayOptions {
   /** copies per vector (Vald's index replica); capped at the live agent count */
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   streamConcurrency?: number;
   /** search timeout when Search.Config.timeout is 0 (default 3000 ms, Vald's default) */
   searchTimeoutMs?: number;
+  /** id length, search num and batch size limits (default: the flags' defaults) */
+  limits?: RequestLimits;
   /** serve core.v1.Agent on the gateway for older clients (default true) */
   legacyAgentApi?: boolean;
   random?: () => number;
@@ -54,6 +57,7 @@ export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
     multiConcurrency: opts.multiConcurrency ?? 64,
     streamConcurrency: opts.streamConcurrency ?? 16,
     searchTimeoutMs: opts.searchTimeoutMs ?? 3000,
+    limits: opts.limits ?? DEFAULT_REQUEST_LIMITS,
     random: opts.random ?? Math.random,
   };
 }

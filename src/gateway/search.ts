@@ -96,15 +96,15 @@ export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, v
 }
 
 export async function searchOne(gw: Gateway, kind: SearchKind, rpc: string, req: Search_Request, scope: CallScope): Promise<Search_Response> {
-  const cfg = checkSearchConfig(rpc, req.config);
+  const cfg = checkSearchConfig(rpc, req.config, gw.limits);
   checkFloats(rpc, req.vector, cfg.requestId);
   return searchVector(gw, kind, rpc, req.vector, cfg, scope);
 }
 
 /** The id's own vector from any replica, then a search with it (so the id itself is in the answer). */
 export async function searchByIdOne(gw: Gateway, kind: SearchKind, rpc: string, req: Search_IDRequest, scope: CallScope): Promise<Search_Response> {
-  const id = checkId(rpc, req.id);
-  const cfg = checkSearchConfig(rpc, req.config);
+  const id = checkId(rpc, req.id, gw.limits);
+  const cfg = checkSearchConfig(rpc, req.config, gw.limits);
   const vec = await getVector(gw, rpc, id, scope);
   return searchVector(gw, kind, rpc, vec.vector, cfg, scope);
 }

@@ -21,7 +21,7 @@ import { stamp } from "./timestamp";
 import { checkId, checkVector } from "./validate";
 
 export async function updateOne(gw: Gateway, rpc: string, req: Update_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector);
+  const vec = checkVector(rpc, req.vector, gw.limits);
   const agentReq = create(Update_RequestSchema, {
     vector: vec,
     config: {
@@ -35,7 +35,7 @@ export async function updateOne(gw: Gateway, rpc: string, req: Update_Request, s
 }
 
 export async function updateTimestampOne(gw: Gateway, req: Update_TimestampRequest, scope: CallScope): Promise<Object_Location> {
-  const id = checkId("UpdateTimestamp", req.id);
+  const id = checkId("UpdateTimestamp", req.id, gw.limits);
   return (await writeHoldersLocation(gw, "UpdateTimestamp", id, scope, (a, o) => a.clients.update.updateTimestamp(req, o))).location;
 }
 

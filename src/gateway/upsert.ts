@@ -24,7 +24,7 @@ import { checkVector } from "./validate";
  * NotFound the id is absent, and the insert skips a second check.
  */
 export async function upsertOne(gw: Gateway, rpc: string, req: Upsert_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector);
+  const vec = checkVector(rpc, req.vector, gw.limits);
   const timestamp = stamp(req.config?.timestamp);
   const updateReq = create(Update_RequestSchema, {
     vector: vec,

@@ -6,16 +6,27 @@ import { invalidArgument } from "./errors";
 
 const MIN_DIMENSION = 2;
 
-export function checkId(rpc: string, id: string | undefined): string {
+import { overBytes, type RequestLimits } from "../config/limits";
+
+export function checkId(rpc: string, id: string | undefined, limits: RequestLimits): string {
   if (id === undefined || id.length === 0) throw invalidArgument(rpc, "id must not be empty");
+  const n = overBytes(id, limits.maxIdBytes);
+  if (n !== undefined) throw invalidArgument(rpc, `id is ${n} bytes, longer than --max-id-length ${limits.maxIdBytes}`);
   return id;
 }
 
-export function checkVector(rpc: string, v: Object_Vector | undefined): Object_Vector {
+export function checkVector(rpc: string, v: Object_Vector | undefined, limits: RequestLimits): Object_Vector {
   if (v === undefined) throw invalidArgument(rpc, "vector is required");
-  checkId(rpc, v.id);
+  checkId(rpc, v.id, limits);
   checkFloats(rpc, v.vector, v.id);
   return v;
+}
+
+/** A Multi* request over --max-batch is refused whole, before any item is applied. */
+export function checkBatch(rpc: string, items: number, limits: RequestLimits): void {
+  if (items > limits.maxBatch) {
+    throw invalidArgument(rpc, `${items} requests in one call, more than --max-batch ${limits.maxBatch}; split it into smaller calls (nothing was applied)`);
+  }
 }
 
 export function checkFloats(rpc: string, vector: readonly number[], requestId?: string): void {
@@ -24,7 +35,10 @@ export function checkFloats(rpc: string, vector: readonly number[], requestId?: 
   }
 }
 
-export function checkSearchConfig(rpc: string, cfg: Search_Config | undefined): Search_Config {
+export function checkSearchConfig(rpc: string, cfg: Search_Config | undefined, limits: RequestLimits): Search_Config {
   if (cfg === undefined || cfg.num < 1) throw invalidArgument(rpc, "config.num must be at least 1", cfg?.requestId);
+  if (cfg.num > limits.maxSearchNum) {
+    throw invalidArgument(rpc, `config.num ${cfg.num} is more than --max-search-num ${limits.maxSearchNum}`, cfg.requestId);
+  }
   return cfg;
 }

@@ -12,11 +12,15 @@ export function envelope(message: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The one message in `body`; `what` names it in the error ("request", "response"). */
-export function unwrapEnvelope(body: Uint8Array, what: string): Uint8Array {
-  if (body.byteLength < ENVELOPE_HEADER_BYTES) throw new ConnectError(`protocol error: ${what} without a message envelope`, Code.Internal);
-  if ((body[0]! & 0b1) !== 0) throw new ConnectError(`protocol error: compressed ${what} without grpc-encoding`, Code.Internal);
+/**
+ * The one message in `body`. A malformed request is the client's mistake
+ * (InvalidArgument); a malformed response is ours or the peer's (Internal).
+ */
+export function unwrapEnvelope(body: Uint8Array, what: "request" | "response"): Uint8Array {
+  const code = what === "request" ? Code.InvalidArgument : Code.Internal;
+  if (body.byteLength < ENVELOPE_HEADER_BYTES) throw new ConnectError(`protocol error: ${what} without a message envelope`, code);
+  if ((body[0]! & 0b1) !== 0) throw new ConnectError(`protocol error: compressed ${what} without grpc-encoding`, code);
   const len = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1);
-  if (ENVELOPE_HEADER_BYTES + len !== body.byteLength) throw new ConnectError(`protocol error: unary ${what} must hold exactly one message`, Code.Internal);
+  if (ENVELOPE_HEADER_BYTES + len !== body.byteLength) throw new ConnectError(`protocol error: unary ${what} must hold exactly one message`, code);
   return body.subarray(ENVELOPE_HEADER_BYTES);
 }

@@ -9,41 +9,52 @@
 // compression. Everything else (streams, gRPC-web, Connect, gzip, unknown paths) falls
 // through to Connect unchanged, so behaviour is Connect's wherever this path declines.
 import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { createDirectTransport, type DirectTransport } from "./direct-transport";
 import { readAllBytes } from "@connectrpc/connect/protocol";
 import { ENVELOPE_HEADER_BYTES } from "./envelope";
-import { headerBlock, webHeaders } from "./h2-adapter";
+import { headerBlock, requestChunks, stopReading } from "./h2-adapter";
 import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "./unary-call";
 
 export interface GrpcUnaryOptions {
   routes: (router: ConnectRouter) => void;
-  interceptors?: Interceptor[];
   readMaxBytes: number;
   writeMaxBytes: number;
 }
 
-/** Returns true when it took the stream; false leaves it to the caller (Connect). */
-export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+/**
+ * Returns true when it took the stream; false leaves it to the caller (Connect).
+ * `header` is the request's headers as web Headers; `refusal` is the listener's
+ * verdict (guard.ts): a call it refuses is answered with that status, body unread.
+ */
+export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, header: Headers, refusal: ConnectError | undefined) => boolean;
 
 export function grpcUnaryHandler(opts: GrpcUnaryOptions): StreamHandler {
-  const transport = createDirectTransport(opts.routes, opts.interceptors);
+  const transport = createDirectTransport(opts.routes);
   const methods = transport.unaryMethods;
 
-  return (stream, headers) => {
+  return (stream, headers, header, refusal) => {
     if (headers[":method"] !== "POST") return false;
     const method = methods.get(headers[":path"] ?? "");
     if (method === undefined) return false;
     if (!isPlainGrpc(headers["content-type"], headers["grpc-encoding"] as string | undefined)) return false;
-    void serve(stream, headers, method, transport, opts);
+    if (refusal) respondStatus(stream, refusal);
+    else void serve(stream, header, method, transport, opts);
     return true;
   };
 }
 
+/** trailers-only response: the status travels in the one HEADERS frame */
+function respondStatus(stream: ServerHttp2Stream, e: unknown): void {
+  if (stream.destroyed || stream.closed) return;
+  stream.respond(headerBlock(statusTrailers(e), { ":status": 200, "content-type": GRPC_PROTO }), { endStream: true });
+  stopReading(stream);
+}
+
 async function serve(
   stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
+  header: Headers,
   method: DescMethodUnary<DescMessage, DescMessage>,
   transport: DirectTransport,
   opts: GrpcUnaryOptions,
@@ -52,17 +63,18 @@ async function serve(
   const onClose = () => gone.abort(new ConnectError("client closed the stream", Code.Canceled));
   stream.once("close", onClose);
   try {
-    const body = await readAllBytes(stream, opts.readMaxBytes + ENVELOPE_HEADER_BYTES);
-    const answer = await invokeUnary(transport, method, body, webHeaders(headers), gone.signal, opts.writeMaxBytes);
+    const body = await readAllBytes(requestChunks(stream), opts.readMaxBytes + ENVELOPE_HEADER_BYTES).catch((e: unknown) => {
+      const err = ConnectError.from(e);
+      throw err.code === Code.ResourceExhausted ? new ConnectError(`request message is larger than ${opts.readMaxBytes} bytes (--max-message-size)`, Code.ResourceExhausted) : err;
+    });
+    const answer = await invokeUnary(transport, method, body, header, gone.signal, opts.writeMaxBytes);
     if (stream.destroyed || stream.closed) return;
     const trailers = headerBlock(answer.trailer);
     stream.respond(headerBlock(answer.header, { ":status": 200 }), { waitForTrailers: true });
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));
     stream.end(answer.body);
   } catch (e) {
-    if (stream.destroyed || stream.closed) return;
-    // trailers-only response: the status travels in the one HEADERS frame
-    stream.respond(headerBlock(statusTrailers(e), { ":status": 200, "content-type": GRPC_PROTO }), { endStream: true });
+    respondStatus(stream, e);
   } finally {
     stream.off("close", onClose);
   }

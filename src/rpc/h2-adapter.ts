@@ -4,11 +4,35 @@
 // (grpc-unary.ts) beside them, and cost a few objects per call. This adapter speaks
 // the stream API directly: headers in, status + headers, body chunks with
 // backpressure, trailers out.
+import type { ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { once } from "node:events";
 
+const NGHTTP2_NO_ERROR = 0x0;
 const NGHTTP2_INTERNAL_ERROR = 0x2;
+
+/**
+ * The request body as chunks. Stopping early (a message over the size limit, a refused
+ * call) must not destroy the stream: that resets it with CANCEL before the status
+ * goes out, and the client sees "cancelled" instead of the reason.
+ */
+export function requestChunks(stream: ServerHttp2Stream): AsyncIterable<Uint8Array> {
+  return stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
+}
+
+/**
+ * After the answer went out: a client still sending is told to stop with
+ * RST_STREAM(NO_ERROR), as RFC 9113 §8.1 has a server do when it answered early.
+ */
+export function stopReading(stream: ServerHttp2Stream): void {
+  if (stream.destroyed || stream.closed || stream.readableEnded) return;
+  const close = () => {
+    if (!stream.destroyed && !stream.closed && !stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+  };
+  if (stream.writableFinished) close();
+  else stream.once("finish", close);
+}
 
 /** Request headers as web Headers, pseudo-headers (":path", …) left out. */
 export function webHeaders(headers: IncomingHttpHeaders): Headers {
@@ -30,13 +54,11 @@ export function headerBlock(h: Headers | undefined, extra: Record<string, string
   return out;
 }
 
-async function* chunks(stream: ServerHttp2Stream): AsyncGenerator<Uint8Array> {
-  for await (const c of stream) yield c as Uint8Array;
-}
-
-export function universalStreamHandler(handlers: UniversalHandler[]): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
-  const byPath = new Map(handlers.map((h) => [h.requestPath, h]));
-  return (stream, headers) => {
+/** `header` is `headers` as web Headers (already made by the caller); `values` go to the handler's context. */
+export function universalStreamHandler(
+  byPath: ReadonlyMap<string, UniversalHandler>,
+): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, header: Headers, values: ContextValues) => void {
+  return (stream, headers, header, values) => {
     const path = headers[":path"] ?? "/";
     const q = path.indexOf("?");
     const handler = byPath.get(q < 0 ? path : path.slice(0, q));
@@ -44,11 +66,18 @@ export function universalStreamHandler(handlers: UniversalHandler[]): (stream: S
       stream.respond({ ":status": 404 }, { endStream: true });
       return;
     }
-    void serve(handler, stream, headers, path);
+    void serve(handler, stream, headers, path, header, values);
   };
 }
 
-async function serve(handler: UniversalHandler, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, path: string): Promise<void> {
+async function serve(
+  handler: UniversalHandler,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  path: string,
+  header: Headers,
+  contextValues: ContextValues,
+): Promise<void> {
   const gone = new AbortController();
   // the client went away (RST_STREAM, connection lost) before we finished
   const onClose = () => gone.abort(new Error("stream closed"));
@@ -58,9 +87,10 @@ async function serve(handler: UniversalHandler, stream: ServerHttp2Stream, heade
       httpVersion: "2.0",
       method: headers[":method"] ?? "GET",
       url: `http://${headers[":authority"] ?? "localhost"}${path}`,
-      header: webHeaders(headers),
-      body: chunks(stream),
+      header,
+      body: requestChunks(stream),
       signal: gone.signal,
+      contextValues,
     };
     const res = await handler(req);
     if (stream.destroyed || stream.closed) return;
@@ -69,12 +99,14 @@ async function serve(handler: UniversalHandler, stream: ServerHttp2Stream, heade
     const head = headerBlock(res.header, { ":status": res.status });
     if (body === undefined && trailers === undefined) {
       stream.respond(head, { endStream: true });
+      stopReading(stream);
       return;
     }
     stream.respond(head, { waitForTrailers: trailers !== undefined });
     if (trailers !== undefined) stream.once("wantTrailers", () => stream.sendTrailers(headerBlock(trailers)));
     if (body instanceof Uint8Array) {
       stream.end(body);
+      stopReading(stream);
       return;
     }
     if (body !== undefined) {
@@ -84,6 +116,7 @@ async function serve(handler: UniversalHandler, stream: ServerHttp2Stream, heade
       }
     }
     stream.end();
+    stopReading(stream);
   } catch {
     // Connect turns handler errors into statuses itself; what reaches here is a broken
     // stream (client gone, write after close): reset it rather than leave it hanging.

@@ -1,25 +1,49 @@
-// One port for every RPC flavour: gRPC clients speak prior-knowledge HTTP/2 (h2c),
-// browsers and curl speak HTTP/1.1 (Connect, gRPC-web). node:http2 without TLS only
-// does h2c, so a plain TCP server peeks at the first bytes and hands the socket to
-// the right HTTP server. The HTTP/1.1 server is made on the first HTTP/1.1 connection:
-// gRPC-only deployments never load node:http, and start-up skips it.
-import { createServer as createNetServer, type Socket } from "node:net";
+// One port for every RPC flavour: gRPC clients speak HTTP/2, browsers and curl speak
+// HTTP/1.1 (Connect, gRPC-web). In plain text, node:http2 only does prior-knowledge
+// h2c, so a TCP server peeks at the first bytes and hands the socket to the right HTTP
+// server. With TLS, ALPN says which (h2 or http/1.1); a client that offers no ALPN
+// speaks HTTP/1.1, as RFC 9113 requires for h2 over TLS. The HTTP/1.1 server is made
+// on the first HTTP/1.1 connection: gRPC-only deployments never load node:http.
+//
+// Every call, whichever road it takes, passes the listener's guard first (API keys,
+// in-flight limit): see guard.ts.
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type * as http from "node:http";
 import * as http2 from "node:http2";
-import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
-import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from "node:tls";
+import { createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "../observe/log";
+import type { ApiKeys } from "../security/api-keys";
+import type { TlsMaterial, TlsSource } from "../security/tls-files";
 import { grpcUnaryHandler } from "./grpc-unary";
-import { universalStreamHandler } from "./h2-adapter";
-import type { Interceptor } from "@connectrpc/connect";
+import { boundedErrorsInterceptor, checkUnaryDecode, createGuard, decodeErrorsInterceptor, refusalValues, requestGate } from "./guard";
+import { universalStreamHandler, webHeaders } from "./h2-adapter";
+
+export interface ListenerLimits {
+  /** largest request or response message */
+  maxMessageBytes: number;
+  /** HTTP/2 streams one connection may have open */
+  maxConcurrentStreams: number;
+  /** calls served at once; more get RESOURCE_EXHAUSTED */
+  maxInFlight: number;
+}
+
+export const DEFAULT_LIMITS: ListenerLimits = { maxMessageBytes: 64 * 1024 * 1024, maxConcurrentStreams: 1024, maxInFlight: 8192 };
 
 export interface RpcListenerOptions {
   host: string;
   port: number;
   routes: (router: ConnectRouter) => void;
   log: Logger;
-  /** observes every call (metrics, logging) */
+  /** run around every call of every service (metrics, logging) */
   interceptors?: Interceptor[];
+  /** client keys; undefined = open */
+  keys?: ApiKeys;
+  /** serve TLS (and mTLS when the material has a client CA); undefined = plain text */
+  tls?: TlsSource;
+  limits?: ListenerLimits;
 }
 
 export interface RpcListener {
@@ -30,100 +54,168 @@ export interface RpcListener {
 }
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
-/** Bulk inserts of a few thousand 784-d vectors exceed gRPC's usual 4 MiB. */
-const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 const CORS_HEADERS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "POST, GET, OPTIONS",
   "access-control-allow-headers":
-    "content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent, authorization",
+    "content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent, authorization, api-key",
   "access-control-expose-headers": "grpc-status, grpc-message, grpc-status-details-bin, connect-content-encoding",
   "access-control-max-age": "7200",
 };
 
+/** Per-service interceptor options replace the router's; keep the listener's in front of them. */
+function withInterceptors(routes: (router: ConnectRouter) => void, outer: Interceptor[]): (router: ConnectRouter) => void {
+  return (router) => {
+    const wrapped: ConnectRouter = {
+      handlers: router.handlers,
+      service: (service, impl, options) => {
+        router.service(service, impl, { ...options, interceptors: [...outer, ...(options?.interceptors ?? [])] });
+        return wrapped;
+      },
+      rpc: (method, impl, options) => {
+        router.rpc(method, impl, { ...options, interceptors: [...outer, ...(options?.interceptors ?? [])] });
+        return wrapped;
+      },
+    };
+    routes(wrapped);
+  };
+}
+
+function secureOptions(m: TlsMaterial): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
+  return { cert: m.cert, key: m.key, ca: m.clientCa, requestCert: m.clientCa !== undefined, rejectUnauthorized: m.clientCa !== undefined };
+}
+
 export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const maxBytes = limits.maxMessageBytes;
+  const guard = createGuard(opts.keys, limits.maxInFlight);
+  const routes = withInterceptors(opts.routes, [boundedErrorsInterceptor, decodeErrorsInterceptor, ...(opts.interceptors ?? [])]);
+  const compressions = [compressionGzip, compressionBrotli];
   // HTTP/2: plain unary gRPC calls are served from the stream (grpc-unary.ts), the
   // rest by Connect's handlers on the same streams (h2-adapter.ts).
-  const limits = { readMaxBytes: MAX_MESSAGE_BYTES, writeMaxBytes: MAX_MESSAGE_BYTES, interceptors: opts.interceptors };
-  // the compressions connect-node's adapter accepts by default (gRPC clients may gzip)
-  const connectOptions = { ...limits, acceptCompression: [compressionGzip, compressionBrotli] };
-  const fast = grpcUnaryHandler({ routes: opts.routes, ...limits });
+  const fast = grpcUnaryHandler({ routes, readMaxBytes: maxBytes, writeMaxBytes: maxBytes });
   // Connect's handlers are built on the first call that needs them: building a handler
   // per method costs start-up time, and gRPC clients may never need them.
-  let connect: ReturnType<typeof universalStreamHandler> | undefined;
-  const viaConnect = () => {
-    if (connect) return connect;
-    const router = createConnectRouter(connectOptions);
-    opts.routes(router);
-    return (connect = universalStreamHandler(router.handlers));
+  let handlers: Map<string, UniversalHandler> | undefined;
+  const connectHandlers = () => {
+    if (handlers) return handlers;
+    const router = createConnectRouter({ readMaxBytes: maxBytes, writeMaxBytes: maxBytes, acceptCompression: compressions, requestGate });
+    routes(router);
+    return (handlers = new Map(router.handlers.map((h) => [h.requestPath, checkUnaryDecode(h, maxBytes, compressions)])));
   };
-  const h2 = http2.createServer({ maxSessionMemory: 64 });
+  let viaConnect: ReturnType<typeof universalStreamHandler> | undefined;
+  const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } });
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers) => {
-    if (!fast(stream, headers)) viaConnect()(stream, headers);
+    const path = (headers[":path"] ?? "").split("?", 1)[0]!;
+    const header = webHeaders(headers);
+    const refusal = guard.admit(path, header);
+    if (!refusal) stream.once("close", guard.release);
+    if (fast(stream, headers, header, refusal)) return;
+    (viaConnect ??= universalStreamHandler(connectHandlers()))(stream, headers, header, refusalValues(refusal));
   });
-  // HTTP/1.1 (Connect, gRPC-web from browsers and curl) through connect-node, made on the
-  // first such connection. Browsers call from other origins: answer CORS preflights.
+  // HTTP/1.1 (Connect, gRPC-web from browsers and curl), made on the first such
+  // connection. Browsers call from other origins: answer CORS preflights.
   let h1: Promise<http.Server> | undefined;
   const httpOne = () =>
-    (h1 ??= import("node:http").then(({ createServer }) => {
-      const handler = connectNodeAdapter({ routes: opts.routes, ...connectOptions });
-      return createServer((req, res) => {
+    (h1 ??= import("node:http").then(({ createServer }) =>
+      createServer((req, res) => {
         for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
         if (req.method === "OPTIONS") {
           res.writeHead(204).end();
           return;
         }
-        handler(req, res);
-      });
-    }));
+        const path = (req.url ?? "").split("?", 1)[0]!;
+        const handler = connectHandlers().get(path);
+        if (handler === undefined) {
+          res.writeHead(404).end();
+          return;
+        }
+        const values = refusalValues(undefined);
+        const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+        const refusal = guard.admit(path, uReq.header);
+        if (refusal) uReq.contextValues = refusalValues(refusal);
+        else res.once("close", guard.release);
+        handler(uReq)
+          .then((uRes) => universalResponseToNodeResponse(uRes, res))
+          .catch((e: unknown) => {
+            opts.log.debug("HTTP/1.1 call ended with a broken connection", { err: e as Error, path });
+            if (!res.headersSent) res.writeHead(500);
+            res.destroy();
+          });
+      }),
+    ));
+  const toHttpOne = (socket: Socket) =>
+    httpOne().then(
+      (server) => {
+        server.emit("connection", socket);
+        socket.resume();
+      },
+      (e: Error) => {
+        opts.log.error("HTTP/1.1 server unavailable", { err: e });
+        socket.destroy();
+      },
+    );
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
-
-  const tcp = createNetServer((socket) => {
+  const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", (e) => opts.log.debug("rpc socket error", { err: e }));
-    socket.once("data", (first: Buffer) => {
-      socket.pause();
-      socket.unshift(first);
-      const n = Math.min(first.length, H2_PREFACE.length);
-      if (first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
-        h2.emit("connection", socket);
-        socket.resume();
-        return;
+  };
+
+  let server: NetServer;
+  if (opts.tls) {
+    const source = opts.tls;
+    const tls = createTlsServer({ ALPNProtocols: ["h2", "http/1.1"], ...secureOptions(source.current()) }, (socket: TLSSocket) => {
+      if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
+      else {
+        socket.pause();
+        void toHttpOne(socket);
       }
-      httpOne().then(
-        (server) => {
-          server.emit("connection", socket);
-          socket.resume();
-        },
-        (e: Error) => {
-          opts.log.error("HTTP/1.1 server unavailable", { err: e });
-          socket.destroy();
-        },
-      );
     });
-  });
+    tls.on("connection", track);
+    // plain text on a TLS port, unknown CAs, missing client certificates: the handshake
+    // fails and the connection closes; the server carries on
+    tls.on("tlsClientError", (e) => opts.log.debug("TLS handshake refused", { err: e }));
+    const unsubscribe = source.onChange((m) => tls.setSecureContext(secureOptions(m)));
+    tls.on("close", unsubscribe);
+    server = tls;
+  } else {
+    server = createNetServer((socket) => {
+      track(socket);
+      socket.once("data", (first: Buffer) => {
+        socket.pause();
+        socket.unshift(first);
+        const n = Math.min(first.length, H2_PREFACE.length);
+        if (first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
+          h2.emit("connection", socket);
+          socket.resume();
+          return;
+        }
+        void toHttpOne(socket);
+      });
+    });
+  }
 
   return new Promise((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen(opts.port, opts.host, () => {
-      tcp.off("error", reject);
-      const addr = tcp.address();
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      const addr = server.address();
       const port = typeof addr === "object" && addr ? addr.port : opts.port;
       resolve({
         port,
         close: (graceMs = 5000) =>
           new Promise<void>((done) => {
-            tcp.close();
-            void h1?.then((server) => {
-              server.close();
-              server.closeIdleConnections?.();
+            server.close();
+            void h1?.then((s) => {
+              s.close();
+              s.closeIdleConnections?.();
             });
             h2.close();
             for (const s of sessions) s.close();

@@ -8,6 +8,11 @@ import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grp
 import type { DirectTransport } from "./direct-transport";
 import { envelope, unwrapEnvelope } from "./envelope";
 
+/** A request that is not valid protobuf for its method: the client's mistake. */
+export function undecodable(e: unknown): ConnectError {
+  return new ConnectError(`cannot decode the request message: ${(e as Error).message}`, Code.InvalidArgument);
+}
+
 export const GRPC_PROTO = "application/grpc+proto";
 const PLAIN_CONTENT_TYPES = new Set(["application/grpc", GRPC_PROTO]);
 
@@ -46,7 +51,7 @@ export async function invokeUnary(
   try {
     input = fromBinary(method.input, message);
   } catch (e) {
-    throw new ConnectError(`parse binary: ${(e as Error).message}`, Code.Internal);
+    throw undecodable(e);
   }
   const res = await transport.unary(method, signal, timeout.timeoutMs, header, input);
   const out = toBinary(method.output, res.message);

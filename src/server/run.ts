@@ -10,22 +10,26 @@ import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
 import { listenRpc } from "../rpc/listen";
+import { createProtection } from "../security/protection";
 import { listenTunnel } from "../tunnel/listener";
 import { tunnelRegistry } from "./registry";
 
-export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
+export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void>; reload(): void }> {
   const registry = createRegistry();
   const pool = createAgentPool();
   let ready = false;
-  const observe = await serveObserve(cfg.metrics, registry, () => ready);
-  const stack: (() => Promise<void>)[] = [() => observe.close()];
+  // one set of keys and certificates for the gateway, the embedded agent, the tunnel and metrics
+  const ports = cfg.embeddedAgent ? `ports ${cfg.gateway.port} and ${cfg.agent.grpc.port}` : `port ${cfg.gateway.port}`;
+  const protection = createProtection(cfg.security, log, ports);
+  const observe = await serveObserve(cfg.metrics, registry, { ready: () => ready, metricsAllowed: protection.metricsAllowed, tls: protection.tls });
+  const stack: (() => Promise<void>)[] = [async () => protection.close(), () => observe.close()];
   const unwind = async () => {
     for (const f of stack.splice(0).reverse()) await f().catch((e: Error) => log.error("shutdown step failed", { err: e }));
   };
   try {
     let embedded: StartedAgent | undefined;
     if (cfg.embeddedAgent) {
-      embedded = await startAgent(cfg.agent, log, registry);
+      embedded = await startAgent(cfg.agent, log, registry, undefined, protection);
       stack.push(() => embedded!.stop());
       pool.add(
         createAgentHandle({
@@ -41,6 +45,8 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       host: cfg.tunnel.host,
       port: cfg.tunnel.port,
       token: cfg.token || undefined,
+      tls: protection.tls,
+      maxAgents: cfg.maxAgents,
       onAgent: (s) => agents.onAgent(s),
       onAgentGone: (s) => agents.onAgentGone(s),
       log,
@@ -49,9 +55,12 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
     const rpc = await listenRpc({
       host: cfg.gateway.host,
       port: cfg.gateway.port,
-      routes: gatewayRoutes(pool, { replicas: cfg.replicas, log, registry }),
+      routes: gatewayRoutes(pool, { replicas: cfg.replicas, log, registry, limits: cfg.limits }),
       log,
       interceptors: [rpcMetricsInterceptor(registry, "gateway")],
+      keys: protection.keys,
+      tls: protection.tls,
+      limits: cfg.limits,
     });
     stack.push(() => rpc.close());
     const indexer = createIndexer(pool, {
@@ -80,5 +89,6 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       // Reverse start order: stop taking client calls, drop agents, then save the embedded agent.
       await unwind();
     },
+    reload: () => protection.reload(),
   };
 }

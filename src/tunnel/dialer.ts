@@ -21,6 +21,10 @@ export type DialState =
 export interface DialTunnelOptions {
   /** "host:port" or a ws:// / wss:// URL; the path defaults to /connect */
   server: string;
+  /** dial host:port addresses with wss:// */
+  secure?: boolean;
+  /** TLS settings for wss://, asked for at every dial so renewed files take effect */
+  tls?: () => DialTls;
   /** stable agent name; a reconnect under the same name replaces the old connection */
   name: string;
   token?: string;
@@ -35,6 +39,14 @@ export interface DialTunnelOptions {
   pingMisses?: number;
   /** per-stream flow-control window in bytes */
   window?: number;
+}
+
+export interface DialTls {
+  /** PEM CA bundle to verify the server with; undefined = the system store */
+  ca?: string;
+  /** client certificate and key, for servers that require one (mTLS) */
+  cert?: string;
+  key?: string;
 }
 
 export interface TunnelDialer {
@@ -67,7 +79,7 @@ function isRefusal(o: Outcome): boolean {
 }
 
 export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
-  const url = tunnelUrl(opts.server);
+  const url = tunnelUrl(opts.server, opts.secure);
   if (!isValidAgentName(opts.name)) throw new Error(`invalid agent name ${JSON.stringify(opts.name)}`);
   const log = opts.log.with({ component: "tunnel", server: url });
   const dispatch = createCallDispatcher(opts.handlers, log, opts.fastUnary);
@@ -88,7 +100,8 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
 
   const connectOnce = () =>
     new Promise<Outcome>((resolve) => {
-      const ws = new WebSocket(url, { headers: helloHeaders(opts.name, opts.token), perMessageDeflate: false });
+      const tls = url.startsWith("wss:") ? opts.tls?.() : undefined;
+      const ws = new WebSocket(url, { headers: helloHeaders(opts.name, opts.token), perMessageDeflate: false, tls });
       ws.binaryType = "nodebuffer";
       socket = ws;
       let opened = false;

@@ -46,10 +46,10 @@ export function tokenMatches(expected: string, given: string | undefined): boole
   return timingSafeEqual(a, b);
 }
 
-/** "host:port", "ws://host:port" or a full URL → the websocket URL of the tunnel endpoint */
-export function tunnelUrl(server: string): string {
+/** "host:port", "ws://host:port" or a full URL → the websocket URL of the tunnel endpoint; `secure` makes host:port wss:// */
+export function tunnelUrl(server: string, secure = false): string {
   let s = server.trim();
-  if (!/^[a-z]+:\/\//i.test(s)) s = `ws://${s}`;
+  if (!/^[a-z]+:\/\//i.test(s)) s = `${secure ? "wss" : "ws"}://${s}`;
   const u = new URL(s);
   if (u.protocol === "http:") u.protocol = "ws:";
   else if (u.protocol === "https:") u.protocol = "wss:";

@@ -4,6 +4,7 @@
 import type { ConnectError } from "@connectrpc/connect";
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../observe/log";
+import type { TlsMaterial, TlsSource } from "../security/tls-files";
 import { type Hello, isValidAgentName, readHello, tokenMatches, TUNNEL_PATH, TUNNEL_VERSION } from "./hello";
 import { Mux } from "./mux";
 import { type AgentSession, TunnelSession } from "./session";
@@ -15,6 +16,10 @@ export interface TunnelListenerOptions {
   port: number;
   /** when set, agents must present exactly this join token */
   token?: string;
+  /** wss:// (and client certificates when the material has a client CA); undefined = ws:// */
+  tls?: TlsSource;
+  /** agents connected at once; one more is refused (default 1024) */
+  maxAgents?: number;
   /** a new agent connection is ready for calls */
   onAgent(session: AgentSession): void;
   /** an agent connection ended; fires once per session, before a replacing session's onAgent */
@@ -52,6 +57,7 @@ const BACKPRESSURE_LIMIT = 64 * 1024 * 1024;
 
 export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListener> {
   const log = opts.log.with({ component: "tunnel" });
+  const maxAgents = opts.maxAgents ?? 1024;
   const byName = new Map<string, TunnelSession>();
   let nextId = 1;
   let closing = false;
@@ -72,6 +78,12 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
     }
     if (closing) {
       ws.close(CloseCode.GoingAway, "server shutting down");
+      return;
+    }
+    // a reconnect under a known name replaces its session, so it never counts twice
+    if (!byName.has(name) && byName.size >= maxAgents) {
+      log.warn("agent refused: too many agents connected", { agent: name, remote, max: maxAgents });
+      ws.close(CloseCode.TryAgainLater, `server full: ${maxAgents} agents connected (--max-agents)`);
       return;
     }
     const raw = serverRawSocket(ws);
@@ -134,11 +146,17 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
     return undefined;
   };
 
-  let server: Server<SocketData>;
-  try {
-    server = Bun.serve<SocketData, never>({
+  // Bun.serve cannot swap its certificate: a renewed one gets a new listener on the same
+  // port, and connected agents stay on the old one until they go (hence a list).
+  const servers: Server<SocketData>[] = [];
+  const serve = (port: number, tls: TlsMaterial | undefined) =>
+    Bun.serve<SocketData, never>({
       hostname: opts.host,
-      port: opts.port,
+      port,
+      reusePort: false,
+      tls: tls
+        ? { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: tls.clientCa !== undefined }
+        : undefined,
       fetch: upgrade,
       websocket: {
         maxPayloadLength: MAX_WS_MESSAGE,
@@ -161,19 +179,33 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
         },
       },
     });
+  try {
+    servers.push(serve(opts.port, opts.tls?.current()));
   } catch (e) {
     return Promise.reject(new Error(`tunnel: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`));
   }
 
-  const port = server.port ?? opts.port;
-  log.info("tunnel listening", { host: opts.host, port, path: TUNNEL_PATH, auth: opts.token ? "token" : "none" });
+  const port = servers[0]!.port ?? opts.port;
+  const unsubscribe = opts.tls?.onChange((m) => {
+    void servers.at(-1)!.stop(false);
+    servers.push(serve(port, m));
+  });
+  log.info("tunnel listening", {
+    host: opts.host,
+    port,
+    path: TUNNEL_PATH,
+    scheme: opts.tls ? "wss" : "ws",
+    auth: opts.token ? "token" : "none",
+    clientCerts: opts.tls?.current().clientCa ? "required" : "not asked",
+  });
   return Promise.resolve({
     port,
     sessions: () => [...byName.values()],
     async close() {
       closing = true;
+      unsubscribe?.();
       for (const s of [...byName.values()]) s.close("server shutting down", CloseCode.GoingAway);
-      await server.stop(true);
+      await Promise.all(servers.map((s) => s.stop(true)));
     },
   });
 }

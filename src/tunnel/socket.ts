@@ -30,6 +30,8 @@ export const CloseCode = {
   Unauthorized: 4401,
   /** malformed hello (agent name) */
   BadRequest: 4400,
+  /** the server is at --max-agents; the agent keeps retrying with backoff */
+  TryAgainLater: 1013,
 } as const;
 
 /** Server side: Bun reports backpressure in send()'s result and calls the drain handler. */

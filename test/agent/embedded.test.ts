@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Registry } from "../../src/observe/prom";
 import { startAgent } from "../../src/agent/run";
-import type { AgentConfig } from "../../src/config/config";
+import { agentConfig, type AgentConfig } from "../../src/config/config";
 import { Agent } from "../../src/gen/core/v1/agent_pb";
 import { Insert } from "../../src/gen/vald/v1/insert_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
@@ -15,30 +15,25 @@ import { createLogger } from "../../src/observe/log";
 // Real processes on a shared 2-core box: start-up alone can take seconds under load.
 setDefaultTimeout(30_000);
 
-const cfg: AgentConfig = {
-  name: "embedded",
-  servers: [],
-  token: "",
-  grpc: { host: "127.0.0.1", port: 0 },
-  metrics: { host: "127.0.0.1", port: 0 },
-  index: {
-    dimension: 3,
-    metric: "l2sq",
-    quantization: "f32",
-    connectivity: 16,
-    expansionSearch: 64,
-    simd: "auto",
-    indexPath: undefined,
-    createIndexThreshold: 0,
-    checkIndexIntervalMs: 0,
-    saveIntervalMs: 0,
-    indexThreads: 1,
-    keepGenerations: 2,
-    recover: "none",
-    crashAt: undefined,
-  },
-  log: { level: "warn", format: "text" },
-};
+// the typed config as the flag parser builds it, so new settings get their defaults
+const cfg: AgentConfig = agentConfig(
+  [
+    "--name=embedded",
+    "--server=",
+    "--grpc-host=127.0.0.1",
+    "--grpc-port=0",
+    "--metrics-host=127.0.0.1",
+    "--metrics-port=0",
+    "--dimension=3",
+    "--creation-edge-size=16",
+    "--create-index-threshold=0",
+    "--check-index-interval=0",
+    "--save-interval=0",
+    "--index-threads=1",
+    "--log-level=warn",
+  ],
+  {},
+);
 
 test("in-process calls, the agent port and Unavailable while stopping", async () => {
   const log = createLogger(cfg.log);

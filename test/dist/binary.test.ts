@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { elfMachine, ROOT } from "../../build";
 import { freePorts } from "../lib/ports";
 import { type BuildInfo, isolatedCopy, type Proc, releaseBinary, start, stop, waitHttp } from "./binary";
-import { valdClient } from "./vald";
+import * as grpc from "@grpc/grpc-js";
+import { makePki } from "../lib/certs";
+import { exists, insert, search, valdClients } from "../lib/vald";
 
 let info: BuildInfo;
 let box: ReturnType<typeof isolatedCopy>;
@@ -101,18 +103,18 @@ describe("alvd binary", () => {
     const hc = JSON.parse(/HEALTHCHECK[\s\S]*?CMD (\[.*\])/.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"))![1]!) as string[];
     expect(await Bun.spawn(hc, { env: { PATH: "/usr/bin:/bin", ALVD_METRICS_PORT: `${metricsPort}` }, timeout: 10_000 }).exited).toBe(0);
 
-    const gw = valdClient(`127.0.0.1:${grpcPort}`);
-    const direct = valdClient(`127.0.0.1:${agentPort}`);
+    const gw = valdClients(`127.0.0.1:${grpcPort}`);
+    const direct = valdClients(`127.0.0.1:${agentPort}`);
     try {
       const vec = (i: number) => [i, i * 0.5, -i, 1 + (i % 3)];
-      for (let i = 0; i < 20; i++) await gw.insert(`v${i}`, vec(i));
-      const hits = await gw.search(vec(7), 3);
+      for (let i = 0; i < 20; i++) await insert(gw, `v${i}`, vec(i));
+      const hits = await search(gw, vec(7), 3);
       expect(hits[0]?.id).toBe("v7");
       expect(hits[0]?.distance).toBeCloseTo(0, 5);
       expect(hits.length).toBe(3);
       // --replicas 2 with two agents: the tunnelled agent holds every vector
-      expect(await direct.exists("v7")).toBe(true);
-      expect(await gw.exists("nope")).toBe(false);
+      expect(await exists(direct, "v7")).toBe(true);
+      expect(await exists(gw, "nope")).toBe(false);
     } finally {
       gw.close();
       direct.close();
@@ -139,15 +141,66 @@ describe("alvd binary", () => {
     );
     procs.push(again);
     await waitHttp(againMetrics!, "/readyz", 20_000, 20, again);
-    const recovered = valdClient(`127.0.0.1:${againPort}`);
+    const recovered = valdClients(`127.0.0.1:${againPort}`);
     try {
-      for (let i = 0; i < 20; i++) expect(await recovered.exists(`v${i}`)).toBe(true);
-      expect((await recovered.search([7, 3.5, -7, 2], 1))[0]?.id).toBe("v7");
+      for (let i = 0; i < 20; i++) expect(await exists(recovered, `v${i}`)).toBe(true);
+      expect((await search(recovered, [7, 3.5, -7, 2], 1))[0]?.id).toBe("v7");
     } finally {
       recovered.close();
     }
     expect(again.output()).toContain("generation 1 is damaged");
     expect(readdirSync(join(data, "broken")).length).toBe(1);
     expect(await stop(again)).toBe(0);
+  }, 90_000);
+
+  test("TLS and keys: the gateway over TLS, the agent joined over wss://, a Vald client with a key", async () => {
+    const pki = makePki();
+    try {
+      const cert = pki.issue("dist-server", "localhost");
+      const [grpcPort, wsPort, metricsPort, embeddedPort, agentPort, agentMetrics] = await freePorts(6);
+      const env = { ...box.env, ALVD_TOKEN: "dist-tls-token", ALVD_API_KEY: "dist-rw-key-0123456789", ALVD_READ_ONLY_API_KEY: "dist-ro-key-0123456789" };
+      const tls = ["--tls-cert-file", cert.certFile, "--tls-key-file", cert.keyFile, "--dimension", "4"];
+      const server = start(
+        box.exe,
+        ["server", "--server-grpc-host", "127.0.0.1", "--server-grpc-port", `${grpcPort}`, "--server", `127.0.0.1:${wsPort}`,
+          "--metrics-host", "127.0.0.1", "--metrics-port", `${metricsPort}`, "--grpc-host", "127.0.0.1", "--grpc-port", `${embeddedPort}`,
+          "--replicas", "2", ...tls],
+        { cwd: box.dir, env },
+      );
+      procs.push(server);
+      await waitHttp(metricsPort!, "/readyz", 20_000, 20, server, pki.ca);
+      const agent = start(
+        box.exe,
+        ["agent", "--server", `127.0.0.1:${wsPort}`, "--tls-ca-file", pki.caFile, "--name", "dist-wss-agent", "--grpc-host", "127.0.0.1",
+          "--grpc-port", `${agentPort}`, "--metrics-host", "127.0.0.1", "--metrics-port", `${agentMetrics}`, ...tls],
+        { cwd: box.dir, env },
+      );
+      procs.push(agent);
+      await waitHttp(agentMetrics!, "/readyz", 20_000, 20, agent, pki.ca);
+      while (!/agent connected .*agent=dist-wss-agent/.test(server.output())) await Bun.sleep(20);
+
+      const creds = grpc.credentials.createSsl(Buffer.from(pki.ca));
+      const rw = valdClients(`localhost:${grpcPort}`, { creds, apiKey: "dist-rw-key-0123456789" });
+      const ro = valdClients(`localhost:${agentPort}`, { creds, apiKey: "dist-ro-key-0123456789" });
+      const anon = valdClients(`localhost:${grpcPort}`, { creds });
+      try {
+        for (let i = 0; i < 5; i++) await insert(rw, `t${i}`, [i, 1, 0, 0]);
+        // --replicas 2: the vectors crossed the wss tunnel; the agent's TLS port serves the read-only key
+        expect((await search(ro, [3, 1, 0, 0], 1))[0]?.id).toBe("t3");
+        const denied = await insert(ro, "t9", [9, 1, 0, 0]).catch((e: grpc.ServiceError) => e);
+        expect((denied as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
+        const refused = await search(anon, [3, 1, 0, 0], 1).catch((e: grpc.ServiceError) => e);
+        expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
+      } finally {
+        rw.close();
+        ro.close();
+        anon.close();
+      }
+      expect(await stop(agent)).toBe(0);
+      expect(await stop(server)).toBe(0);
+      expect(server.output() + agent.output()).not.toContain("dist-rw-key-0123456789");
+    } finally {
+      pki.cleanup();
+    }
   }, 90_000);
 });

@@ -108,13 +108,13 @@ export function start(exe: string, args: string[], opts: { cwd: string; env: Rec
   };
 }
 
-/** Polls http://127.0.0.1:port/path until it answers 200; returns the milliseconds it took. */
-export async function waitHttp(port: number, path: string, timeoutMs: number, intervalMs = 5, proc?: Proc): Promise<number> {
+/** Polls http://127.0.0.1:port/path (https:// with `ca`) until it answers 200; returns the milliseconds it took. */
+export async function waitHttp(port: number, path: string, timeoutMs: number, intervalMs = 5, proc?: Proc, ca?: string): Promise<number> {
   const t0 = performance.now();
   let last = "";
   while (performance.now() - t0 < timeoutMs) {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000) });
+      const r = await fetch(`${ca ? "https" : "http"}://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000), ...(ca ? { tls: { ca } } : {}) });
       if (r.status === 200) return performance.now() - t0;
       last = `HTTP ${r.status}`;
     } catch (e) {

@@ -12,7 +12,8 @@ export interface ServerProc extends Running {
   metricsPort: number;
   agentPort: number;
   base: string;
-  client<S extends DescService>(service: S): Client<S>;
+  /** a Connect (HTTP/1.1, binary) client; with apiKey, every call sends it as a Bearer token */
+  client<S extends DescService>(service: S, apiKey?: string): Client<S>;
 }
 
 export interface AgentProc extends Running {
@@ -22,7 +23,7 @@ export interface AgentProc extends Running {
 }
 
 export async function startServer(
-  opts: { dimension?: number; embeddedAgent?: boolean; token?: string; extra?: string[]; ports?: number[]; cmd?: string[] } = {},
+  opts: { dimension?: number; embeddedAgent?: boolean; token?: string; extra?: string[]; ports?: number[]; cmd?: string[]; tlsCa?: string } = {},
 ): Promise<ServerProc> {
   const [grpcPort, wsPort, metricsPort, agentPort] = opts.ports ?? (await freePorts(4));
   const args = [
@@ -40,9 +41,17 @@ export async function startServer(
     ...(opts.extra ?? []),
   ];
   const running = spawnAlvd(args, { cmd: opts.cmd });
-  await waitHttpOk(`http://127.0.0.1:${metricsPort}/readyz`, running);
-  const base = `http://127.0.0.1:${grpcPort}`;
-  const transport = createConnectTransport({ baseUrl: base, httpVersion: "1.1", useBinaryFormat: true });
+  // with TLS on, the metrics port speaks https with the same certificate
+  await waitHttpOk(`${opts.tlsCa ? "https" : "http"}://127.0.0.1:${metricsPort}/readyz`, running, 20_000, opts.tlsCa);
+  const base = `${opts.tlsCa ? "https" : "http"}://127.0.0.1:${grpcPort}`;
+  const transport = (apiKey?: string) =>
+    createConnectTransport({
+      baseUrl: base,
+      httpVersion: "1.1",
+      useBinaryFormat: true,
+      nodeOptions: opts.tlsCa ? { ca: opts.tlsCa } : undefined,
+      interceptors: apiKey ? [(next) => (req) => (req.header.set("authorization", `Bearer ${apiKey}`), next(req))] : [],
+    });
   return {
     ...running,
     grpcPort: grpcPort!,
@@ -50,12 +59,12 @@ export async function startServer(
     metricsPort: metricsPort!,
     agentPort: agentPort!,
     base,
-    client: (service) => createClient(service, transport),
+    client: (service, apiKey) => createClient(service, transport(apiKey)),
   };
 }
 
 export async function startAgent(
-  opts: { servers: number[]; name: string; dimension?: number; token?: string; indexPath?: string; extra?: string[]; cmd?: string[] },
+  opts: { servers: number[]; name: string; dimension?: number; token?: string; indexPath?: string; extra?: string[]; cmd?: string[]; tlsCa?: string },
 ): Promise<AgentProc> {
   const [grpcPort, metricsPort] = await freePorts(2);
   const args = [
@@ -72,18 +81,18 @@ export async function startAgent(
     ...(opts.extra ?? []),
   ];
   const running = spawnAlvd(args, { cmd: opts.cmd });
-  await waitHttpOk(`http://127.0.0.1:${metricsPort}/readyz`, running);
+  await waitHttpOk(`${opts.tlsCa ? "https" : "http"}://127.0.0.1:${metricsPort}/readyz`, running, 20_000, opts.tlsCa);
   return { ...running, grpcPort: grpcPort!, metricsPort: metricsPort!, name: opts.name };
 }
 
 /** Wait until the server lists exactly these agents (IndexDetail is keyed by agent name). */
-export async function waitForAgents(server: ServerProc, names: string[], timeoutMs = 20_000): Promise<void> {
+export async function waitForAgents(server: ServerProc, names: string[], timeoutMs = 20_000, apiKey?: string): Promise<void> {
   const want = [...names].sort().join(",");
   const end = Date.now() + timeoutMs;
   let got = "";
   while (Date.now() < end) {
     try {
-      const d = await server.client(Index).indexDetail({});
+      const d = await server.client(Index, apiKey).indexDetail({});
       got = Object.keys(d.counts).sort().join(",");
       if (got === want) return;
     } catch {

@@ -54,14 +54,15 @@ export function spawnAlvd(args: string[], opts: { cmd?: string[]; cwd?: string; 
 }
 
 /** Poll an HTTP URL until it answers 200 (or the process dies / time runs out). */
-export async function waitHttpOk(url: string, running: Running, timeoutMs = 20_000): Promise<void> {
+/** `ca`: the CA that signed an https:// URL's certificate. */
+export async function waitHttpOk(url: string, running: Running, timeoutMs = 20_000, ca?: string): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (running.proc.exitCode !== null) {
       throw new Error(`process exited with ${running.proc.exitCode} before ${url} was ready:\n${running.logs()}`);
     }
     try {
-      const r = await fetch(url);
+      const r = await fetch(url, ca ? { tls: { ca } } : {});
       if (r.status === 200) return;
     } catch {
       // not listening yet

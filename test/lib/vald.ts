@@ -13,13 +13,32 @@ export interface ValdClients {
   close(): void;
 }
 
-export function valdClients(addr: string): ValdClients {
-  const creds = grpc.credentials.createInsecure();
+export interface ValdClientOptions {
+  /** default: plain text */
+  creds?: grpc.ChannelCredentials;
+  /** sent as "authorization: Bearer <key>" call metadata, as a user adds it */
+  apiKey?: string;
+}
+
+/** A grpc-js client interceptor that puts the API key in every call's metadata. */
+export function apiKeyInterceptor(key: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", `Bearer ${key}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+export function valdClients(addr: string, opts: ValdClientOptions = {}): ValdClients {
+  const creds = opts.creds ?? grpc.credentials.createInsecure();
+  const o = opts.apiKey ? { interceptors: [apiKeyInterceptor(opts.apiKey)] } : {};
   const c = {
-    insert: new rpc.insert_grpc.InsertClient(addr, creds),
-    search: new rpc.search_grpc.SearchClient(addr, creds),
-    object: new rpc.object_grpc.ObjectClient(addr, creds),
-    remove: new rpc.remove_grpc.RemoveClient(addr, creds),
+    insert: new rpc.insert_grpc.InsertClient(addr, creds, o),
+    search: new rpc.search_grpc.SearchClient(addr, creds, o),
+    object: new rpc.object_grpc.ObjectClient(addr, creds, o),
+    remove: new rpc.remove_grpc.RemoveClient(addr, creds, o),
   };
   return { ...c, close: () => Object.values(c).forEach((x) => x.close()) };
 }
@@ -48,6 +67,18 @@ export function streamInsert(c: ValdClients, items: { id: string; vector: number
   });
 }
 
+export function insert(c: ValdClients, id: string, vector: number[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const vec = new payload.Object.Vector();
+    vec.setId(id);
+    vec.setVectorList(vector);
+    const req = new payload.Insert.Request();
+    req.setVector(vec);
+    req.setConfig(new payload.Insert.Config());
+    c.insert.insert(req, { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
 export function search(c: ValdClients, vector: number[], num: number): Promise<{ id: string; distance: number }[]> {
   return new Promise((resolve, reject) => {
     const cfg = new payload.Search.Config();
@@ -61,6 +92,19 @@ export function search(c: ValdClients, vector: number[], num: number): Promise<{
     c.search.search(req, { deadline: Date.now() + 10_000 }, (err, res) => {
       if (err) return reject(err);
       resolve(res!.getResultsList().map((d) => ({ id: d.getId(), distance: d.getDistance() })));
+    });
+  });
+}
+
+/** Exists → true, NOT_FOUND → false, anything else rejects. */
+export function exists(c: ValdClients, id: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const oid = new payload.Object.ID();
+    oid.setId(id);
+    c.object.exists(oid, { deadline: Date.now() + 10_000 }, (err) => {
+      if (!err) return resolve(true);
+      if (err.code === grpc.status.NOT_FOUND) return resolve(false);
+      reject(err);
     });
   });
 }

@@ -3,6 +3,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { Object_LocationSchema, type Object_Location } from "../../gen/payload/v1/payload_pb";
+import type { RequestLimits } from "../../config/limits";
 import type { Logger } from "../../observe/log";
 import type { Engine } from "../engine/types";
 import { enrich, scopeOf, type ErrorScope } from "./errors";
@@ -10,6 +11,7 @@ import { enrich, scopeOf, type ErrorScope } from "./errors";
 export interface HandlerEnv {
   engine: Engine;
   log: Logger;
+  limits: RequestLimits;
 }
 
 export function location(env: HandlerEnv, id: string): Object_Location {

@@ -36,6 +36,10 @@ function detail<Desc extends DescMessage>(desc: Desc, value: MessageInitShape<De
 // Vald fills ErrorInfo.domain with the host name of the process that failed.
 const DOMAIN = hostname();
 
+/** Ids and request ids come from clients and may be long; details travel in a header. */
+const ECHO_CHARS = 256;
+const clip = (s: string) => (s.length > ECHO_CHARS ? `${s.slice(0, ECHO_CHARS)}…` : s);
+
 export interface FieldViolation {
   field: string;
   description: string;
@@ -78,14 +82,14 @@ export function enrich(e: unknown, scope: ErrorScope): ConnectError {
     details.push(detail(ErrorInfoSchema, { reason: reasonFor(base.code), domain: DOMAIN, metadata: { rpc: scope.rpc } }));
   }
   if (scope.requestId && !hasDetail(base, RequestInfoSchema)) {
-    details.push(detail(RequestInfoSchema, { requestId: scope.requestId, servingData: scope.id ?? "" }));
+    details.push(detail(RequestInfoSchema, { requestId: clip(scope.requestId), servingData: clip(scope.id ?? "") }));
   }
   if (!hasDetail(base, ResourceInfoSchema)) {
     details.push(
       detail(ResourceInfoSchema, {
         resourceType: `alvd.agent/${scope.rpc}`,
         resourceName: scope.agent,
-        owner: scope.id ?? "",
+        owner: clip(scope.id ?? ""),
         description: base.rawMessage,
       }),
     );

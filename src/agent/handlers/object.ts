@@ -28,7 +28,7 @@ export function getTimestamp(env: HandlerEnv) {
       env,
       ctx,
       () => {
-        const id = checkId(req.id?.id, "id.id");
+        const id = checkId(req.id?.id, "id.id", env.limits);
         return create(Object_TimestampSchema, { id, timestamp: env.engine.get(id).timestamp });
       },
       { id: req.id?.id },
@@ -37,14 +37,14 @@ export function getTimestamp(env: HandlerEnv) {
 
 export function objectService(env: HandlerEnv): ServiceImpl<typeof Object$> {
   const { engine } = env;
-  const get = (id: string | undefined) => vectorMessage(engine.get(checkId(id, "id.id")));
+  const get = (id: string | undefined) => vectorMessage(engine.get(checkId(id, "id.id", env.limits)));
   return {
     exists: (req, ctx) =>
       unary(
         env,
         ctx,
         () => {
-          const id = checkId(req.id, "id");
+          const id = checkId(req.id, "id", env.limits);
           if (!engine.exists(id)) throw failure(Code.NotFound, `id ${JSON.stringify(id)} not found`, "ID_NOT_FOUND");
           return create(Object_IDSchema, { id });
         },

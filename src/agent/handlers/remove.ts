@@ -14,7 +14,7 @@ import type { TimestampOperator } from "../engine/types";
 import { failed, location, unary, type HandlerEnv } from "./env";
 import { failure, invalidArgument, toStatus } from "./errors";
 import { ordered, settle } from "./stream";
-import { checkId, checkTimestamp } from "./validate";
+import { checkBatch, checkId, checkTimestamp } from "./validate";
 import { applyAll, WRITE_STREAM_CONCURRENCY } from "./write";
 
 const OPERATORS: Record<Remove_Timestamp_Operator, TimestampOperator> = {
@@ -29,7 +29,7 @@ const OPERATORS: Record<Remove_Timestamp_Operator, TimestampOperator> = {
 export function removeService(env: HandlerEnv): ServiceImpl<typeof Remove> {
   const { engine } = env;
   const one = async (req: Remove_Request, field: string) => {
-    const id = checkId(req.id?.id, field);
+    const id = checkId(req.id?.id, field, env.limits);
     await engine.remove(id);
     return location(env, id);
   };
@@ -53,7 +53,8 @@ export function removeService(env: HandlerEnv): ServiceImpl<typeof Remove> {
 
     multiRemove: (req, ctx) =>
       unary(env, ctx, async () => {
-        const ids = req.requests.map((r, i) => checkId(r.id?.id, `requests[${i}].id.id`));
+        checkBatch(req.requests.length, env.limits);
+        const ids = req.requests.map((r, i) => checkId(r.id?.id, `requests[${i}].id.id`, env.limits));
         const seen = new Set<string>();
         for (const [i, id] of ids.entries()) {
           if (seen.has(id) || !engine.exists(id)) {

@@ -18,7 +18,7 @@ import type { Search } from "../../gen/vald/v1/search_pb";
 import { failed, unary, withDeadline, type HandlerEnv } from "./env";
 import { failure, toStatus } from "./errors";
 import { ordered, settle } from "./stream";
-import { checkId, checkVector, searchSettings, type SearchSettings } from "./validate";
+import { checkBatch, checkId, checkVector, searchSettings, type SearchSettings } from "./validate";
 import { atItem } from "./write";
 
 // Searches in flight per Stream or Multi call: enough to keep the native threads busy.
@@ -52,13 +52,13 @@ export function searchService(env: HandlerEnv): ServiceImpl<typeof Search> {
 
   const byVector = (req: Search_Request, field = ""): Prepared => ({
     // config first: a missing config is the more fundamental mistake
-    settings: searchSettings(req.config, expansionSearch, `${field}config`),
+    settings: searchSettings(req.config, expansionSearch, env.limits, `${field}config`),
     query: checkVector(req.vector, dimension, `${field}vector`),
   });
 
   const byId = (req: Search_IDRequest, field = ""): Prepared => {
-    const settings = searchSettings(req.config, expansionSearch, `${field}config`);
-    const id = checkId(req.id, `${field}id`);
+    const settings = searchSettings(req.config, expansionSearch, env.limits, `${field}config`);
+    const id = checkId(req.id, `${field}id`, env.limits);
     // Copy: the engine may hand out a view of its own storage.
     return { settings: { ...settings, requestId: settings.requestId || id }, query: Float32Array.from(engine.get(id).vector), id };
   };
@@ -102,6 +102,7 @@ export function searchService(env: HandlerEnv): ServiceImpl<typeof Search> {
       // the first failing query's error (Vald documents the codes per call).
       multi: (req: { requests: R[] }, ctx: HandlerContext) =>
         unary(env, ctx, async () => {
+          checkBatch(req.requests.length, env.limits);
           const prepared = req.requests.map((r, i) => prepare(r, `requests[${i}].`));
           const responses = await mapLimited(prepared, SEARCH_CONCURRENCY, (p, i) =>
             run(kind, p, ctx).catch((e: unknown) => {

@@ -19,7 +19,7 @@ export function updateService(env: HandlerEnv): ServiceImpl<typeof Update> {
         env,
         ctx,
         async () => {
-          const id = checkId(req.id, "id");
+          const id = checkId(req.id, "id", env.limits);
           await env.engine.updateTimestamp(id, checkTimestamp(req.timestamp, "timestamp"), req.force);
           return location(env, id);
         },

@@ -1,13 +1,32 @@
 // Request validation: Vald's buf.validate constraints plus the agent's own (dimension,
 // finite floats), checked before anything touches the engine so bad input never
 // half-applies. Every failure is InvalidArgument with a BadRequest field violation.
+import { overBytes, type RequestLimits } from "../../config/limits";
 import type { Search_Config } from "../../gen/payload/v1/payload_pb";
 import type { SearchParams } from "../engine/types";
 import { invalidArgument } from "./errors";
 
-export function checkId(id: string | undefined, field: string): string {
+/** HNSW expansion the native index accepts at most; a larger request is clamped, not refused. */
+const MAX_EXPANSION = 1 << 20;
+
+export function checkId(id: string | undefined, field: string, limits: RequestLimits): string {
   if (!id) throw invalidArgument(`${field} must not be empty`, [{ field, description: "id is required (min_len 1)" }], "INVALID_ID");
+  const n = overBytes(id, limits.maxIdBytes);
+  if (n !== undefined) {
+    throw invalidArgument(`${field} is ${n} bytes, longer than --max-id-length ${limits.maxIdBytes}`, [{ field, description: `at most ${limits.maxIdBytes} bytes` }], "INVALID_ID");
+  }
   return id;
+}
+
+/** A Multi* request over --max-batch is refused whole, before any item is looked at. */
+export function checkBatch(items: number, limits: RequestLimits): void {
+  if (items > limits.maxBatch) {
+    throw invalidArgument(
+      `${items} requests in one call, more than --max-batch ${limits.maxBatch}; split it into smaller calls (nothing was applied)`,
+      [{ field: "requests", description: `at most ${limits.maxBatch} items` }],
+      "TOO_MANY_REQUESTS",
+    );
+  }
 }
 
 /** wire floats → Float32Array after checking length, dimension and finiteness */
@@ -69,12 +88,19 @@ const DEFAULT_EPSILON = 0.1;
  * precise knob for callers that know they talk to an HNSW agent. `radius` <= 0 is
  * unbounded (Vald sends -1).
  */
-export function searchSettings(config: Search_Config | undefined, searchEdgeSize: number, field = "config"): SearchSettings {
+export function searchSettings(config: Search_Config | undefined, searchEdgeSize: number, limits: RequestLimits, field = "config"): SearchSettings {
   if (!config) {
     throw invalidArgument(`${field} is required`, [{ field, description: "Search.Config with num >= 1 is required" }], "INVALID_CONFIG");
   }
   if (config.num < 1) {
     throw invalidArgument(`${field}.num must be at least 1`, [{ field: `${field}.num`, description: "uint32.gte 1" }], "INVALID_CONFIG");
+  }
+  if (config.num > limits.maxSearchNum) {
+    throw invalidArgument(
+      `${field}.num ${config.num} is more than --max-search-num ${limits.maxSearchNum}`,
+      [{ field: `${field}.num`, description: `at most ${limits.maxSearchNum}` }],
+      "INVALID_CONFIG",
+    );
   }
   if (config.timeout < 0n) {
     throw invalidArgument(`${field}.timeout is negative`, [{ field: `${field}.timeout`, description: "nanoseconds, >= 0" }], "INVALID_CONFIG");
@@ -89,7 +115,8 @@ export function searchSettings(config: Search_Config | undefined, searchEdgeSize
   const num = config.num;
   const epsilon = config.epsilon === 0 ? DEFAULT_EPSILON : config.epsilon;
   const scaled = Math.ceil((searchEdgeSize * Math.max(1 + epsilon, 0.01)) / (1 + DEFAULT_EPSILON));
-  const expansion = Math.max(num, config.edgeSize > 0 ? config.edgeSize : scaled);
+  // a huge epsilon or edge_size asks for more breadth than the graph has: search it all
+  const expansion = Math.min(MAX_EXPANSION, Math.max(num, config.edgeSize > 0 ? config.edgeSize : scaled));
   return {
     params: { num, radius: config.radius > 0 ? config.radius : 0, expansion },
     minNum: config.minNum,

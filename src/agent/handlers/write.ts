@@ -22,7 +22,8 @@ import {
 import { failed, location, unary, type HandlerEnv } from "./env";
 import { failure, toStatus } from "./errors";
 import { ordered, settle } from "./stream";
-import { checkId, checkTimestamp, checkVector } from "./validate";
+import type { RequestLimits } from "../../config/limits";
+import { checkBatch, checkId, checkTimestamp, checkVector } from "./validate";
 
 export type WriteOp = "insert" | "update" | "upsert";
 
@@ -48,8 +49,8 @@ interface WriteItem {
   skip: boolean;
 }
 
-function parse(req: WriteRequest, dimension: number, field: string): WriteItem {
-  const id = checkId(req.vector?.id, `${field}.id`);
+function parse(req: WriteRequest, dimension: number, field: string, limits: RequestLimits): WriteItem {
+  const id = checkId(req.vector?.id, `${field}.id`, limits);
   const vector = checkVector(req.vector?.vector, dimension, `${field}.vector`);
   // Config.timestamp is Vald's; Object.Vector.timestamp is honoured when the config has none.
   const timestamp = checkTimestamp(req.config?.timestamp || req.vector?.timestamp || 0n, "config.timestamp");
@@ -115,7 +116,7 @@ export function writeHandlers<R extends WriteRequest>(env: HandlerEnv, op: Write
         env,
         ctx,
         async () => {
-          const item = parse(req, dimension, "vector");
+          const item = parse(req, dimension, "vector", env.limits);
           await apply(item);
           return location(env, item.id);
         },
@@ -128,7 +129,7 @@ export function writeHandlers<R extends WriteRequest>(env: HandlerEnv, op: Write
         (req) =>
           settle(
             async () => {
-              const item = parse(req, dimension, "vector");
+              const item = parse(req, dimension, "vector", env.limits);
               await apply(item);
               return location(env, item.id);
             },
@@ -143,7 +144,8 @@ export function writeHandlers<R extends WriteRequest>(env: HandlerEnv, op: Write
 
     multi: (req, ctx) =>
       unary(env, ctx, async () => {
-        const items = req.requests.map((r, i) => parse(r, dimension, `requests[${i}].vector`));
+        checkBatch(req.requests.length, env.limits);
+        const items = req.requests.map((r, i) => parse(r, dimension, `requests[${i}].vector`, env.limits));
         precheck(items);
         const err = await applyAll(items, apply);
         if (err) throw err;
