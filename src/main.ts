@@ -33,7 +33,7 @@ function oneLine(e: unknown): string {
   return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
-async function started<T>(debug: boolean, run: () => Promise<T>): Promise<T> {
+async function orStartFailed<T>(debug: boolean, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
@@ -62,12 +62,12 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     const cfg = serverConfig(rest, env);
     const log = createLogger(cfg.log).with({ component: "server" });
     const { runServer } = await import("./server/run");
-    return { running: await started(cfg.log.level === "debug", () => runServer(cfg, log)), log };
+    return { running: await orStartFailed(cfg.log.level === "debug", () => runServer(cfg, log)), log };
   }
   const cfg = agentConfig(rest, env);
   const log = createLogger(cfg.log).with({ component: "agent" });
   const { runAgent } = await import("./agent/run");
-  return { running: await started(cfg.log.level === "debug", () => runAgent(cfg, log)), log };
+  return { running: await orStartFailed(cfg.log.level === "debug", () => runAgent(cfg, log)), log };
 }
 
 async function main(): Promise<void> {
@@ -75,11 +75,11 @@ async function main(): Promise<void> {
   try {
     started = await start(process.argv.slice(2), process.env);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`alvd: ${e.message}\n`);
+    const { error, debug } = e instanceof StartFailed ? e : { error: e, debug: false };
+    if (error instanceof ConfigError) {
+      process.stderr.write(`alvd: ${error.message}\n`);
       process.exit(2);
     }
-    const { error, debug } = e instanceof StartFailed ? e : { error: e, debug: false };
     process.stderr.write(`alvd: failed to start: ${oneLine(error)}\n`);
     // the stack is for whoever debugs alvd itself, not for the operator's line above
     if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);

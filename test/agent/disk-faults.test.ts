@@ -14,7 +14,7 @@ import { Agent } from "../../src/gen/core/v1/agent_pb";
 import { Insert } from "../../src/gen/vald/v1/insert_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { Search } from "../../src/gen/vald/v1/search_pb";
-import { createAndSave, DIM, expectHoldsExactly, insertAll, items, type Item } from "./durability";
+import { createAndSave, DIM, expectHoldsExactly, insertAll, items, refusalLine, type Item } from "./durability";
 import { GrpcJs, grpcError, spawnAgent, startAgent, type AgentProcess } from "./harness";
 
 setDefaultTimeout(60_000);
@@ -172,11 +172,9 @@ describe.skipIf(!canMount || !canDropRoot)("a read-only directory", () => {
     expect(spawnSync("mount", ["-o", "remount,ro", disk]).status).toBe(0);
     const r = await startAgent({ dimension: DIM, args: ["--index-path", join(disk, "data"), "--name", "ro"] });
     if ("proc" in r) throw new Error("started on a read-only file system");
-    const lines = r.output.trim().split("\n");
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toStartWith("alvd: failed to start: --index-path");
-    expect(lines[0]).toContain("the file system is read-only (EROFS");
-    expect(r.code).toBe(1);
+    const line = refusalLine(r);
+    expect(line).toStartWith("alvd: failed to start: --index-path");
+    expect(line).toContain("the file system is read-only (EROFS");
   });
 
   test("a directory made read-only under a running agent: the save fails, writes stop, the restart loses nothing", async () => {

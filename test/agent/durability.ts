@@ -87,13 +87,21 @@ export function brokenFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** A refused start: exit 1 and a single line naming `file` and both --recover choices, no stack. */
-export function expectRefusedNaming(r: FailedStart, file: string): void {
+/** The error of a refused start: exit 1, one last line, no stack; log lines before it are allowed. */
+export function refusalLine(r: FailedStart): string {
   const lines = r.output.trim().split("\n");
-  expect(lines, r.output).toHaveLength(1);
   expect(r.code).toBe(1);
-  expect(lines[0]).toStartWith("alvd: failed to start: ");
-  expect(lines[0]).toContain(file);
-  expect(lines[0]).toContain("--recover=previous");
-  expect(lines[0]).toContain("--recover=empty");
+  expect(lines.filter((l) => l.startsWith("alvd: ")), r.output).toHaveLength(1);
+  expect(lines.at(-1), r.output).toStartWith("alvd: failed to start: ");
+  // everything else is a timestamped log line, never a stack frame
+  for (const l of lines.slice(0, -1)) expect(l, r.output).toMatch(/^\d{4}-\d\d-\d\dT\S+ (DEBUG|INFO|WARN|ERROR) /);
+  return lines.at(-1)!;
+}
+
+/** A refused start naming `file` and both --recover choices. */
+export function expectRefusedNaming(r: FailedStart, file: string): void {
+  const line = refusalLine(r);
+  expect(line).toContain(file);
+  expect(line).toContain("--recover=previous");
+  expect(line).toContain("--recover=empty");
 }
