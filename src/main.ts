@@ -13,6 +13,34 @@ interface Running {
   reload(): void;
 }
 
+/** A start that failed after flags were read: the log level says whether to show the stack. */
+class StartFailed extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly debug: boolean,
+  ) {
+    super("start failed");
+  }
+}
+
+/**
+ * What a user reads: one line, the error's own words (a ConnectError's rawMessage, without
+ * its code prefix; looked up by name so `alvd version` need not load Connect).
+ */
+function oneLine(e: unknown): string {
+  const raw = (e as { rawMessage?: unknown })?.rawMessage;
+  const text = typeof raw === "string" ? raw : e instanceof Error ? e.message : String(e);
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+async function orStartFailed<T>(debug: boolean, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    throw new StartFailed(e, debug);
+  }
+}
+
 async function start(argv: string[], env: Record<string, string | undefined>): Promise<{ running: Running; log: Logger } | undefined> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -40,12 +68,12 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     const cfg = serverConfig(rest, env);
     const log = createLogger(cfg.log).with({ component: "server" });
     const { runServer } = await import("./server/run");
-    return { running: await runServer(cfg, log), log };
+    return { running: await orStartFailed(cfg.log.level === "debug", () => runServer(cfg, log)), log };
   }
   const cfg = agentConfig(rest, env);
   const log = createLogger(cfg.log).with({ component: "agent" });
   const { runAgent } = await import("./agent/run");
-  return { running: await runAgent(cfg, log), log };
+  return { running: await orStartFailed(cfg.log.level === "debug", () => runAgent(cfg, log)), log };
 }
 
 async function main(): Promise<void> {
@@ -53,11 +81,14 @@ async function main(): Promise<void> {
   try {
     started = await start(process.argv.slice(2), process.env);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`alvd: ${e.message}\n`);
+    const { error, debug } = e instanceof StartFailed ? e : { error: e, debug: false };
+    if (error instanceof ConfigError) {
+      process.stderr.write(`alvd: ${error.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`alvd: failed to start: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`alvd: failed to start: ${oneLine(error)}\n`);
+    // the stack is for whoever debugs alvd itself, not for the operator's line above
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exit(1);
   }
   if (!started) return;

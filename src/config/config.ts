@@ -1,5 +1,6 @@
 // Typed configuration for each command, built once at the process edge from the
 // validated flag values. Nothing below main.ts reads argv or env.
+import type { RecoverMode } from "../agent/engine/types";
 import type { Metric, Quantization, SimdMode } from "../index/types";
 import { ConfigError, parseFlags } from "./parse";
 import { addressList, address } from "./values";
@@ -29,6 +30,10 @@ export interface IndexConfig {
   checkIndexIntervalMs: number;
   saveIntervalMs: number;
   indexThreads: number;
+  keepGenerations: number;
+  recover: RecoverMode;
+  /** test only (ALVD_TEST_CRASH_AT, not a flag): a crash point of the engine */
+  crashAt: string | undefined;
 }
 
 /** Where client keys come from; files are re-read on SIGHUP. */
@@ -118,7 +123,7 @@ export interface ServerConfig {
   agent: AgentConfig;
 }
 
-function indexConfig(f: FlagValues): IndexConfig {
+function indexConfig(f: FlagValues, env: Record<string, string | undefined>): IndexConfig {
   if (f["object-type"] === "i8" && f["distance-type"] !== "cos") {
     // usearch's int8 storage scales each vector to unit length before rounding: only the
     // direction survives, so L2 and inner-product distances would be silently wrong.
@@ -136,6 +141,9 @@ function indexConfig(f: FlagValues): IndexConfig {
     checkIndexIntervalMs: f["check-index-interval"],
     saveIntervalMs: f["save-interval"],
     indexThreads: f["index-threads"],
+    keepGenerations: f["keep-generations"],
+    recover: f.recover,
+    crashAt: env.ALVD_TEST_CRASH_AT || undefined,
   };
 }
 
@@ -179,14 +187,14 @@ function parseWith<T>(flag: string, schema: { safeParse(v: unknown): { success: 
   return r.data;
 }
 
-function agentFrom(f: FlagValues, servers: Address[]): AgentConfig {
+function agentFrom(f: FlagValues, servers: Address[], env: Record<string, string | undefined>): AgentConfig {
   return {
     name: f.name,
     servers,
     token: f.token,
     grpc: { host: f["grpc-host"], port: f["grpc-port"] },
     metrics: { host: f["metrics-host"], port: f["metrics-port"] },
-    index: indexConfig(f),
+    index: indexConfig(f, env),
     log: { level: f["log-level"], format: f["log-format"] },
     security: securityConfig(f),
     limits: limitsConfig(f),
@@ -196,7 +204,7 @@ function agentFrom(f: FlagValues, servers: Address[]): AgentConfig {
 
 export function agentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
   const f = parseFlags("agent", argv, env);
-  return agentFrom(f, parseWith("server", addressList, f.server));
+  return agentFrom(f, parseWith("server", addressList, f.server), env);
 }
 
 export function serverConfig(argv: string[], env: Record<string, string | undefined>): ServerConfig {
@@ -223,7 +231,7 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     security: securityConfig(f),
     limits: limitsConfig(f),
     maxAgents: f["max-agents"],
-    agent: agentFrom(f, []),
+    agent: agentFrom(f, [], env),
   };
   if (cfg.heal.writeConsistency > cfg.replicas) {
     throw new ConfigError(`--write-consistency ${cfg.heal.writeConsistency} is more than --replicas ${cfg.replicas}: an insert cannot wait for more copies than it makes`);

@@ -198,6 +198,18 @@ export const FLAGS = {
     schema: v.duration,
     commands: both,
   }),
+  "keep-generations": flag({
+    help: "snapshot generations kept in --index-path, each with the write-ahead log that brings it up to date",
+    default: "2",
+    schema: v.intRange(1, 100),
+    commands: both,
+  }),
+  recover: flag({
+    help: "when --index-path cannot be loaded without loss: none (refuse to start), previous (newest snapshot that verifies + what of the log still reads) or empty",
+    default: "none",
+    schema: v.oneOf({ none: "none", previous: "previous", empty: "empty" } as const),
+    commands: both,
+  }),
   "index-threads": flag({
     help: "threads used to build the index (0 = all cores)",
     default: "0",

@@ -38,3 +38,18 @@ export const fail = (code: Code, msg = "injected failure") => () => {
 
 /** never answers until the call is cancelled */
 export const hang = () => new Promise<never>(() => {});
+
+/** Like hang, but counts the calls whose signal fired (the caller's deadline or cancel reached the agent). */
+export function hangCounting(): { handler: (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>; aborted(): number } {
+  let aborted = 0;
+  return {
+    handler: (_req, ctx) =>
+      new Promise<never>((_, reject) =>
+        ctx.signal.addEventListener("abort", () => {
+          aborted++;
+          reject(new ConnectError("aborted", Code.Canceled));
+        }),
+      ),
+    aborted: () => aborted,
+  };
+}

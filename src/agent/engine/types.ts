@@ -27,6 +27,26 @@ export interface EngineOptions {
   saveIntervalMs: number;
   /** native threads used by CreateIndex (0 = all cores) */
   indexThreads: number;
+  /** snapshot generations kept in indexPath, each with the WAL to replay it forward (default 2) */
+  keepGenerations?: number;
+  /** what to load when indexPath cannot be loaded without loss (default "none": refuse to start) */
+  recover?: RecoverMode;
+  /** test only: a crash point (see crash-points.ts), from ALVD_TEST_CRASH_AT */
+  crashAt?: string;
+}
+
+/**
+ * none: refuse to start; previous: the newest snapshot that verifies plus whatever of
+ * the log still reads; empty: move everything aside and start empty.
+ */
+export type RecoverMode = "none" | "previous" | "empty";
+
+/** Whether the agent takes writes: after a failed log write or save it refuses them until restarted. */
+export interface WriteHealth {
+  /** why writes are refused, or null while they are taken */
+  failed: string | null;
+  /** writes refused since the failure */
+  refused: number;
 }
 
 export interface Hit {
@@ -88,6 +108,8 @@ export interface Engine {
   /** every stored id with its timestamp, in no particular order; no vectors are read */
   timestamps(): Iterable<[string, bigint]>;
   counts(): IndexCounts;
+  /** readable while closing, like counts() */
+  writeHealth(): WriteHealth;
   /** build the graph for uncommitted vectors; poolSize is Vald's pool_size hint */
   createIndex(poolSize: number): Promise<void>;
   /** persist atomically (no-op without indexPath) */
