@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // Process entry: argv/env → typed config → start the server or the agent, and stop
 // them cleanly on SIGINT/SIGTERM (stop accepting, drain, save, exit 0).
-import { agentConfig, serverConfig } from "./config/config";
+import { agentConfig, drainConfig, serverConfig } from "./config/config";
 import { commandHelp, usage } from "./config/help";
 import { ConfigError } from "./config/parse";
 import { createLogger, type Logger } from "./observe/log";
@@ -51,11 +51,17 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     process.stdout.write(`alvd ${version} (commit ${commit}, ${buildTarget}, bun ${Bun.version}, ${process.platform}-${process.arch})\n`);
     return undefined;
   }
-  if (command !== "server" && command !== "agent") {
-    throw new ConfigError(`unknown command "${command}" (expected server, agent or version; see alvd --help)`);
+  if (command !== "server" && command !== "agent" && command !== "drain") {
+    throw new ConfigError(`unknown command "${command}" (expected server, agent, drain or version; see alvd --help)`);
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(commandHelp(command));
+    return undefined;
+  }
+  if (command === "drain") {
+    const cfg = drainConfig(rest, env);
+    const { runDrain } = await import("./cli/drain");
+    process.exitCode = await runDrain(cfg);
     return undefined;
   }
   if (command === "server") {

@@ -81,11 +81,35 @@ export interface AgentConfig {
   tunnelTls: { force: boolean; caFile: string | undefined };
 }
 
+/** self-healing: membership, repair, rebalance, hung replicas */
+export interface HealConfig {
+  agentLostAfterMs: number;
+  /** vectors per second; 0 = unlimited */
+  repairRate: number;
+  repairIntervalMs: number;
+  rebalance: boolean;
+  /** 0 = off */
+  replicaTimeoutMs: number;
+  /** 0 = all replicas */
+  writeConsistency: number;
+}
+
+export interface DrainConfig {
+  agent: string;
+  server: Address;
+  cancel: boolean;
+  /** read-write key to present; undefined = none */
+  apiKey: string | undefined;
+  /** undefined = plaintext */
+  tls: { caFile: string | undefined } | undefined;
+}
+
 export interface ServerConfig {
   embeddedAgent: boolean;
   gateway: Address;
   tunnel: Address;
   replicas: number;
+  heal: HealConfig;
   token: string;
   checkIndexIntervalMs: number;
   createIndexThreshold: number;
@@ -190,6 +214,14 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     gateway: { host: f["server-grpc-host"], port: f["server-grpc-port"] },
     tunnel: parseWith("server", address, f.server),
     replicas: f.replicas,
+    heal: {
+      agentLostAfterMs: f["agent-lost-after"],
+      repairRate: f["repair-rate"],
+      repairIntervalMs: f["repair-interval"],
+      rebalance: f.rebalance,
+      replicaTimeoutMs: f["replica-timeout"],
+      writeConsistency: f["write-consistency"],
+    },
     token: f.token,
     checkIndexIntervalMs: f["check-index-interval"],
     createIndexThreshold: f["create-index-threshold"],
@@ -201,6 +233,9 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     maxAgents: f["max-agents"],
     agent: agentFrom(f, [], env),
   };
+  if (cfg.heal.writeConsistency > cfg.replicas) {
+    throw new ConfigError(`--write-consistency ${cfg.heal.writeConsistency} is more than --replicas ${cfg.replicas}: an insert cannot wait for more copies than it makes`);
+  }
   const k = cfg.security.keys;
   if (cfg.token === "" && (k.readWrite.length > 0 || k.readOnly.length > 0 || k.readWriteFile || k.readOnlyFile)) {
     // tunnel calls are trusted, so an open tunnel would let anyone in as an agent
@@ -220,4 +255,21 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     seen.add(p);
   }
   return cfg;
+}
+
+/** `alvd drain NAME [--server host:port] [--cancel]` */
+export function drainConfig(argv: string[], env: Record<string, string | undefined>): DrainConfig {
+  const names: string[] = [];
+  const f = parseFlags("drain", argv, env, names);
+  if (names.length !== 1) {
+    throw new ConfigError(`alvd drain takes one agent name (got ${names.length === 0 ? "none" : names.map((n) => JSON.stringify(n)).join(" ")}); usage: alvd drain NAME --server host:8080`);
+  }
+  const caFile = orUndefined(f["tls-ca-file"]);
+  return {
+    agent: names[0]!,
+    server: parseWith("server", address, f.server),
+    cancel: f.cancel,
+    apiKey: f["api-key"][0],
+    tls: f.tls || caFile !== undefined ? { caFile } : undefined,
+  };
 }

@@ -14,12 +14,16 @@ function isBoolFlag(name: FlagName): boolean {
   return FLAGS[name].default === "true" || FLAGS[name].default === "false";
 }
 
-function readArgv(command: Command, argv: string[]): Raw {
+function readArgv(command: Command, argv: string[], positionals?: string[]): Raw {
   const known = new Set<string>(flagsFor(command));
   const raw: Raw = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith("--")) {
+      if (positionals !== undefined) {
+        positionals.push(arg);
+        continue;
+      }
       throw new ConfigError(`unexpected argument "${arg}" for alvd ${command} (see alvd ${command} --help)`);
     }
     const eq = arg.indexOf("=");
@@ -88,8 +92,9 @@ function readConfigFile(command: Command, path: string): Raw {
   return raw;
 }
 
-export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>): FlagValues {
-  const fromArgv = readArgv(command, argv);
+/** `positionals`: collects non-flag arguments (commands that take them) instead of refusing them */
+export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>, positionals?: string[]): FlagValues {
+  const fromArgv = readArgv(command, argv, positionals);
   const fromEnv = readEnv(command, env);
   const configPath = fromArgv.config?.value ?? fromEnv.config?.value ?? "";
   const fromFile = configPath ? readConfigFile(command, configPath) : {};

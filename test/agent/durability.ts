@@ -45,7 +45,9 @@ export async function expectHoldsExactly(rpc: GrpcJs, want: Item[]): Promise<voi
   expect(missing).toEqual([]);
   expect(held.size).toBe(want.length);
   for (const it of want) expect(held.get(it.id)).toEqual(it.vector);
-  expect((await rpc.unary(Agent.method.indexInfo, {})).stored).toBe(want.length);
+  const info = await rpc.unary(Agent.method.indexInfo, {});
+  // Vald's counts: committed by CreateIndex + still queued = every vector held
+  expect(info.stored + info.uncommitted).toBe(want.length);
 }
 
 // ---- damage ------------------------------------------------------------------------

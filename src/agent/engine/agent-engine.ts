@@ -175,6 +175,32 @@ export class AgentEngine implements Engine {
     return this.commit([{ kind: "flush" }]);
   }
 
+  /**
+   * A copy from another replica: stored with its own timestamp unless this agent holds
+   * the id at that timestamp or newer (a copy never overwrites a newer write).
+   */
+  async putIfNewer(id: string, vector: Float32Array, timestamp: bigint): Promise<boolean> {
+    this.ensureWritable();
+    checkId(id);
+    const v = checkVector(vector, this.options.dimension);
+    if (timestamp <= 0n) throw invalidArgument("a copy needs its timestamp");
+    // decided against writes still in flight too, in call order like every write
+    const current = this.inflight.current(id);
+    if (current && current.timestamp >= timestamp) return false;
+    await this.commit([{ kind: "put", id, timestamp, vector: v }]);
+    return true;
+  }
+
+  /** Removes id unless it is held with a newer timestamp (trimming a copy loses no later write). */
+  async removeIfNotNewer(id: string, timestamp: bigint): Promise<boolean> {
+    this.ensureWritable();
+    checkId(id);
+    const current = this.inflight.current(id);
+    if (!current || current.timestamp > timestamp) return false;
+    await this.commit([{ kind: "remove", id }]);
+    return true;
+  }
+
   // ---- reads --------------------------------------------------------------------
 
   /**
@@ -244,6 +270,12 @@ export class AgentEngine implements Engine {
       const vector = this.store.vectorOf(entry);
       if (vector) yield { id, vector, timestamp: entry.timestamp };
     }
+  }
+
+  /** every stored id with its timestamp, without touching vectors (the map is live: entries may come and go meanwhile) */
+  *timestamps(): Iterable<[string, bigint]> {
+    this.ensureOpen();
+    for (const [id, entry] of this.store.entries) yield [id, entry.timestamp];
   }
 
   // counts and memoryUsage stay readable while closing: metrics scrapes and health

@@ -90,6 +90,10 @@ export interface Engine {
   remove(id: string): Promise<void>;
   /** removes every vector whose timestamp matches all conditions; returns the removed ids */
   removeByTimestamp(conditions: { timestamp: bigint; op: TimestampOperator }[]): Promise<string[]>;
+  /** stores a replica's copy with its timestamp (> 0) unless one as new or newer is held; true when stored */
+  putIfNewer(id: string, vector: Float32Array, timestamp: bigint): Promise<boolean>;
+  /** removes id unless held with a newer timestamp; true when removed */
+  removeIfNotNewer(id: string, timestamp: bigint): Promise<boolean>;
   /** only timestamp changes; NotFound when absent */
   updateTimestamp(id: string, timestamp: bigint, force: boolean): Promise<void>;
   /** approximate search over committed and uncommitted vectors; nearest first */
@@ -101,6 +105,8 @@ export interface Engine {
   exists(id: string): boolean;
   /** every stored vector, in no particular order */
   list(): Iterable<StoredVector>;
+  /** every stored id with its timestamp, in no particular order; no vectors are read */
+  timestamps(): Iterable<[string, bigint]>;
   counts(): IndexCounts;
   /** readable while closing, like counts() */
   writeHealth(): WriteHealth;
