@@ -182,7 +182,7 @@ export async function benchAgent(argv: string[]): Promise<void> {
       const c2 = new GrpcClient(`127.0.0.1:${grpcPort}`);
       try {
         const info = await c2.unary(Agent.method.indexInfo, {});
-        if (info.stored !== n) throw new Error(`after restart the agent holds ${info.stored}, expected ${n}`);
+        if (info.stored + info.uncommitted !== n) throw new Error(`after restart the agent holds ${info.stored + info.uncommitted}, expected ${n}`);
         restart = { saveS, loadS, rssDelta: rssOf(again.proc.pid) - agentRss0 };
       } finally {
         c2.close();

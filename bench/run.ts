@@ -4,6 +4,8 @@ const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> 
   gateway: async () => (await import("./gateway")).benchGateway,
   dist: async () => (await import("./dist")).benchDist,
   cli: async () => (await import("./cli")).benchCli,
+  heal: async () => (await import("./heal")).benchHeal,
+  perf: async () => (await import("./perf")).benchPerf,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -36,7 +36,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -512,6 +514,23 @@ class SearchWorker : public PromiseWorker {
     Hits hits_;
 };
 
+// " (errno NAME: text)" for the errors a save meets on a bad disk, "" otherwise.
+static std::string ErrnoSuffix(int err) {
+    const char* name = nullptr;
+    switch (err) {
+        case ENOSPC: name = "ENOSPC"; break;
+        case EDQUOT: name = "EDQUOT"; break;
+        case EIO: name = "EIO"; break;
+        case EROFS: name = "EROFS"; break;
+        case EACCES: name = "EACCES"; break;
+        case EPERM: name = "EPERM"; break;
+        case ENOENT: name = "ENOENT"; break;
+        default: break;
+    }
+    if (!name) return "";
+    return std::string(" (errno ") + name + ": " + std::strerror(err) + ")";
+}
+
 class SaveWorker : public PromiseWorker {
   public:
     SaveWorker(Napi::Env env, std::shared_ptr<Core> core, std::string path)
@@ -522,9 +541,13 @@ class SaveWorker : public PromiseWorker {
             // Waits for a running build: usearch writes slots 0..size(), filled or not.
             std::lock_guard<std::mutex> build(core_->build_mu);
             SharedHold hold(core_->gate);
+            errno = 0;
             auto saved = core_->index.save(path_.c_str());
+            // usearch says only "Failed to serialize into stream"; the errno of the failed
+            // fwrite/fclose tells a full disk from a read-only one (JS turns it into err.code)
+            int err = errno;
             if (!saved)
-                SetError("alvd_index: save to " + path_ + " failed: " + saved.error.release());
+                SetError("alvd_index: save to " + path_ + " failed: " + saved.error.release() + ErrnoSuffix(err));
         } catch (std::exception const& e) {
             SetError(e.what());
         }

@@ -7,7 +7,7 @@ import type { Command } from "../src/config/flags";
 
 export function renderReadme(text: string): string {
   return text.replace(
-    /(<!-- alvd:flags:(server|agent|client) -->\n)(?:(?!<!--)[\s\S])*(<!-- \/alvd:flags -->)/g,
+    /(<!-- alvd:flags:(server|agent|drain|client) -->\n)(?:(?!<!--)[\s\S])*(<!-- \/alvd:flags -->)/g,
     (_m, open: string, cmd: string, close: string) => `${open}${cmd === "client" ? clientMarkdownTable() : markdownTable(cmd as Command)}\n${close}`,
   );
 }

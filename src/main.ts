@@ -2,7 +2,7 @@
 // Process entry: argv/env → typed config → start the server or the agent, and stop
 // them cleanly on SIGINT/SIGTERM (stop accepting, drain, save, exit 0).
 import { isClientCommand } from "./config/client-flags";
-import { agentConfig, serverConfig } from "./config/config";
+import { agentConfig, drainConfig, serverConfig } from "./config/config";
 import { commandHelp, usage } from "./config/help";
 import { ConfigError } from "./config/parse";
 import { createLogger, type Logger } from "./observe/log";
@@ -12,6 +12,34 @@ interface Running {
   stop(): Promise<void>;
   /** SIGHUP: re-read what can change without a restart (API key files) */
   reload(): void;
+}
+
+/** A start that failed after flags were read: the log level says whether to show the stack. */
+class StartFailed extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly debug: boolean,
+  ) {
+    super("start failed");
+  }
+}
+
+/**
+ * What a user reads: one line, the error's own words (a ConnectError's rawMessage, without
+ * its code prefix; looked up by name so `alvd version` need not load Connect).
+ */
+function oneLine(e: unknown): string {
+  const raw = (e as { rawMessage?: unknown })?.rawMessage;
+  const text = typeof raw === "string" ? raw : e instanceof Error ? e.message : String(e);
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+async function orStartFailed<T>(debug: boolean, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    throw new StartFailed(e, debug);
+  }
 }
 
 async function start(argv: string[], env: Record<string, string | undefined>): Promise<{ running: Running; log: Logger } | undefined> {
@@ -29,23 +57,29 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     process.exitCode = await runClient(command, rest, env);
     return undefined;
   }
-  if (command !== "server" && command !== "agent") {
-    throw new ConfigError(`unknown command "${command}" (expected server, agent, version or a client command; see alvd --help)`);
+  if (command !== "server" && command !== "agent" && command !== "drain") {
+    throw new ConfigError(`unknown command "${command}" (expected server, agent, drain, version or a client command; see alvd --help)`);
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(commandHelp(command));
+    return undefined;
+  }
+  if (command === "drain") {
+    const cfg = drainConfig(rest, env);
+    const { runDrain } = await import("./cli/drain");
+    process.exitCode = await runDrain(cfg);
     return undefined;
   }
   if (command === "server") {
     const cfg = serverConfig(rest, env);
     const log = createLogger(cfg.log).with({ component: "server" });
     const { runServer } = await import("./server/run");
-    return { running: await runServer(cfg, log), log };
+    return { running: await orStartFailed(cfg.log.level === "debug", () => runServer(cfg, log)), log };
   }
   const cfg = agentConfig(rest, env);
   const log = createLogger(cfg.log).with({ component: "agent" });
   const { runAgent } = await import("./agent/run");
-  return { running: await runAgent(cfg, log), log };
+  return { running: await orStartFailed(cfg.log.level === "debug", () => runAgent(cfg, log)), log };
 }
 
 async function main(): Promise<void> {
@@ -53,11 +87,14 @@ async function main(): Promise<void> {
   try {
     started = await start(process.argv.slice(2), process.env);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`alvd: ${e.message}\n`);
+    const { error, debug } = e instanceof StartFailed ? e : { error: e, debug: false };
+    if (error instanceof ConfigError) {
+      process.stderr.write(`alvd: ${error.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`alvd: failed to start: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`alvd: failed to start: ${oneLine(error)}\n`);
+    // the stack is for whoever debugs alvd itself, not for the operator's line above
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exit(1);
   }
   if (!started) return;

@@ -56,3 +56,21 @@ export async function timedPool<T>(items: T[], concurrency: number, fn: (item: T
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return { latencies, wallMs: performance.now() - t0 };
 }
+
+/** USER_HZ on Linux; /proc reports CPU time in these ticks */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds a process has used so far, all its threads (utime + stime from /proc) */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // fields after the command name, which is in parentheses and may hold spaces
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
+/** the peak resident set size of a process since it started (bytes) */
+export function peakRssOf(pid: number): number {
+  const kb = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  if (!kb) throw new Error(`no VmHWM for pid ${pid}`);
+  return Number(kb) * 1024;
+}

@@ -1,7 +1,9 @@
-// The agent's RPC surface: every vald.v1 service plus core.v1.Agent, registered on a
+// The agent's RPC surface: every vald.v1 service plus core.v1.Agent (and our own
+// alvd.cluster.v1.Replica for the servers' repair), registered on a
 // Connect router. The same routes serve the agent's own port, the tunnel to a server
 // (router.handlers) and in-process calls from an embedded agent.
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Replica } from "../gen/alvd/cluster/v1/replica_pb";
 import { Agent } from "../gen/core/v1/agent_pb";
 import { Filter } from "../gen/vald/v1/filter_pb";
 import { Flush } from "../gen/vald/v1/flush_pb";
@@ -22,6 +24,7 @@ import { agentService, indexService } from "./handlers/index-control";
 import { insertService } from "./handlers/insert";
 import { objectService } from "./handlers/object";
 import { removeService } from "./handlers/remove";
+import { replicaService } from "./handlers/replica";
 import { searchService } from "./handlers/search";
 import { updateService } from "./handlers/update";
 import { upsertService } from "./handlers/upsert";
@@ -58,6 +61,9 @@ export function agentRoutes(
 ): (router: ConnectRouter) => void {
   const env = { engine, log, limits };
   const options = { interceptors: [...interceptors, gateInterceptor(gate, engine.options.name)] };
+  // One instance for every router these routes serve (own port, tunnels, in-process):
+  // it holds the agent's lease and draining flag, which all roads must see alike.
+  const replica = replicaService(env);
   return (router) => {
     router.service(Insert, insertService(env), options);
     router.service(Update, updateService(env), options);
@@ -69,5 +75,6 @@ export function agentRoutes(
     router.service(Flush, flushService(env), options);
     router.service(Filter, filterService(), options);
     router.service(Agent, agentService(env), options);
+    router.service(Replica, replica, options);
   };
 }

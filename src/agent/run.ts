@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
-import { Gauge, type Registry } from "../observe/prom";
+import { Counter, Gauge, type Registry } from "../observe/prom";
 import type { AgentConfig } from "../config/config";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
@@ -18,6 +18,7 @@ import { createProtection, type Protection } from "../security/protection";
 import { dialTunnel, type DialTls, type TunnelDialer } from "../tunnel/dialer";
 import { isValidAgentName } from "../tunnel/hello";
 import { createEngine as createNativeEngine } from "./engine";
+import type { RecoveryReport } from "./engine";
 import type { Engine, EngineOptions } from "./engine/types";
 import { agentRoutes } from "./routes";
 
@@ -98,6 +99,9 @@ export function engineOptions(cfg: AgentConfig, name: string): EngineOptions {
     checkIndexIntervalMs: ix.checkIndexIntervalMs,
     saveIntervalMs: ix.saveIntervalMs,
     indexThreads: ix.indexThreads,
+    keepGenerations: ix.keepGenerations,
+    recover: ix.recover,
+    crashAt: ix.crashAt,
   };
 }
 
@@ -118,13 +122,42 @@ function registerEngineGauges(registry: Registry, engine: Engine): void {
   gauge("alvd_agent_index_indexing", "1 while CreateIndex runs", () => Number(engine.counts().indexing));
   gauge("alvd_agent_index_saving", "1 while SaveIndex runs", () => Number(engine.counts().saving));
   gauge("alvd_agent_index_memory_bytes", "Bytes held by the native index (graph + vectors)", () => engine.memoryUsage());
+  gauge("alvd_agent_write_failed", "1 while the agent refuses writes after a failed log write or save (restart it on a working disk)", () =>
+    Number(engine.writeHealth().failed !== null),
+  );
+  new Counter({
+    name: "alvd_agent_writes_refused_total",
+    help: "Writes refused because the agent stopped taking writes after a failed log write or save",
+    labelNames: ["agent"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(labels, engine.writeHealth().refused);
+    },
+  });
+}
+
+function logRecovery(log: Logger, r: RecoveryReport): void {
+  const summary = { generation: r.generation, replayed: r.replayedRecords, torn: r.tornSegments };
+  if (r.problems.length === 0) {
+    log.info("recovered from index path", summary);
+    return;
+  }
+  // loud on purpose: an operator should learn that a file was damaged, and where it went
+  for (const problem of r.problems) log.error(`index path: ${problem}`, r.movedTo ? { movedTo: r.movedTo } : {});
+  log.warn(r.lossy ? "recovered with loss (--recover): check what the log lines above say is gone" : "recovered from index path despite damage", summary);
 }
 
 function nativeEngineFactory(log: Logger): EngineFactory {
   return (options) =>
     createNativeEngine(options, {
       onBackgroundError: (what, err) => log.error(`${what} failed`, { err: err as Error }),
-      onRecovered: (r) => log.info("recovered from index path", { generation: r.generation, replayed: r.replayedRecords, torn: r.tornSegments }),
+      onRecovered: (r) => logRecovery(log, r),
+      onWritesStopped: (reason) =>
+        log.error(
+          `refusing writes from now on because ${reason}. Reads keep working. To resume writes, fix the disk under --index-path ` +
+            `(free space, permissions, hardware) and restart the agent: it reloads its snapshot and log and loses nothing it acknowledged`,
+        ),
     });
 }
 

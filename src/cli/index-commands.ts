@@ -58,7 +58,7 @@ export const flush: Command = async (ctx) => {
     const stored = await s
       .client(Index)
       .indexInfo({}, s.unary())
-      .then((c) => `${n(c.stored)} stored vectors`, () => "every vector");
+      .then((c) => `${n(c.stored + c.uncommitted)} vectors`, () => "every vector");
     ctx.io.err(`Remove ${stored} from ${s.target.address}? Type "yes" to confirm: `);
     let answer = "";
     for await (const line of lines(ctx.io.stdin())) {

@@ -1,5 +1,6 @@
 // Typed configuration for each command, built once at the process edge from the
 // validated flag values. Nothing below main.ts reads argv or env.
+import type { RecoverMode } from "../agent/engine/types";
 import type { Metric, Quantization, SimdMode } from "../index/types";
 import { ConfigError, parseFlags } from "./parse";
 import { addressList, address } from "./values";
@@ -29,6 +30,10 @@ export interface IndexConfig {
   checkIndexIntervalMs: number;
   saveIntervalMs: number;
   indexThreads: number;
+  keepGenerations: number;
+  recover: RecoverMode;
+  /** test only (ALVD_TEST_CRASH_AT, not a flag): a crash point of the engine */
+  crashAt: string | undefined;
 }
 
 /** Where client keys come from; files are re-read on SIGHUP. */
@@ -76,11 +81,35 @@ export interface AgentConfig {
   tunnelTls: { force: boolean; caFile: string | undefined };
 }
 
+/** self-healing: membership, repair, rebalance, hung replicas */
+export interface HealConfig {
+  agentLostAfterMs: number;
+  /** vectors per second; 0 = unlimited */
+  repairRate: number;
+  repairIntervalMs: number;
+  rebalance: boolean;
+  /** 0 = off */
+  replicaTimeoutMs: number;
+  /** 0 = all replicas */
+  writeConsistency: number;
+}
+
+export interface DrainConfig {
+  agent: string;
+  server: Address;
+  cancel: boolean;
+  /** read-write key to present; undefined = none */
+  apiKey: string | undefined;
+  /** undefined = plaintext */
+  tls: { caFile: string | undefined } | undefined;
+}
+
 export interface ServerConfig {
   embeddedAgent: boolean;
   gateway: Address;
   tunnel: Address;
   replicas: number;
+  heal: HealConfig;
   token: string;
   checkIndexIntervalMs: number;
   createIndexThreshold: number;
@@ -94,7 +123,7 @@ export interface ServerConfig {
   agent: AgentConfig;
 }
 
-function indexConfig(f: FlagValues): IndexConfig {
+function indexConfig(f: FlagValues, env: Record<string, string | undefined>): IndexConfig {
   if (f["object-type"] === "i8" && f["distance-type"] !== "cos") {
     // usearch's int8 storage scales each vector to unit length before rounding: only the
     // direction survives, so L2 and inner-product distances would be silently wrong.
@@ -112,6 +141,9 @@ function indexConfig(f: FlagValues): IndexConfig {
     checkIndexIntervalMs: f["check-index-interval"],
     saveIntervalMs: f["save-interval"],
     indexThreads: f["index-threads"],
+    keepGenerations: f["keep-generations"],
+    recover: f.recover,
+    crashAt: env.ALVD_TEST_CRASH_AT || undefined,
   };
 }
 
@@ -155,14 +187,14 @@ function parseWith<T>(flag: string, schema: { safeParse(v: unknown): { success: 
   return r.data;
 }
 
-function agentFrom(f: FlagValues, servers: Address[]): AgentConfig {
+function agentFrom(f: FlagValues, servers: Address[], env: Record<string, string | undefined>): AgentConfig {
   return {
     name: f.name,
     servers,
     token: f.token,
     grpc: { host: f["grpc-host"], port: f["grpc-port"] },
     metrics: { host: f["metrics-host"], port: f["metrics-port"] },
-    index: indexConfig(f),
+    index: indexConfig(f, env),
     log: { level: f["log-level"], format: f["log-format"] },
     security: securityConfig(f),
     limits: limitsConfig(f),
@@ -172,7 +204,7 @@ function agentFrom(f: FlagValues, servers: Address[]): AgentConfig {
 
 export function agentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
   const f = parseFlags("agent", argv, env);
-  return agentFrom(f, parseWith("server", addressList, f.server));
+  return agentFrom(f, parseWith("server", addressList, f.server), env);
 }
 
 export function serverConfig(argv: string[], env: Record<string, string | undefined>): ServerConfig {
@@ -182,6 +214,14 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     gateway: { host: f["server-grpc-host"], port: f["server-grpc-port"] },
     tunnel: parseWith("server", address, f.server),
     replicas: f.replicas,
+    heal: {
+      agentLostAfterMs: f["agent-lost-after"],
+      repairRate: f["repair-rate"],
+      repairIntervalMs: f["repair-interval"],
+      rebalance: f.rebalance,
+      replicaTimeoutMs: f["replica-timeout"],
+      writeConsistency: f["write-consistency"],
+    },
     token: f.token,
     checkIndexIntervalMs: f["check-index-interval"],
     createIndexThreshold: f["create-index-threshold"],
@@ -191,8 +231,11 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     security: securityConfig(f),
     limits: limitsConfig(f),
     maxAgents: f["max-agents"],
-    agent: agentFrom(f, []),
+    agent: agentFrom(f, [], env),
   };
+  if (cfg.heal.writeConsistency > cfg.replicas) {
+    throw new ConfigError(`--write-consistency ${cfg.heal.writeConsistency} is more than --replicas ${cfg.replicas}: an insert cannot wait for more copies than it makes`);
+  }
   const k = cfg.security.keys;
   if (cfg.token === "" && (k.readWrite.length > 0 || k.readOnly.length > 0 || k.readWriteFile || k.readOnlyFile)) {
     // tunnel calls are trusted, so an open tunnel would let anyone in as an agent
@@ -212,4 +255,21 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     seen.add(p);
   }
   return cfg;
+}
+
+/** `alvd drain NAME [--server host:port] [--cancel]` */
+export function drainConfig(argv: string[], env: Record<string, string | undefined>): DrainConfig {
+  const names: string[] = [];
+  const f = parseFlags("drain", argv, env, names);
+  if (names.length !== 1) {
+    throw new ConfigError(`alvd drain takes one agent name (got ${names.length === 0 ? "none" : names.map((n) => JSON.stringify(n)).join(" ")}); usage: alvd drain NAME --server host:8080`);
+  }
+  const caFile = orUndefined(f["tls-ca-file"]);
+  return {
+    agent: names[0]!,
+    server: parseWith("server", address, f.server),
+    cancel: f.cancel,
+    apiKey: f["api-key"][0],
+    tls: f.tls || caFile !== undefined ? { caFile } : undefined,
+  };
 }

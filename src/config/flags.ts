@@ -4,7 +4,7 @@
 import type * as z from "zod/mini";
 import * as v from "./values";
 
-export type Command = "server" | "agent";
+export type Command = "server" | "agent" | "drain";
 
 /** `C`: the commands of the table the flag is in (server/agent here; client commands in client-flags.ts). */
 export interface FlagSpec<S extends z.ZodMiniType = z.ZodMiniType, C extends string = Command> {
@@ -32,6 +32,7 @@ export type FlagTable<C extends string = string> = Record<string, FlagSpec<z.Zod
 
 const both = ["server", "agent"] as const;
 const serverOnly = ["server"] as const;
+const drainOnly = ["drain"] as const;
 const agentOnly = ["agent"] as const;
 
 function flag<S extends z.ZodMiniType>(spec: FlagSpec<S>): FlagSpec<S> {
@@ -90,15 +91,59 @@ export const FLAGS = {
     schema: v.intRange(1, 1000),
     commands: serverOnly,
   }),
+  "agent-lost-after": flag({
+    help: "an agent disconnected this long is lost: its copies stop counting and are recreated on other agents",
+    default: "1m",
+    schema: v.positiveDuration,
+    commands: serverOnly,
+  }),
+  "repair-rate": flag({
+    help: "vectors per second the repair, rebalance and drain may copy (0 = unlimited)",
+    default: "1000",
+    schema: v.intRange(0, 1_000_000_000),
+    commands: serverOnly,
+  }),
+  "repair-interval": flag({
+    help: "full repair scan at least this often; agents joining or leaving start one at once (0 = only then)",
+    default: "10m",
+    schema: v.duration,
+    commands: serverOnly,
+  }),
+  rebalance: flag({
+    help: "move copies to new or emptier agents until every agent is within 10% of the mean",
+    default: "true",
+    schema: v.bool,
+    commands: serverOnly,
+  }),
+  "replica-timeout": flag({
+    help: "a replica silent this long is given up for the write: inserts go to another agent, the repair reconciles it (0 = wait for the deadline)",
+    default: "1s",
+    schema: v.duration,
+    commands: serverOnly,
+  }),
+  "write-consistency": flag({
+    help: "replicas that must have stored an insert before it is acknowledged; the others follow in the background (0 = all --replicas)",
+    default: "0",
+    schema: v.intRange(0, 1000),
+    commands: serverOnly,
+  }),
   server: flag({
     help: "",
     helpFor: {
       server: "host:port the websocket endpoint for agents listens on (path /connect)",
       agent: "comma-separated server addresses (host:port) to dial; one tunnel per server; empty = standalone",
+      drain: "host:port of the server's gateway port (gRPC)",
     },
     default: "0.0.0.0:8000",
+    defaultFor: { drain: "127.0.0.1:8080" },
     schema: v.text,
-    commands: both,
+    commands: [...both, "drain"],
+  }),
+  cancel: flag({
+    help: "take a draining agent back into service instead of draining it",
+    default: "false",
+    schema: v.bool,
+    commands: drainOnly,
   }),
   // agent flags (the server passes them to its embedded agent)
   name: flag({
@@ -161,6 +206,18 @@ export const FLAGS = {
     schema: v.duration,
     commands: both,
   }),
+  "keep-generations": flag({
+    help: "snapshot generations kept in --index-path, each with the write-ahead log that brings it up to date",
+    default: "2",
+    schema: v.intRange(1, 100),
+    commands: both,
+  }),
+  recover: flag({
+    help: "when --index-path cannot be loaded without loss: none (refuse to start), previous (newest snapshot that verifies + what of the log still reads) or empty",
+    default: "none",
+    schema: v.oneOf({ none: "none", previous: "previous", empty: "empty" } as const),
+    commands: both,
+  }),
   "index-threads": flag({
     help: "threads used to build the index (0 = all cores)",
     default: "0",
@@ -201,9 +258,10 @@ export const FLAGS = {
   // client keys (Qdrant's model: read-write and read-only keys, Bearer or api-key header)
   "api-key": flag({
     help: "client key with read-write access (comma-separated, may be repeated); none anywhere = open",
+    helpFor: { drain: "read-write client key the server asks for (sent as Bearer)" },
     default: "",
     schema: v.keyList,
-    commands: both,
+    commands: [...both, "drain"],
     repeatable: true,
     secret: true,
   }),
@@ -255,9 +313,16 @@ export const FLAGS = {
   }),
   "tls-ca-file": flag({
     help: "PEM CA bundle to verify the server's tunnel certificate with (default: the system store)",
+    helpFor: { drain: "PEM CA bundle to verify the server's certificate with; implies --tls" },
     default: "",
     schema: v.text,
-    commands: agentOnly,
+    commands: [...agentOnly, "drain"],
+  }),
+  tls: flag({
+    help: "talk to the server over TLS (its gateway port has --tls-cert-file)",
+    default: "false",
+    schema: v.bool,
+    commands: drainOnly,
   }),
   "tunnel-tls": flag({
     help: "dial servers with wss:// even where --server gives host:port",

@@ -8,6 +8,7 @@ export function usage(version: string): string {
 Usage:
   alvd server [flags]   gateway: Vald v1 over gRPC, gRPC-web and Connect; agents dial in; embedded agent
   alvd agent [flags]    holds vectors, dials the server over a websocket tunnel
+  alvd drain NAME       move every vector off agent NAME (before removing it) and wait until it holds none
   alvd version          print version and build information
   alvd <command> --help flags of a command
 
@@ -61,7 +62,8 @@ export function commandHelp(command: Command): string {
   });
   const w = Math.max(...rows.map((r) => r[0].length));
   const lines = rows.map(([f, h, e]) => `  ${f.padEnd(w)}  ${h} [${e}]`);
-  return `Usage: alvd ${command} [flags]\n\nFlags:\n${lines.join("\n")}\n`;
+  const args = command === "drain" ? " NAME" : "";
+  return `Usage: alvd ${command}${args} [flags]\n\nFlags:\n${lines.join("\n")}\n`;
 }
 
 /** Markdown table for the README; a test keeps the README's copy in sync. */

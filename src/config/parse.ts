@@ -23,7 +23,7 @@ function isBoolFlag(spec: { default: string }): boolean {
   return spec.default === "true" || spec.default === "false";
 }
 
-/** `positionals` undefined: none allowed (server, agent); otherwise collects them. */
+/** `positionals` undefined: none allowed (server, agent); otherwise collects them (drain, client commands). */
 function readArgv(table: FlagTable, command: string, argv: string[], positionals?: string[]): Raw {
   const known = new Set<string>(namesOf(table, command));
   const shorts = new Map<string, string>();
@@ -130,8 +130,9 @@ function validate(table: FlagTable, command: string, fromArgv: Raw, fromEnv: Raw
   return out;
 }
 
-export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>): FlagValues {
-  const fromArgv = readArgv(FLAGS, command, argv);
+/** `positionals`: collects non-flag arguments (commands that take them) instead of refusing them */
+export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>, positionals?: string[]): FlagValues {
+  const fromArgv = readArgv(FLAGS, command, argv, positionals);
   const fromEnv = readEnv(FLAGS, command, env);
   const configPath = fromArgv.config?.value ?? fromEnv.config?.value ?? "";
   const fromFile = configPath ? readConfigFile(command, configPath) : {};

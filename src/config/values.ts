@@ -49,6 +49,17 @@ export const duration = z.pipe(
   }),
 );
 
+export const positiveDuration = z.pipe(
+  duration,
+  z.transform((ms: number, ctx) => {
+    if (ms <= 0) {
+      ctx.issues.push({ code: "custom", message: "expected a duration above 0", input: String(ms) });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);
+
 function parseAddress(s: string): { host: string; port: number } | undefined {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s.trim());
   const portNum = m ? Number(m[3]) : NaN;

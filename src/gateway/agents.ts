@@ -2,6 +2,7 @@
 // service. Clients sit on any Transport — the websocket tunnel for remote agents, an
 // in-process transport for the embedded one — so nothing below knows how calls travel.
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { Replica } from "../gen/alvd/cluster/v1/replica_pb";
 import { Agent } from "../gen/core/v1/agent_pb";
 import { Flush } from "../gen/vald/v1/flush_pb";
 import { Index } from "../gen/vald/v1/index_pb";
@@ -22,6 +23,8 @@ export interface AgentClients {
   index: Client<typeof Index>;
   flush: Client<typeof Flush>;
   agent: Client<typeof Agent>;
+  /** alvd.cluster.v1.Replica: listing, conditional copies, lease (repair) */
+  replica: Client<typeof Replica>;
 }
 
 export interface AgentHandle {
@@ -34,6 +37,9 @@ export interface AgentHandle {
   setStored(n: number): void;
   /** account for a write the gateway placed (+1) or undid/removed (-1) */
   adjustStored(delta: number): void;
+  /** a draining agent keeps serving what it holds but gets no new vectors */
+  draining(): boolean;
+  setDraining(draining: boolean): void;
 }
 
 export interface AgentSet {
@@ -54,11 +60,13 @@ export function agentClients(transport: Transport): AgentClients {
     index: createClient(Index, transport),
     flush: createClient(Flush, transport),
     agent: createClient(Agent, transport),
+    replica: createClient(Replica, transport),
   };
 }
 
 export function createAgentHandle(init: { name: string; ips?: readonly string[]; transport: Transport; stored?: number }): AgentHandle {
   let stored = init.stored ?? 0;
+  let draining = false;
   return {
     name: init.name,
     ips: init.ips ?? [],
@@ -69,6 +77,10 @@ export function createAgentHandle(init: { name: string; ips?: readonly string[];
     },
     adjustStored: (d) => {
       stored = Math.max(0, stored + d);
+    },
+    draining: () => draining,
+    setDraining: (d) => {
+      draining = d;
     },
   };
 }

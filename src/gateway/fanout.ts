@@ -33,10 +33,12 @@ export async function callAgent<T>(gw: Gateway, agent: AgentHandle, method: stri
     ac.signal.addEventListener("abort", () => reject(ConnectError.from(ac.signal.reason, Code.Canceled)), { once: true });
   });
   guard.catch(() => {});
+  // The agent hears why: the client went away, or the gateway stopped waiting for it.
+  const why = () => (parent?.reason instanceof ConnectError ? parent.reason : new ConnectError("request canceled", Code.Canceled));
   if (parent !== undefined) {
-    if (parent.aborted) ac.abort(new ConnectError("request canceled", Code.Canceled));
+    if (parent.aborted) ac.abort(why());
     else {
-      onParentAbort = () => ac.abort(new ConnectError("request canceled", Code.Canceled));
+      onParentAbort = () => ac.abort(why());
       parent.addEventListener("abort", onParentAbort, { once: true });
     }
   }
@@ -122,4 +124,77 @@ export function split<T>(outcomes: readonly Outcome<T>[]): Split<T> {
 export function clientTimeout(ctx: { timeoutMs(): number | undefined }): number | undefined {
   const t = ctx.timeoutMs();
   return t !== undefined && t > 0 ? t : undefined;
+}
+
+export interface GatherRule<T> {
+  /** whether the outcomes so far are enough to stop waiting for the rest */
+  enough(settled: readonly Outcome<T>[]): boolean;
+  /** never stop early before this long after the start (ms) */
+  minWaitMs?: number;
+  /** once enough, wait this much longer for the rest (ms) */
+  graceMs?: number;
+  /** what the agents not waited for are told when their calls are cancelled */
+  reason?: string;
+  /** let the calls not waited for run on (to their own deadline) instead of cancelling them */
+  letRun?: boolean;
+}
+
+/**
+ * Calls every agent like fanOut, but stops waiting once `rule.enough` holds (after the
+ * minimum wait and the grace): agents still running are reported as Unavailable
+ * outcomes, i.e. as lost replicas for this call, and cancelled (unless `letRun`; they
+ * are no longer tied to the client's cancellation then, which fires once it has its answer).
+ */
+export function gatherUntil<T>(gw: Gateway, agents: readonly AgentHandle[], method: string, scope: CallScope, call: AgentCall<T>, rule: GatherRule<T>): Promise<Outcome<T>[]> {
+  const t0 = performance.now();
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(new ConnectError("request canceled", Code.Canceled));
+  if (scope.signal?.aborted) onAbort();
+  else scope.signal?.addEventListener("abort", onAbort, { once: true });
+  const linked: CallScope = { signal: ac.signal, timeoutMs: scope.timeoutMs };
+  const minWait = rule.minWaitMs ?? 0;
+  const grace = rule.graceMs ?? 0;
+  const order = new Map(agents.map((a, i) => [a, i]));
+  return new Promise((resolve) => {
+    const settled: Outcome<T>[] = [];
+    const waiting = new Set(agents);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let enoughAt: number | undefined;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) clearTimeout(timer);
+      scope.signal?.removeEventListener("abort", onAbort);
+      const why = new ConnectError(rule.reason ?? "not waited for", Code.Unavailable);
+      const out = [...settled, ...[...waiting].map((agent): Outcome<T> => ({ agent, ok: false, error: why }))];
+      // in the agents' order, as fanOut answers (merges break ties by it)
+      out.sort((a, b) => order.get(a.agent)! - order.get(b.agent)!);
+      gw.metrics.fanOut(method, agents.length, (performance.now() - t0) / 1000);
+      resolve(out);
+      if (waiting.size > 0 && rule.letRun !== true) ac.abort(new ConnectError(rule.reason ?? "answered without this agent", Code.Canceled));
+    };
+    const check = () => {
+      if (done) return;
+      if (waiting.size === 0) return finish();
+      if (enoughAt === undefined) {
+        if (!rule.enough(settled)) return;
+        enoughAt = performance.now();
+      }
+      const at = Math.max(t0 + minWait, enoughAt + grace);
+      const left = at - performance.now();
+      if (left <= 0) return finish();
+      if (timer === undefined) timer = setTimeout(finish, left);
+    };
+    if (agents.length === 0) return finish();
+    for (const a of agents) {
+      void callAgent(gw, a, method, linked, call).then((o) => {
+        if (done) return;
+        waiting.delete(a);
+        settled.push(o);
+        check();
+      });
+    }
+    if (minWait > 0 && rule.enough(settled)) check();
+  });
 }

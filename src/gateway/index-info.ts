@@ -40,14 +40,15 @@ async function allAgents<T>(gw: Gateway, rpc: string, scope: CallScope, call: Ag
 export async function indexCounts(gw: Gateway, rpc: string, scope: CallScope): Promise<{ agent: AgentHandle; value: Info_Index_Count }[]> {
   const counts = await allAgents(gw, rpc, scope, (a, o) => a.clients.index.indexInfo({}, o));
   // Fresh counts are what placement balances on.
-  for (const c of counts) c.agent.setStored(c.value.stored);
+  for (const c of counts) c.agent.setStored(c.value.stored + c.value.uncommitted);
   return counts;
 }
 
 /**
- * Sums over agents, as Vald does: `stored` counts every replica, so with replicas=2
- * each vector counts twice (IndexDetail shows the per-agent numbers). indexing/saving
- * are true when any agent is busy.
+ * Sums over agents, as Vald does: `stored` (committed by CreateIndex) and `uncommitted`
+ * (still queued) count every replica, so with replicas=2 each vector counts twice
+ * (IndexDetail shows the per-agent numbers); stored + uncommitted is every copy.
+ * indexing/saving are true when any agent is busy.
  */
 export function sumCounts(counts: readonly Info_Index_Count[]): Info_Index_Count {
   const out = create(Info_Index_CountSchema);

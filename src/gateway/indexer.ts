@@ -58,7 +58,7 @@ export function createIndexer(agents: AgentSet, opts: IndexerOptions): Indexer {
       list.map(async (agent) => {
         try {
           const c = await agent.clients.index.indexInfo({}, { signal: ac.signal, timeoutMs: opts.infoTimeoutMs ?? 5000 });
-          agent.setStored(c.stored);
+          agent.setStored(c.stored + c.uncommitted);
           return { agent, c };
         } catch (e) {
           report("IndexInfo", agent, e);

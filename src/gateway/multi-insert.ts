@@ -19,9 +19,9 @@ import { mapLimit } from "./concurrency";
 import type { Gateway } from "./context";
 import { gatewayError, mostMeaningful, noAgents, relay } from "./errors";
 import { callAgent, type CallScope } from "./fanout";
-import { insertOne } from "./insert";
+import { insertHeld, insertOne } from "./insert";
 import { replicaLocation } from "./location";
-import { chooseReplicas } from "./placement";
+import { chooseReplicas, placeable } from "./placement";
 import { stamp } from "./timestamp";
 import { checkBatch, checkVector } from "./validate";
 
@@ -47,11 +47,22 @@ export async function multiInsert(gw: Gateway, rpc: string, reqs: readonly Inser
   });
   // The same id twice: order matters between the two writes, so take the one-by-one path.
   if (new Set(ids).size !== ids.length) return multi(gw, rpc, reqs, (r) => insertOne(gw, rpc, r, scope), (r) => r.vector?.id);
+  if (gw.agents.list().length === 0) throw noAgents(rpc);
+  const release = await gw.locks.acquire(ids);
+  try {
+    return await multiInsertHeld(gw, rpc, reqs, ids, scope);
+  } finally {
+    release();
+  }
+}
+
+async function multiInsertHeld(gw: Gateway, rpc: string, reqs: readonly Insert_Request[], ids: readonly string[], scope: CallScope): Promise<Object_Location[]> {
   const agents = gw.agents.list();
   if (agents.length === 0) throw noAgents(rpc);
+  const target = Math.min(Math.max(1, gw.replicas), placeable(agents).length);
 
   const placed: AgentHandle[][] = reqs.map(() => {
-    const chosen = chooseReplicas(agents, gw.replicas, gw.random);
+    const chosen = chooseReplicas(agents, gw.replicas, gw.random, gw.suspects);
     for (const a of chosen) a.adjustStored(1); // so the next item sees this one's load
     return chosen;
   });
@@ -92,12 +103,22 @@ export async function multiInsert(gw: Gateway, rpc: string, reqs: readonly Inser
     await rollback(gw, ids, stored);
     throw relay(mostMeaningful(errors));
   }
-  // Items left with no replica at all (their agents vanished) get a second chance.
+  // Items left with no replica at all (their agents vanished) get a second chance;
+  // those with fewer copies than asked are acknowledged and completed by the repair.
   const orphans = stored.flatMap((s, i) => (s.length === 0 ? [i] : []));
+  const short = stored.filter((s) => s.length > 0 && s.length < target).length;
+  if (short > 0) {
+    gw.coverage.shortWrite()(false);
+    gw.log.warn("MultiInsert: items stored on fewer replicas than asked; the repair completes them", { items: short });
+  }
   const retried = new Map<number, Object_Location>();
   if (orphans.length > 0) {
     gw.log.warn("MultiInsert: agents lost mid-call, retrying their items one by one", { items: orphans.length });
-    const locs = await multi(gw, rpc, orphans, (i) => insertOne(gw, rpc, reqs[i]!, scope));
+    const locs = await multi(gw, rpc, orphans, async (i) => {
+      const placed = await insertHeld(gw, rpc, reqs[i]!, reqs[i]!.vector!, scope);
+      await placed.settled;
+      return placed.location;
+    });
     orphans.forEach((i, k) => retried.set(i, locs[k]!));
   }
   return ids.map((id, i) => retried.get(i) ?? replicaLocation(id, stored[i]!));

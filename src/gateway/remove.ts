@@ -14,20 +14,36 @@ import { multi, scopeOf, streamEach } from "./batch";
 import type { Gateway } from "./context";
 import { gatewayError } from "./errors";
 import type { CallScope } from "./fanout";
-import { writeHolders, writeHoldersLocation } from "./holders";
-import { mergeLocations } from "./location";
+import { answering, notFound, writeHolders } from "./holders";
+import { withIds } from "./id-locks";
+import { mergeLocations, replicaLocation } from "./location";
 import { checkId } from "./validate";
 
 export async function removeOne(gw: Gateway, rpc: string, req: Remove_Request, scope: CallScope): Promise<Object_Location> {
   const id = checkId(rpc, req.id?.id, gw.limits);
-  const { location, holders } = await writeHoldersLocation(gw, rpc, id, scope, (a, o) => a.clients.remove.remove(req, o));
-  for (const a of holders) a.adjustStored(-1);
-  return location;
+  return withIds(gw.locks, [id], async () => {
+    const w = answering((a, o) => a.clients.remove.remove(req, o));
+    const s = await writeHolders(gw, rpc, id, scope, w.call);
+    // Also when no agent held it: the one holding it may be away.
+    gw.tombstones.removed([id], w.answered, w.everyone());
+    if (s === undefined) throw notFound(rpc, id);
+    for (const o of s.ok) o.agent.adjustStored(-1);
+    return replicaLocation(id, s.ok);
+  });
 }
 
 /** Every agent removes its matching vectors; NotFound when nothing matched anywhere. */
 export async function removeByTimestamp(gw: Gateway, req: Remove_TimestampRequest, scope: CallScope): Promise<Object_Locations> {
-  const s = await writeHolders(gw, "RemoveByTimestamp", "", scope, (a, o) => a.clients.remove.removeByTimestamp(req, o));
+  // Which ids match is only known on the agents, so the repair pauses for all of them.
+  const release = await gw.locks.acquireAll();
+  let s;
+  const w = answering((a, o) => a.clients.remove.removeByTimestamp(req, o));
+  try {
+    s = await writeHolders(gw, "RemoveByTimestamp", "", scope, w.call);
+  } finally {
+    release();
+  }
+  gw.tombstones.removedWhere(req.timestamps, w.answered, w.everyone());
   const lists = (s?.ok ?? []).map((o) => ({ agent: o.agent, locations: o.value.locations }));
   for (const l of lists) l.agent.adjustStored(-l.locations.length);
   const locations = mergeLocations(lists);

@@ -16,6 +16,12 @@ import type { Logger } from "../observe/log";
 import { agentCompatService } from "./agent-compat";
 import type { AgentSet } from "./agents";
 import type { Gateway } from "./context";
+import { noCoverage, type Coverage } from "./coverage";
+import { SearchGrace } from "./grace";
+import { IdLocks } from "./id-locks";
+import { Suspects } from "./placement";
+import { SearchBarrier } from "./search-barrier";
+import { noTombstones, type Tombstones } from "./tombstones";
 import { filterService } from "./filter";
 import { flushService } from "./flush";
 import { indexService } from "./index-info";
@@ -46,6 +52,18 @@ export interface GatewayOptions {
   /** serve core.v1.Agent on the gateway for older clients (default true) */
   legacyAgentApi?: boolean;
   random?: () => number;
+  /** give up on a replica that has not answered a write within this (ms); 0 = off (default) */
+  replicaTimeoutMs?: number;
+  /** acknowledge an insert once this many replicas stored it; 0 = all (default) */
+  writeConsistency?: number;
+  /** shared with the server's repair so moves and client writes of one id take turns */
+  locks?: IdLocks;
+  /** from the server's repair: lets searches skip agents whose ids others cover */
+  coverage?: Coverage;
+  /** shared with the server's repair, which waits out searches before dropping moved copies */
+  searches?: SearchBarrier;
+  /** shared with the server's repair: removes that agents away at the time missed */
+  tombstones?: Tombstones;
 }
 
 export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
@@ -59,6 +77,14 @@ export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
     searchTimeoutMs: opts.searchTimeoutMs ?? 3000,
     limits: opts.limits ?? DEFAULT_REQUEST_LIMITS,
     random: opts.random ?? Math.random,
+    replicaTimeoutMs: opts.replicaTimeoutMs ?? 0,
+    writeConsistency: opts.writeConsistency ?? 0,
+    locks: opts.locks ?? new IdLocks(),
+    coverage: opts.coverage ?? noCoverage,
+    grace: new SearchGrace(),
+    searches: opts.searches ?? new SearchBarrier(),
+    tombstones: opts.tombstones ?? noTombstones,
+    suspects: new Suspects(),
   };
 }
 

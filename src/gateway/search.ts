@@ -19,7 +19,8 @@ import { mergeResults } from "./aggregation";
 import { multi, scopeOf, streamEach } from "./batch";
 import type { Gateway } from "./context";
 import { gatewayError, mostMeaningful, noAgents, relay } from "./errors";
-import { fanOut, type CallScope } from "./fanout";
+import type { AgentHandle } from "./agents";
+import { fanOut, gatherUntil, type AgentCall, type CallScope, type Outcome } from "./fanout";
 import { getVector } from "./object";
 import { checkFloats, checkId, checkSearchConfig } from "./validate";
 
@@ -64,9 +65,15 @@ export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, v
       edgeSize: cfg.edgeSize,
     },
   });
-  const outcomes = await fanOut(gw, agents, rpc, { signal: scope.signal, timeoutMs: deadline }, (a, o) =>
-    kind === "search" ? a.clients.search.search(agentReq, o) : a.clients.search.linearSearch(agentReq, o),
-  );
+  const leave = gw.searches.enter();
+  let outcomes;
+  try {
+    outcomes = await askAgents(gw, agents, rpc, { signal: scope.signal, timeoutMs: deadline }, (a, o) =>
+      kind === "search" ? a.clients.search.search(agentReq, o) : a.clients.search.linearSearch(agentReq, o),
+    );
+  } finally {
+    leave();
+  }
   const lists: Object_Distance[][] = [];
   const errors: ConnectError[] = [];
   let answered = 0;
@@ -93,6 +100,30 @@ export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, v
     );
   }
   return create(Search_ResponseSchema, { requestId: cfg.requestId, results });
+}
+
+/**
+ * Every agent, unless the repair vouches that any `spare` agents may be missing with
+ * each id still held by one that answered (coverage.ts): then, once that many are in,
+ * the rest get a short adaptive grace (grace.ts) and the answer goes out without
+ * them, so a hung agent does not hold every search to its timeout. Recall is the same:
+ * the agents left out hold no id the others lack.
+ */
+async function askAgents(gw: Gateway, agents: readonly AgentHandle[], rpc: string, scope: CallScope, call: AgentCall<Search_Response>): Promise<Outcome<Search_Response>[]> {
+  const timed: AgentCall<Search_Response> = async (a, o) => {
+    const t0 = performance.now();
+    const r = await call(a, o);
+    gw.grace.record(performance.now() - t0);
+    return r;
+  };
+  const spare = Math.min(gw.coverage.spare(), agents.length - 1);
+  if (spare <= 0) return fanOut(gw, agents, rpc, scope, timed);
+  const need = agents.length - spare;
+  return gatherUntil(gw, agents, rpc, scope, timed, {
+    enough: (settled) => settled.filter((o) => o.ok || o.error.code === Code.NotFound).length >= need,
+    graceMs: gw.grace.ms(),
+    reason: "search answered by the replicas of this agent's ids",
+  });
 }
 
 export async function searchOne(gw: Gateway, kind: SearchKind, rpc: string, req: Search_Request, scope: CallScope): Promise<Search_Response> {

@@ -17,6 +17,7 @@ import { multi, scopeOf, streamEach } from "./batch";
 import type { Gateway } from "./context";
 import type { CallScope } from "./fanout";
 import { writeHoldersLocation } from "./holders";
+import { withIds } from "./id-locks";
 import { stamp } from "./timestamp";
 import { checkId, checkVector } from "./validate";
 
@@ -31,12 +32,12 @@ export async function updateOne(gw: Gateway, rpc: string, req: Update_Request, s
       disableBalancedUpdate: true,
     },
   });
-  return (await writeHoldersLocation(gw, rpc, vec.id, scope, (a, o) => a.clients.update.update(agentReq, o))).location;
+  return withIds(gw.locks, [vec.id], async () => (await writeHoldersLocation(gw, rpc, vec.id, scope, (a, o) => a.clients.update.update(agentReq, o))).location);
 }
 
 export async function updateTimestampOne(gw: Gateway, req: Update_TimestampRequest, scope: CallScope): Promise<Object_Location> {
   const id = checkId("UpdateTimestamp", req.id, gw.limits);
-  return (await writeHoldersLocation(gw, "UpdateTimestamp", id, scope, (a, o) => a.clients.update.updateTimestamp(req, o))).location;
+  return withIds(gw.locks, [id], async () => (await writeHoldersLocation(gw, "UpdateTimestamp", id, scope, (a, o) => a.clients.update.updateTimestamp(req, o))).location);
 }
 
 export function updateService(gw: Gateway): ServiceImpl<typeof Update> {

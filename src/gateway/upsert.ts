@@ -7,6 +7,7 @@ import {
   Object_StreamLocationSchema,
   Update_RequestSchema,
   type Object_Location,
+  type Object_Vector,
   type Upsert_Request,
 } from "../gen/payload/v1/payload_pb";
 import type { Upsert } from "../gen/vald/v1/upsert_pb";
@@ -14,7 +15,7 @@ import { multi, scopeOf, streamEach } from "./batch";
 import type { Gateway } from "./context";
 import type { CallScope } from "./fanout";
 import { writeHolders } from "./holders";
-import { insertOne } from "./insert";
+import { holdingUntilSettled, insertHeld, type Placed } from "./insert";
 import { replicaLocation } from "./location";
 import { stamp } from "./timestamp";
 import { checkVector } from "./validate";
@@ -25,15 +26,19 @@ import { checkVector } from "./validate";
  */
 export async function upsertOne(gw: Gateway, rpc: string, req: Upsert_Request, scope: CallScope): Promise<Object_Location> {
   const vec = checkVector(rpc, req.vector, gw.limits);
+  return holdingUntilSettled(gw, vec.id, () => upsertHeld(gw, rpc, req, vec, scope));
+}
+
+async function upsertHeld(gw: Gateway, rpc: string, req: Upsert_Request, vec: Object_Vector, scope: CallScope): Promise<Placed> {
   const timestamp = stamp(req.config?.timestamp);
   const updateReq = create(Update_RequestSchema, {
     vector: vec,
     config: { skipStrictExistCheck: req.config?.skipStrictExistCheck ?? false, filters: req.config?.filters, timestamp, disableBalancedUpdate: true },
   });
   const s = await writeHolders(gw, rpc, vec.id, scope, (a, o) => a.clients.update.update(updateReq, o));
-  if (s !== undefined) return replicaLocation(vec.id, s.ok);
+  if (s !== undefined) return { location: replicaLocation(vec.id, s.ok), settled: Promise.resolve() };
   const insertReq = create(Insert_RequestSchema, { vector: vec, config: { skipStrictExistCheck: true, filters: req.config?.filters, timestamp } });
-  return insertOne(gw, rpc, insertReq, scope);
+  return insertHeld(gw, rpc, insertReq, vec, scope);
 }
 
 export function upsertService(gw: Gateway): ServiceImpl<typeof Upsert> {

@@ -102,6 +102,16 @@ function checkOptions(o: IndexOptions): void {
   if (!["f32", "f16", "i8"].includes(o.quantization)) throw new RangeError(`unknown quantization ${o.quantization}`);
 }
 
+/**
+ * The addon names the errno of a failed save in its message ("(errno ENOSPC: …)");
+ * carried over as err.code, the caller can say "the disk is full" like for fs errors.
+ */
+function withErrno(err: unknown, path: string): unknown {
+  const m = err instanceof Error ? /\(errno (E[A-Z]+): /.exec(err.message) : null;
+  if (!m) return err;
+  return Object.assign(err as Error, { code: m[1], syscall: "write", path });
+}
+
 class NativeAnnIndex implements AnnIndex {
   readonly options: IndexOptions;
   readonly isa: string;
@@ -154,7 +164,9 @@ class NativeAnnIndex implements AnnIndex {
     return this.#native.exactSearch(query, k);
   }
   saveAsync(path: string): Promise<void> {
-    return this.#native.saveAsync(path);
+    return this.#native.saveAsync(path).catch((err: unknown) => {
+      throw withErrno(err, path);
+    });
   }
   load(path: string): void {
     this.#native.load(path);

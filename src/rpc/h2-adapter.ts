@@ -47,10 +47,25 @@ export function webHeaders(headers: IncomingHttpHeaders): Headers {
   return h;
 }
 
+/**
+ * grpc-message as the gRPC spec has it: only "%" and bytes outside printable ASCII are
+ * percent-encoded. Connect encodes with encodeURIComponent, and grpc-js decodes with
+ * decodeURI, which leaves "%3A", "%2F" and the like in the text its users read.
+ */
+function specGrpcMessage(encoded: string): string {
+  let text: string;
+  try {
+    text = decodeURIComponent(encoded);
+  } catch {
+    return encoded;
+  }
+  return text.replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) => encodeURIComponent(run).replace(/'/g, "%27"));
+}
+
 /** web Headers as an HTTP/2 header block, plus extra fields (e.g. ":status"). */
 export function headerBlock(h: Headers | undefined, extra: Record<string, string | number> = {}): Record<string, string | number> {
   const out: Record<string, string | number> = extra;
-  h?.forEach((v, k) => (out[k] = v));
+  h?.forEach((v, k) => (out[k] = k === "grpc-message" ? specGrpcMessage(v) : v));
   return out;
 }
 

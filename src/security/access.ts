@@ -20,6 +20,9 @@ const READS: Record<string, readonly string[]> = {
   "vald.v1.Filter": ["SearchObject", "MultiSearchObject", "StreamSearchObject"],
   // the older agent API vald-client-node 1.7 calls for index info
   "core.v1.Agent": ["IndexInfo", "GetTimestamp"],
+  // ours: the cluster's state, and an agent's listing of what it holds
+  "alvd.cluster.v1.Admin": ["Status"],
+  "alvd.cluster.v1.Replica": ["List", "Fetch", "State"],
 };
 
 const READ_PATHS = new Set(Object.entries(READS).flatMap(([service, methods]) => methods.map((m) => `/${service}/${m}`)));

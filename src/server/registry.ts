@@ -1,18 +1,20 @@
 // Keeps the gateway's agent pool in step with the tunnel: an agent joins the pool
 // when its tunnel opens and leaves it the moment the tunnel closes, so the gateway
-// never routes a call to a dead connection.
+// never routes a call to a dead connection. Membership (heal/membership.ts) hears of
+// both, to tell an agent that is away from one that is lost.
 import { Counter, Gauge, type Registry } from "../observe/prom";
 import type { AgentHandle, AgentPool } from "../gateway/agents";
 import { createAgentHandle } from "../gateway/agents";
 import type { Logger } from "../observe/log";
 import type { AgentSession } from "../tunnel/session";
+import type { Membership } from "./heal/membership";
 
 export interface TunnelRegistry {
   onAgent(session: AgentSession): void;
   onAgentGone(session: AgentSession): void;
 }
 
-export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger, reserved: ReadonlySet<string>): TunnelRegistry {
+export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger, reserved: ReadonlySet<string>, membership?: Membership): TunnelRegistry {
   const handles = new Map<AgentSession, AgentHandle>();
   const seen = new Set<string>();
   const joins = new Counter({
@@ -68,11 +70,20 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
       joins.inc({ reconnect: String(seen.has(session.name)) });
       seen.add(session.name);
       pool.add(handle);
-      // Seed placement with the agent's real size so a returning agent isn't flooded.
-      handle.clients.index.indexInfo({}, { timeoutMs: 5000 }).then(
-        (c) => handle.setStored(c.stored),
-        (e: Error) => log.warn("could not read agent index info", { agent: session.name, err: e }),
-      );
+      membership?.connected(session.name);
+      // Seed placement with the agent's real size (so a returning agent isn't flooded)
+      // and its draining flag (kept by the agent, possibly set through another server).
+      handle.clients.replica
+        .state({}, { timeoutMs: 5000 })
+        .then(
+          (s) => {
+            handle.setStored(Number(s.stored));
+            handle.setDraining(s.draining);
+          },
+          // an agent of an older release has no Replica service: its size will do
+          () => handle.clients.index.indexInfo({}, { timeoutMs: 5000 }).then((c) => handle.setStored(c.stored + c.uncommitted)),
+        )
+        .catch((e: Error) => log.warn("could not read agent state", { agent: session.name, err: e }));
     },
     onAgentGone(session) {
       const handle = handles.get(session);
@@ -83,6 +94,7 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
       gone.received += st.bytesReceived;
       leaves.inc();
       pool.remove(handle);
+      if (pool.get(session.name) === undefined) membership?.disconnected(session.name);
     },
   };
 }

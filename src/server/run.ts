@@ -1,8 +1,12 @@
-// alvd server: the Vald gateway, the tunnel endpoint agents dial into, metrics, and
-// (by default) an embedded agent called in-process.
+// alvd server: the Vald gateway, the tunnel endpoint agents dial into, metrics, the
+// self-healing repair, and (by default) an embedded agent called in-process.
 import type { ServerConfig } from "../config/config";
 import { startAgent, type StartedAgent } from "../agent/run";
 import { createAgentHandle, createAgentPool } from "../gateway/agents";
+import { createCoverage } from "../gateway/coverage";
+import { IdLocks } from "../gateway/id-locks";
+import { SearchBarrier } from "../gateway/search-barrier";
+import { createTombstones } from "../gateway/tombstones";
 import { createDirectTransport } from "../rpc/direct-transport";
 import { createIndexer } from "../gateway/indexer";
 import { gatewayRoutes } from "../gateway/routes";
@@ -12,6 +16,9 @@ import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
 import { listenRpc } from "../rpc/listen";
 import { createProtection } from "../security/protection";
 import { listenTunnel } from "../tunnel/listener";
+import { adminRoutes } from "./admin";
+import { createHealer, type Healer } from "./heal/healer";
+import { createMembership } from "./heal/membership";
 import { tunnelRegistry } from "./registry";
 
 export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void>; reload(): void }> {
@@ -26,6 +33,17 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
   const unwind = async () => {
     for (const f of stack.splice(0).reverse()) await f().catch((e: Error) => log.error("shutdown step failed", { err: e }));
   };
+  const membership = createMembership({ lostAfterMs: cfg.heal.agentLostAfterMs, log: log.with({ component: "membership" }) });
+  stack.push(async () => membership.close());
+  const locks = new IdLocks();
+  const searches = new SearchBarrier();
+  const tombstones = createTombstones(() => membership.list().some((m) => m.state !== "connected"), log.with({ component: "gateway" }));
+  let healer: Healer | undefined;
+  const coverage = createCoverage(() => healer?.trigger("a write ended with fewer copies than asked"));
+  // An agent gone takes its copies with it: searches stop counting on them at once.
+  membership.onEvent((e) => {
+    if (e.kind === "away") coverage.agentLeft();
+  });
   try {
     let embedded: StartedAgent | undefined;
     if (cfg.embeddedAgent) {
@@ -39,8 +57,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
           stored: embedded.engine.counts().stored,
         }),
       );
+      membership.connected(embedded.name);
     }
-    const agents = tunnelRegistry(pool, registry, log, new Set(embedded ? [embedded.name] : []));
+    const agents = tunnelRegistry(pool, registry, log, new Set(embedded ? [embedded.name] : []), membership);
     const tunnel = await listenTunnel({
       host: cfg.tunnel.host,
       port: cfg.tunnel.port,
@@ -52,10 +71,41 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       log,
     });
     stack.push(() => tunnel.close());
+    healer = createHealer({
+      pool,
+      membership,
+      locks,
+      coverage,
+      searches,
+      tombstones,
+      replicas: cfg.replicas,
+      repairRate: cfg.heal.repairRate,
+      rebalance: cfg.heal.rebalance,
+      startGraceMs: cfg.heal.agentLostAfterMs,
+      intervalMs: cfg.heal.repairIntervalMs,
+      registry,
+      log,
+    });
+    const gateway = gatewayRoutes(pool, {
+      replicas: cfg.replicas,
+      log,
+      registry,
+      limits: cfg.limits,
+      replicaTimeoutMs: cfg.heal.replicaTimeoutMs,
+      writeConsistency: cfg.heal.writeConsistency,
+      locks,
+      coverage,
+      searches,
+      tombstones,
+    });
+    const admin = adminRoutes(pool, membership, healer);
     const rpc = await listenRpc({
       host: cfg.gateway.host,
       port: cfg.gateway.port,
-      routes: gatewayRoutes(pool, { replicas: cfg.replicas, log, registry, limits: cfg.limits }),
+      routes: (router) => {
+        gateway(router);
+        admin(router);
+      },
       log,
       interceptors: [rpcMetricsInterceptor(registry, "gateway")],
       keys: protection.keys,
@@ -71,6 +121,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
     });
     indexer.start();
     stack.push(() => indexer.stop());
+    const started = healer;
+    started.start();
+    stack.push(() => started.stop());
     ready = true;
     log.info("gateway listening", {
       addr: `${cfg.gateway.host}:${rpc.port}`,
@@ -86,7 +139,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
   return {
     async stop() {
       ready = false;
-      // Reverse start order: stop taking client calls, drop agents, then save the embedded agent.
+      // Reverse start order: stop repairing and taking client calls, drop agents, then save the embedded agent.
       await unwind();
     },
     reload: () => protection.reload(),

@@ -281,7 +281,7 @@ describe("object", () => {
   test("StreamListObject streams every stored vector", async () => {
     const info = await rpc.unary(Index.method.indexInfo, {});
     const all = await rpc.serverStream(Object$.method.streamListObject, {});
-    expect(all.length).toBe(info.stored);
+    expect(all.length).toBe(info.stored + info.uncommitted);
     const ids = all.map((r) => (r.payload.case === "vector" ? r.payload.value.id : ""));
     expect(ids).toContain("si-0");
     expect(new Set(ids).size).toBe(ids.length);
@@ -319,6 +319,50 @@ describe("remove", () => {
       await code(rpc.unary(Remove.method.removeByTimestamp, { timestamps: [{ timestamp: 1n, operator: Remove_Timestamp_Operator.LT }] })),
     ).toBe(GrpcStatus.NOT_FOUND);
   });
+});
+
+describe("RemoveByTimestamp over the wire, every operator", () => {
+  // stamps 10100, 10200, 10300 per operator, compared with 10200: each operator removes a
+  // different set, so a swapped GE/GT or LE/LT, or a flipped EQ/NE, fails. The range
+  // conditions keep the other tests' vectors out of reach (and test GE/LE once more).
+  const OP = Remove_Timestamp_Operator;
+  const cases: [keyof typeof OP, number[]][] = [
+    ["EQ", [10200]],
+    ["NE", [10100, 10300]],
+    ["GE", [10200, 10300]],
+    ["GT", [10300]],
+    ["LE", [10100, 10200]],
+    ["LT", [10100]],
+  ];
+  for (const [name, removed] of cases) {
+    test(`${name} 10200 removes ${removed.join(", ")}`, async () => {
+      const stamps = [10100, 10200, 10300];
+      await rpc.unary(M.multiInsert, {
+        requests: stamps.map((t, i) => ({ vector: { id: `op-${name}-${t}`, vector: v(80 + i) }, config: { timestamp: BigInt(t) } })),
+      });
+      const res = await rpc.unary(Remove.method.removeByTimestamp, {
+        timestamps: [
+          { timestamp: 10200n, operator: OP[name] },
+          { timestamp: 10100n, operator: OP.GE },
+          { timestamp: 10300n, operator: OP.LE },
+        ],
+      });
+      expect(res.locations.map((l) => l.uuid).sort()).toEqual(removed.map((t) => `op-${name}-${t}`));
+      for (const t of stamps) {
+        const held = await rpc.unary(Object$.method.exists, { id: `op-${name}-${t}` }).then(
+          () => true,
+          (e: ServiceError) => (e.code === GrpcStatus.NOT_FOUND ? false : Promise.reject(e)),
+        );
+        expect(held).toBe(!removed.includes(t));
+      }
+      // what was left keeps its timestamp
+      const kept = stamps.find((t) => !removed.includes(t))!;
+      expect((await rpc.unary(Object$.method.getTimestamp, { id: { id: `op-${name}-${kept}` } })).timestamp).toBe(BigInt(kept));
+      await rpc.unary(Remove.method.removeByTimestamp, {
+        timestamps: [{ timestamp: 10100n, operator: OP.GE }, { timestamp: 10300n, operator: OP.LE }],
+      });
+    });
+  }
 });
 
 describe("index, agent control, filter, flush", () => {

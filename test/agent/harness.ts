@@ -45,6 +45,16 @@ export interface SpawnOptions {
   /** extra flags, e.g. ["--index-path", dir] */
   args?: string[];
   readyTimeoutMs?: number;
+  /** extra environment, e.g. ALVD_TEST_CRASH_AT */
+  env?: Record<string, string>;
+  /** run the agent under this command, e.g. setpriv dropping root's file-permission override */
+  wrap?: string[];
+}
+
+/** How a start that was expected to fail ended: its exit code and everything it printed. */
+export interface FailedStart {
+  code: number | null;
+  output: string;
 }
 
 async function isReady(metricsPort: number): Promise<boolean> {
@@ -57,9 +67,17 @@ async function isReady(metricsPort: number): Promise<boolean> {
 }
 
 export async function spawnAgent(opts: SpawnOptions = {}): Promise<AgentProcess> {
+  const r = await startAgent(opts);
+  if ("proc" in r) return r;
+  throw new Error(`agent did not become ready (exit ${r.code}):\n${r.output}`);
+}
+
+/** Starts an agent and waits until it is ready or has exited (a refused start). */
+export async function startAgent(opts: SpawnOptions = {}): Promise<AgentProcess | FailedStart> {
   const grpcPort = opts.grpcPort ?? (await freePort());
   const metricsPort = await freePort();
   const argv = [
+    ...(opts.wrap ?? []),
     ...ALVD_CMD,
     "agent",
     "--server",
@@ -78,20 +96,20 @@ export async function spawnAgent(opts: SpawnOptions = {}): Promise<AgentProcess>
     "warn",
     ...(opts.args ?? []),
   ];
-  const proc = Bun.spawn(argv, { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+  const proc = Bun.spawn(argv, { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, ...opts.env } });
   let out = "";
   const collect = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();
     for await (const chunk of s) out += dec.decode(chunk);
   };
-  void collect(proc.stdout as ReadableStream<Uint8Array>);
-  void collect(proc.stderr as ReadableStream<Uint8Array>);
+  const drained = Promise.all([collect(proc.stdout as ReadableStream<Uint8Array>), collect(proc.stderr as ReadableStream<Uint8Array>)]);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   while (!(await isReady(metricsPort))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
+    if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline) {
+      if (proc.exitCode === null) proc.kill("SIGKILL");
       await proc.exited;
-      throw new Error(`agent did not become ready (exit ${proc.exitCode}):\n${out}`);
+      await drained;
+      return { code: proc.exitCode, output: out };
     }
     await Bun.sleep(50);
   }

@@ -11,7 +11,7 @@ import { Insert } from "../../src/gen/vald/v1/insert_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { startAgent, startServer, waitForAgents, type AgentProc, type ServerProc } from "../lib/cluster";
 import { freePort } from "../lib/ports";
-import { cli, f32Vectors, sameBits, shell } from "./lib";
+import { cli, f32Vectors, held, sameBits, shell } from "./lib";
 
 setDefaultTimeout(90_000);
 
@@ -86,7 +86,7 @@ describe("export → Flush → import", () => {
     expect(JSON.parse(check.stdout).blocks).toBeGreaterThan(1);
 
     expect((await cli(["flush", ...at(), "--yes"])).code).toBe(0);
-    expect((await server.client(Index).indexInfo({})).stored).toBe(0);
+    expect(await held(server.client(Index))).toBe(0);
 
     const im = await cli(["import", file(), ...at(), "--json"]);
     expect(im.stderr).toBe("");
@@ -94,14 +94,14 @@ describe("export → Flush → import", () => {
     expect(JSON.parse(im.stdout)).toMatchObject({ imported: N, failed: 0, alreadyPresent: 0, complete: true });
     await expectAll(server);
     // two replicas of each
-    expect((await server.client(Index).indexInfo({})).stored).toBe(2 * N);
+    expect(await held(server.client(Index))).toBe(2 * N);
   });
 
   test("running the same import again changes nothing and succeeds", async () => {
     const again = await cli(["import", file(), ...at()]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`^imported ${N} vectors \\(${N} already there\\)`));
-    expect((await server.client(Index).indexInfo({})).stored).toBe(2 * N);
+    expect(await held(server.client(Index))).toBe(2 * N);
   });
 
   test("export --out - | import -: a pipe into another server", async () => {
@@ -127,7 +127,7 @@ describe("damaged export files", () => {
       const r = await cli(["import", bad, ...at(target)]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("block 1 checksum mismatch");
-      expect((await target.client(Index).indexInfo({})).stored).toBe(0);
+      expect(await held(target.client(Index))).toBe(0);
     } finally {
       await target.stop();
     }

@@ -11,7 +11,7 @@ import { Index } from "../../src/gen/vald/v1/index_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { isolatedCopy, releaseBinary, start, stop, waitHttp, type Proc } from "../dist/binary";
 import { freePorts } from "../lib/ports";
-import { cli, f32Vectors, FASHION_MNIST, requireFashionMnist, sameBits, shell } from "./lib";
+import { cli, f32Vectors, FASHION_MNIST, held, requireFashionMnist, sameBits, shell } from "./lib";
 
 setDefaultTimeout(120_000);
 
@@ -50,7 +50,7 @@ describe("alvd binary as a client", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toStartWith("inserted 100 vectors");
-    expect((await clients().index.indexInfo({})).stored).toBe(100);
+    expect(await held(clients().index)).toBe(100);
     const search = await sh(`alvd rand-vecs -d 784 -n 3 | alvd stream-search -p ${port} -n 5`);
     expect(search.code).toBe(0);
     expect(search.stdout.trim().split("\n").map((l) => JSON.parse(l).results.length)).toEqual([5, 5, 5]);
@@ -85,11 +85,11 @@ describe("alvd binary as a client", () => {
     expect(ex.code).toBe(0);
     expect(ex.stdout).toStartWith("exported 2,004 vectors");
     expect((await run(["flush", "-p", `${port}`, "--yes"])).code).toBe(0);
-    expect((await index.indexInfo({})).stored).toBe(0);
+    expect(await held(index)).toBe(0);
     const im = await run(["import", file, "-p", `${port}`]);
     expect(im.code).toBe(0);
     expect(im.stdout).toStartWith("imported 2,004 vectors");
-    expect((await index.indexInfo({})).stored).toBe(2004);
+    expect(await held(index)).toBe(2004);
     for (const b of before) {
       const a = await object.getObject({ id: { id: b.id } });
       expect(a.timestamp).toBe(b.timestamp);

@@ -7,7 +7,7 @@ import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { makePki, type TestPki } from "../lib/certs";
 import { startServer, type ServerProc } from "../lib/cluster";
 import { freePort } from "../lib/ports";
-import { cleanEnv, cli, sameBits, shell } from "./lib";
+import { cleanEnv, cli, held, sameBits, shell } from "./lib";
 
 setDefaultTimeout(60_000);
 
@@ -31,7 +31,7 @@ describe("valdcli-style pipeline", () => {
     const lines = (await Bun.file(file).text()).trim().split("\n").map((l) => JSON.parse(l) as { id: string; vector: number[] });
     expect(lines).toHaveLength(100);
     expect(new Set(lines.map((l) => l.id)).size).toBe(100);
-    expect((await server.client(Index).indexInfo({})).stored).toBe(100);
+    expect(await held(server.client(Index))).toBe(100);
     const object = server.client(Object$);
     for (const l of lines.slice(0, 10)) {
       expect(l.vector).toHaveLength(784);
@@ -163,24 +163,25 @@ describe("index and flush", () => {
   test("index info|detail|create|save, flush asks for --yes off a terminal", async () => {
     const info = await cli(["index", "info", ...at(), "--json"]);
     expect(info.code).toBe(0);
-    const before = JSON.parse(info.stdout) as { stored: number };
-    expect(before.stored).toBeGreaterThan(0);
+    const counts = JSON.parse(info.stdout) as { stored: number; uncommitted: number };
+    const before = counts.stored + counts.uncommitted;
+    expect(before).toBeGreaterThan(0);
     const detail = await cli(["index", "detail", ...at()]);
     expect(detail.stdout).toMatch(/^1 agents \(1 live\), replicas \d+\n {2}\S+ {2}stored [\d,]+/);
     expect((await cli(["index", "create", ...at()])).stdout).toMatch(/^index built in [\d.]+ s\n$/);
     expect((await cli(["index", "save", ...at(), "--json"])).stdout).toMatch(/^\{"done":"save","seconds":[\d.]+\}\n$/);
-    expect((await server.client(Index).indexInfo({})).uncommitted).toBe(0);
+    expect((await server.client(Index).indexInfo({})).uncommitted).toBe(0); // CreateIndex committed them
 
     const refused = await cli(["flush", ...at()]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("add --yes to confirm");
     const env = await cli(["flush", ...at()], { env: cleanEnv({ ALVD_YES: "true" }) });
     expect(env.code).toBe(2); // --yes is never read from the environment
-    expect((await server.client(Index).indexInfo({})).stored).toBe(before.stored);
+    expect(await held(server.client(Index))).toBe(before);
     const done = await cli(["flush", ...at(), "--yes", "--json"]);
     expect(done.code).toBe(0);
-    expect(JSON.parse(done.stdout)).toMatchObject({ stored: 0 });
-    expect((await server.client(Index).indexInfo({})).stored).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ stored: 0, uncommitted: 0 });
+    expect(await held(server.client(Index))).toBe(0);
   });
 });
 

@@ -10,6 +10,12 @@ export function requireFashionMnist(): void {
   if (!existsSync(FASHION_MNIST)) throw new Error(`${FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
 }
 
+/** Vectors a server holds, committed or not (IndexInfo's stored counts only what CreateIndex committed, as in Vald). */
+export async function held(index: { indexInfo(req: object): Promise<{ stored: number; uncommitted: number }> }): Promise<number> {
+  const c = await index.indexInfo({});
+  return c.stored + c.uncommitted;
+}
+
 export interface CliRun {
   stdout: string;
   stderr: string;

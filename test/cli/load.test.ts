@@ -10,7 +10,7 @@ import { gzipSync, gunzipSync } from "node:zlib";
 import { Index } from "../../src/gen/vald/v1/index_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { startServer, type ServerProc } from "../lib/cluster";
-import { cli, f32Vectors, FASHION_MNIST, requireFashionMnist, sameBits } from "./lib";
+import { cli, f32Vectors, FASHION_MNIST, held, requireFashionMnist, sameBits } from "./lib";
 
 setDefaultTimeout(90_000);
 
@@ -188,7 +188,7 @@ describe("alvd load: each format, compared with GetObject", () => {
   });
 
   test("broken or unknown files: one line, exit 2, nothing sent", async () => {
-    const before = (await server.client(Index).indexInfo({})).stored;
+    const before = await held(server.client(Index));
     const cut = join(dir, "cut.fvecs");
     writeFileSync(cut, vecsFile(f32, "f").subarray(0, 4 + 4 * D + 100));
     const unknown = join(dir, "vectors.bin");
@@ -208,7 +208,7 @@ describe("alvd load: each format, compared with GetObject", () => {
       expect(r.stderr).toMatch(want);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     }
-    expect((await server.client(Index).indexInfo({})).stored).toBe(before);
+    expect(await held(server.client(Index))).toBe(before);
   });
 });
 

@@ -8,5 +8,6 @@ test("README flag tables match the CLI definition (bun scripts/readme-flags.ts)"
   expect(readme).toContain("<!-- alvd:flags:server -->");
   expect(readme).toContain("<!-- alvd:flags:agent -->");
   expect(readme).toContain("<!-- alvd:flags:client -->");
+  expect(readme).toContain("<!-- alvd:flags:drain -->");
   expect(renderReadme(readme)).toBe(readme);
 });

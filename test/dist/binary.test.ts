@@ -3,7 +3,7 @@
 // flags, and serves a server + agent cluster that a stock Vald client can use.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { elfMachine, ROOT } from "../../build";
 import { freePorts } from "../lib/ports";
@@ -124,6 +124,33 @@ describe("alvd binary", () => {
     expect(await stop(server)).toBe(0);
     // nothing in the logs hints at the build machine's files being needed
     expect(server.output() + agent.output()).not.toContain("/work/main/node_modules");
+
+    // recovery in the binary: the agent's newest snapshot is damaged, so it loads the one
+    // before (the empty start) and replays its log; every vector is still there
+    const data = join(box.dir, "agent-data");
+    const graph = join(data, "index-1.usearch");
+    const bytes = readFileSync(graph);
+    bytes[bytes.length >> 1]! ^= 0x10;
+    writeFileSync(graph, bytes);
+    const [againPort, againMetrics] = await freePorts(2);
+    const again = start(
+      box.exe,
+      ["agent", "--server", "", "--name", "dist-agent", "--grpc-host", "127.0.0.1", "--grpc-port", `${againPort}`,
+        "--metrics-host", "127.0.0.1", "--metrics-port", `${againMetrics}`, "--index-path", data, "--dimension", "4"],
+      { cwd: box.dir, env },
+    );
+    procs.push(again);
+    await waitHttp(againMetrics!, "/readyz", 20_000, 20, again);
+    const recovered = valdClients(`127.0.0.1:${againPort}`);
+    try {
+      for (let i = 0; i < 20; i++) expect(await exists(recovered, `v${i}`)).toBe(true);
+      expect((await search(recovered, [7, 3.5, -7, 2], 1))[0]?.id).toBe("v7");
+    } finally {
+      recovered.close();
+    }
+    expect(again.output()).toContain("generation 1 is damaged");
+    expect(readdirSync(join(data, "broken")).length).toBe(1);
+    expect(await stop(again)).toBe(0);
   }, 90_000);
 
   test("TLS and keys: the gateway over TLS, the agent joined over wss://, a Vald client with a key", async () => {

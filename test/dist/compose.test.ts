@@ -115,6 +115,11 @@ describe("Grafana dashboard", () => {
     expect(all).toContain("alvd_gateway_agents");
   });
 
+  test("shows the self-healing cluster: under-replicated ids, repair/move rates, agent states", () => {
+    const all = exprs.join("\n");
+    for (const m of ["alvd_cluster_underreplicated_ids", "alvd_cluster_repaired_vectors_total", "alvd_cluster_moved_vectors_total", "alvd_cluster_agent_state"]) expect(all).toContain(m);
+  });
+
   test("every metric a query names is registered somewhere in src/", () => {
     const known = registeredMetrics();
     const missing = [...new Set(exprs.flatMap(metricsIn))].filter((m) => !known.has(m));

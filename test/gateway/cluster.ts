@@ -16,8 +16,12 @@ import { listenRpc, type RpcListener } from "../../src/rpc/listen";
 
 export const log = createLogger({ level: (process.env.TEST_LOG_LEVEL as "debug" | undefined) ?? "error", format: "text" });
 
+/** background failures (auto CreateIndex, periodic save) per test engine: a cluster's close() fails on any */
+const backgroundErrors = new WeakMap<Engine, string[]>();
+
 export async function testEngine(name: string, dimension: number): Promise<Engine> {
-  return createEngine(
+  const errors: string[] = [];
+  const engine = await createEngine(
     {
       name,
       ips: [`10.0.0.${name.replace(/\D/g, "") || "1"}`],
@@ -35,8 +39,15 @@ export async function testEngine(name: string, dimension: number): Promise<Engin
       saveIntervalMs: 0,
       indexThreads: 1,
     },
-    { onBackgroundError: () => {} },
+    {
+      onBackgroundError: (what, err) => {
+        errors.push(`${name}: ${what}: ${(err as Error).message ?? String(err)}`);
+        log.error(`${what} failed`, { agent: name, err: err as Error });
+      },
+    },
   );
+  backgroundErrors.set(engine, errors);
+  return engine;
 }
 
 export type TransportKind = "direct" | "router";
@@ -92,6 +103,8 @@ export async function startCluster(n: number, opts: Partial<GatewayOptions> & { 
     async close() {
       await listener.close(100);
       await Promise.all(agents.map((a) => a.engine.close()));
+      const failed = agents.flatMap((a) => backgroundErrors.get(a.engine) ?? []);
+      if (failed.length > 0) throw new Error(`background work failed in the test cluster: ${failed.join("; ")}`);
     },
   };
 }

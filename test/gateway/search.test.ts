@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { mergeResults, distance } from "../../src/gateway/aggregation";
-import { fail, hang, overriding } from "./faults";
+import { fail, hang, hangCounting, overriding } from "./faults";
 import { randomVector, rng, startCluster, testAgent, type TestCluster, codeOf } from "./cluster";
 
 const D = 8;
@@ -59,7 +59,8 @@ describe("search over several agents", () => {
   test("results equal brute force over all agents (replicas deduplicated, sorted, cut to num)", async () => {
     const c = (cluster = await startCluster(3, { replicas: 2, dimension: D }));
     const data = await load(c, 300, 11);
-    expect((await c.client.index.indexInfo({})).stored).toBe(600);
+    const info = await c.client.index.indexInfo({});
+    expect(info.stored + info.uncommitted).toBe(600);
     const r = rng(12);
     for (let q = 0; q < 20; q++) {
       const query = randomVector(r, D);
@@ -71,6 +72,33 @@ describe("search over several agents", () => {
         expect(ds).toEqual([...ds].sort((x, y) => x - y));
       }
     }
+  });
+
+  test("over built graphs: recall against brute force, and the graphs really answer", async () => {
+    const c = (cluster = await startCluster(3, { replicas: 1, dimension: D }));
+    const data = await load(c, 3000, 31);
+    await c.client.agent.createIndex({ poolSize: 0 });
+    // every vector is in a graph now, none left to the exact scan of uncommitted ones
+    for (const a of c.agents) expect(a.engine.counts().uncommitted).toBe(0);
+    expect((await c.client.index.indexInfo({})).uncommitted).toBe(0);
+    const r = rng(32);
+    let found = 0;
+    const queries = 40;
+    for (let q = 0; q < queries; q++) {
+      const query = randomVector(r, D);
+      const truth = bruteForce(data, query, 10);
+      const res = await c.client.search.search({ vector: query, config: { num: 10 } });
+      expect(res.results).toHaveLength(10);
+      const ds = res.results.map((d) => d.distance);
+      expect(ds).toEqual([...ds].sort((x, y) => x - y));
+      for (const hit of res.results) {
+        // every reported distance is the true one for that id
+        expect(hit.distance).toBeCloseTo(Math.sqrt(l2sq(query, data.get(hit.id)!)), 4);
+      }
+      found += res.results.filter((d) => truth.includes(d.id)).length;
+    }
+    // HNSW is approximate; at this ef (512) over 1000 vectors per agent it misses almost nothing
+    expect(found / (queries * 10)).toBeGreaterThanOrEqual(0.98);
   });
 
   test("SearchByID: the id's own vector, so the id comes first", async () => {
@@ -108,20 +136,22 @@ describe("search over several agents", () => {
   });
 
   test("an agent hanging past Search.Config.timeout does not hold the answer", async () => {
-    const agents = [await testAgent("agent-1", D), await testAgent("agent-2", D, "direct", overriding({ "vald.v1.Search": { search: hang } }))];
+    // No upper bound on the time (2 noisy cores): the hanging agent only ever ends when
+    // the gateway gives up on it, so an answer at all, with the hang's signal fired,
+    // shows the deadline did the work.
+    const hanging = hangCounting();
+    const agents = [await testAgent("agent-1", D), await testAgent("agent-2", D, "direct", overriding({ "vald.v1.Search": { search: hanging.handler } }))];
     const c = (cluster = await startCluster(2, { replicas: 1, dimension: D, agents }));
     await load(c, 60, 16);
     const t0 = performance.now();
     const res = await c.client.search.search({ vector: randomVector(rng(17), D), config: { num: 5, timeout: 150_000_000n } });
-    const ms = performance.now() - t0;
     expect(res.results).toHaveLength(5);
-    expect(ms).toBeGreaterThanOrEqual(140);
-    expect(ms).toBeLessThan(1000);
-    // the client's own deadline also bounds it (no config timeout; default would be 3 s)
-    const t1 = performance.now();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(hanging.aborted()).toBe(1);
+    // the client's own deadline also bounds it (no config timeout; the default would be 3 s)
     const res2 = await c.client.search.search({ vector: randomVector(rng(17), D), config: { num: 5 } }, { timeoutMs: 1500 });
     expect(res2.results).toHaveLength(5);
-    expect(performance.now() - t1).toBeLessThan(1700); // it answered, so within the 1.5 s deadline
+    expect(hanging.aborted()).toBe(2);
     // too few results before the deadline: DeadlineExceeded, not NotFound
     expect(await codeOf(c.client.search.search({ vector: randomVector(rng(17), D), config: { num: 60, minNum: 60, timeout: 100_000_000n } }))).toBe(Code.DeadlineExceeded);
   });

@@ -45,14 +45,13 @@ test("deadline and cancellation reach the handler and end the call", async () =>
       },
     });
   const search = createClient(Search, createDirectTransport(routes));
-  const t0 = performance.now();
   try {
     await search.search({ vector: [1, 2], config: { num: 1 } }, { timeoutMs: 80 });
     throw new Error("expected DeadlineExceeded");
   } catch (e) {
     expect(ConnectError.from(e).code).toBe(Code.DeadlineExceeded);
   }
-  expect(performance.now() - t0).toBeLessThan(1000);
+  // the handler never answers by itself: the call ended because its deadline did
   expect(sawTimeout).toBeGreaterThan(0);
   expect(sawTimeout).toBeLessThanOrEqual(80);
   await new Promise((r) => setTimeout(r, 10));
@@ -92,13 +91,12 @@ test("server stream: a consumer breaking early leaves the transport usable", asy
 });
 
 test("orderedStream: in order, concurrent, and never stalls a client that waits for each answer", async () => {
-  // concurrent: 20 items of 30 ms each with limit 10 take ~60 ms, not 600
+  // concurrent: 10 of the 20 items are in flight at once (the peak, not a wall-clock bound, shows it)
   async function* twenty() {
     for (let i = 0; i < 20; i++) yield i;
   }
   let inFlight = 0;
   let peak = 0;
-  const t0 = performance.now();
   const out: number[] = [];
   for await (const x of orderedStream(twenty(), 10, async (i) => {
     inFlight++;
@@ -109,7 +107,6 @@ test("orderedStream: in order, concurrent, and never stalls a client that waits 
   })) out.push(x);
   expect(out).toEqual(Array.from({ length: 20 }, (_, i) => i));
   expect(peak).toBe(10);
-  expect(performance.now() - t0).toBeLessThan(400);
 
   // ping-pong: the next request is only sent after the previous answer arrived
   let answered = 0;

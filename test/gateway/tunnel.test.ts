@@ -87,10 +87,16 @@ test("agents joining over the tunnel serve the gateway; a tunnel dropping mid-se
   // from agent-1 right away instead of waiting for the 10 s timeout.
   const pending = search.search({ vector: vs[3]!, config: { num: 3, timeout: 10_000_000_000n } });
   await until(() => searching === 1);
-  const t0 = performance.now();
+  let answered = false;
+  void pending.then(() => (answered = true));
+  await Bun.sleep(50);
+  // still waiting on agent-2 while its tunnel is up: the drop is what releases the answer
+  expect(answered).toBe(false);
   await dialers[1]!.close();
+  // released by the drop, not by the request's own 10 s timeout
+  const first = await Promise.race([pending.then(() => "answer"), Bun.sleep(9_000).then(() => "timeout")]);
+  expect(first).toBe("answer");
   const res = await pending;
-  expect(performance.now() - t0).toBeLessThan(3000);
   expect(res.results[0]!.id).toBe("t3");
   await until(() => pool.list().length === 1);
   expect(pool.list().map((a) => a.name)).toEqual(["agent-1"]);

@@ -219,17 +219,17 @@ describe.each(modes)("addon flavour %s", (mode, flavour) => {
           return h.keys[0] === i ? 1 : 0;
         }),
       );
-      // the synchronous path cannot wait for the build, so it may come back short;
-      // what it returns must still be real keys
+      // the addon lets a search in only between whole adds: a full answer of real keys
       const sync = index.search(q, 5, 64);
-      expect(sync.count).toBeGreaterThanOrEqual(1);
+      expect(sync.count).toBe(5);
       expect(Array.from(sync.keys.subarray(0, sync.count)).every(valid)).toBe(true);
       syncHits += sync.keys[0] === i ? 1 : 0;
       await Bun.sleep(0);
     }
     const [, ...asyncHits] = await Promise.all([adding, ...searches]);
-    expect(syncHits).toBeGreaterThanOrEqual(30);
-    expect((asyncHits as number[]).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(36);
+    // near-complete self-recall: a rare miss of an approximate graph, not a broken answer
+    expect(syncHits).toBeGreaterThanOrEqual(39);
+    expect((asyncHits as number[]).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(39);
     expect(index.size()).toBe(4500);
     // More async searches in flight than the index keeps scratch contexts for: they queue.
     const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => index.searchAsync(row(first, i, d), 3, 64)));

@@ -88,23 +88,36 @@ async function hammer(index: AnnIndex, old: Float32Array | undefined, fresh: Flo
         expect(hits.distances[0]).toBe(0);
         tally.exact++;
       }
-      // exact search for a vector of the running build: if it is in, it comes first
+      // exact search for a vector of the running build: a full answer, and once the
+      // vector is in (nothing is ever removed here) it comes first at distance 0
       {
         const i = pick(NEW);
+        const inBefore = index.contains(keys[i]!);
+        const before = index.size();
         const hits = index.exactSearch(row(fresh, i), 3);
         check(hits, 3, index.size());
-        if (hits.count > 0 && hits.distances[0] === 0) expect(hits.keys[0]).toBe(keys[i]!);
+        // the index only grows meanwhile: at least what was there when the search began
+        expect(hits.count).toBeGreaterThanOrEqual(Math.min(3, before));
+        if (inBefore) {
+          expect(hits.keys[0]).toBe(keys[i]!);
+          expect(hits.distances[0]).toBe(0);
+        }
         tally.exact++;
       }
-      // graph search, sync and async
+      // graph search, sync and async: full answers (searches get in only between whole adds)
       {
         const q = old && r() < 0.5 ? row(old, pick(OLD)) : row(fresh, pick(NEW));
-        check(index.search(q, 10, 40), 10, index.size());
+        const before = index.size();
+        const sync = index.search(q, 10, 40);
+        check(sync, 10, index.size());
+        expect(sync.count).toBeGreaterThanOrEqual(Math.min(10, before));
         tally.sync++;
         const copy = q.slice();
+        const asyncBefore = index.size();
         pending.push(
           index.searchAsync(copy, 5).then((h) => {
             check(h, 5, index.size());
+            expect(h.count).toBeGreaterThanOrEqual(Math.min(5, asyncBefore));
             tally.async++;
           }),
         );
@@ -147,8 +160,11 @@ describe.each(modes)("concurrency, flavour %s", (mode) => {
     // the reads really overlapped the builds
     expect(totals.exact).toBeGreaterThan(ROUNDS * 4);
     expect(totals.async).toBeGreaterThan(ROUNDS * 2);
-    // once built, the graph answers like a fresh one
-    for (let i = 0; i < OLD; i += 41) expect(index.search(row(old, i), 1).keys[0]).toBe(i);
+    // once built, the graph answers like a fresh one: near-complete self-recall of the
+    // old vectors (HNSW is approximate, so one miss in 40 is a graph, not a bug)
+    let self = 0;
+    for (let i = 0; i < OLD; i += 10) if (index.search(row(old, i), 1, 64).keys[0] === i) self++;
+    expect(self).toBeGreaterThanOrEqual(39);
   }, 60_000);
 
   test("reads from the very first vector on, when the build starts on an empty index", async () => {

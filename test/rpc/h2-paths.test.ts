@@ -148,6 +148,28 @@ describe("the stream path refuses bad envelopes with a status", () => {
     expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
   });
 
+  test("grpc-js reads error messages as written: no percent-escapes left in them, on the unary path and on streams", async () => {
+    const client = new grpc.Client(agent.address, grpc.credentials.createInsecure());
+    // a search on a dimension the agent does not have: the message has ':', '/' and digits
+    const bad = toBinary(Search_RequestSchema, create(Search_RequestSchema, { vector: [1, 2], config: { num: 1 } }));
+    const unary = await new Promise<grpc.ServiceError>((resolve) =>
+      client.makeUnaryRequest("/vald.v1.Search/Search", (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, bad, (e) => resolve(e!)),
+    );
+    const stream = client.makeBidiStreamRequest("/vald.v1.Insert/StreamInsert", (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b);
+    stream.on("data", () => undefined);
+    const streamErr = new Promise<grpc.ServiceError>((resolve) => stream.on("error", resolve));
+    stream.write(Buffer.from([0xff, 0xff, 0xff]));
+    stream.end();
+    const e = await streamErr;
+    client.close();
+    expect(unary.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(unary.details).toContain("dimension");
+    expect(unary.details).not.toMatch(/%[0-9A-F]{2}/);
+    expect(e.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(e.details).toContain("cannot decode the request message: ");
+    expect(e.details).not.toMatch(/%[0-9A-F]{2}/);
+  });
+
   test("calls cancelled by the client leave the server serving", async () => {
     const client = new grpc.Client(agent.address, grpc.credentials.createInsecure());
     const codes = await Promise.all(

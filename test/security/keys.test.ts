@@ -12,6 +12,8 @@ import * as grpc from "@grpc/grpc-js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Admin } from "../../src/gen/alvd/cluster/v1/admin_pb";
+import { Replica } from "../../src/gen/alvd/cluster/v1/replica_pb";
 import { Agent } from "../../src/gen/core/v1/agent_pb";
 import { Filter } from "../../src/gen/vald/v1/filter_pb";
 import { Flush } from "../../src/gen/vald/v1/flush_pb";
@@ -33,7 +35,7 @@ const RW = "rw-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const RO = "ro-aa55aa55aa55aa55aa55aa55aa55aa55";
 const METRICS = "metrics-5c5c5c5c5c5c5c5c";
 const TOKEN = "join-token-for-keys-test";
-const SERVICES: DescService[] = [Insert, Update, Upsert, Remove, Search, Object$, Index, Flush, Filter, Agent];
+const SERVICES: DescService[] = [Insert, Update, Upsert, Remove, Search, Object$, Index, Flush, Filter, Agent, Admin];
 
 let dir: string;
 let keyFile: string;
@@ -131,6 +133,22 @@ describe("every method on every road", () => {
       expect(reads).toBeGreaterThan(20);
     });
   }
+
+  test("an agent's own port: Replica (the repair's listing and copies) follows the same rules", async () => {
+    const wrongs: string[] = [];
+    for (const port of [server.agentPort, agent.grpcPort]) {
+      const anon = transports(port, undefined)["grpc"]!;
+      const ro = transports(port, RO)["grpc"]!;
+      for (const method of Replica.methods) {
+        const path = `/${Replica.typeName}/${method.name}`;
+        const a = await codeOf(anon, Replica, method);
+        if (a !== Code.Unauthenticated) wrongs.push(`${port} ${path} anonymous: ${a}`);
+        const r = await codeOf(ro, Replica, method);
+        if (isReadOnlyCall(path) ? r === Code.PermissionDenied || r === Code.Unauthenticated : r !== Code.PermissionDenied) wrongs.push(`${port} ${path} read-only: ${r}`);
+      }
+    }
+    expect(wrongs).toEqual([]);
+  });
 
   test("a key not configured anywhere is UNAUTHENTICATED; the api-key header works like Bearer", async () => {
     const t = transports(server.grpcPort, "not-a-key-of-ours")["grpc"]!;

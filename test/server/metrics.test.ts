@@ -35,10 +35,10 @@ test("agents, tunnel traffic, gateway and per-agent calls are counted", async ()
     vald.close();
   }
   const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
-  expect(text).toMatch(/alvd_rpc_requests_total\{component="gateway",method="vald\.v1\.Insert\/StreamInsert",code="ok"\} 1/);
-  expect(text).toMatch(/alvd_rpc_requests_total\{component="gateway",method="vald\.v1\.Search\/Search",code="ok"\} 1/);
-  expect(text).toMatch(/alvd_gateway_agent_calls_total\{agent="remote",[^}]*\} [1-9]/);
-  expect(text).toMatch(/alvd_gateway_fanout_duration_seconds_count\{method="[^"]*Search[^"]*"\} [1-9]/);
+  expect(text).toMatch(/^alvd_rpc_requests_total\{component="gateway",method="vald\.v1\.Insert\/StreamInsert",code="ok"\} 1$/m);
+  expect(text).toMatch(/^alvd_rpc_requests_total\{component="gateway",method="vald\.v1\.Search\/Search",code="ok"\} 1$/m);
+  expect(text).toMatch(/^alvd_gateway_agent_calls_total\{agent="remote",[^}]*\} [1-9]\d*$/m);
+  expect(text).toMatch(/^alvd_gateway_fanout_duration_seconds_count\{method="[^"]*Search[^"]*"\} [1-9]\d*$/m);
   const sent = Number(/alvd_tunnel_bytes_total\{direction="sent"\} (\d+)/.exec(text)?.[1]);
   const received = Number(/alvd_tunnel_bytes_total\{direction="received"\} (\d+)/.exec(text)?.[1]);
   expect(sent).toBeGreaterThan(0);

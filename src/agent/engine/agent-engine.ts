@@ -1,13 +1,17 @@
-// The agent engine: Vald agent-ngt semantics over an HNSW index. Mutations change the
-// in-memory store at once (so they are searchable immediately, uncommitted vectors by
-// exact scan), then wait for their WAL record to be durable before resolving.
+// The agent engine: Vald agent-ngt semantics over an HNSW index. A mutation's outcome
+// is decided when it is called; it reaches the in-memory store (searchable at once,
+// uncommitted vectors by exact scan) when its WAL record is durable, just before it
+// resolves. A failed log write or snapshot save stops writes (fail stop) until the
+// agent is restarted; reads keep working.
 // Graph builds and saves run one at a time on a job chain; while one runs, removals
 // of graph nodes are deferred by the store and searches keep being served.
 import { cpus } from "node:os";
 import type { AnnIndex, SearchHits } from "../../index/types";
 import { distanceFor, reportedDistance, type DistanceFn } from "./distance";
-import { alreadyExists, internal, invalidArgument, notFound, unavailable } from "./errors";
+import { crashPoints, type CrashPoint } from "./crash-points";
+import { alreadyExists, describeIo, internal, invalidArgument, notFound, unavailable, unavailableBecause } from "./errors";
 import { HitCollector } from "./hits";
+import { InFlight } from "./inflight";
 import { stampOf } from "./clock";
 import type { Persistence } from "./persistence";
 import { VectorStore } from "./store";
@@ -19,6 +23,7 @@ import type {
   SearchParams,
   StoredVector,
   TimestampOperator,
+  WriteHealth,
 } from "./types";
 import { checkId, checkVector } from "./validate";
 import type { WalRecord } from "./wal-record";
@@ -31,6 +36,8 @@ export interface EngineParts {
   persistence: Persistence | null;
   /** failures of background work (auto CreateIndex, periodic save) */
   onBackgroundError: (what: string, err: unknown) => void;
+  /** told once when writes stop: why, in words for the log */
+  onWritesStopped?: (reason: string) => void;
 }
 
 const MATCH: Record<TimestampOperator, (stored: bigint, wanted: bigint) => boolean> = {
@@ -48,6 +55,11 @@ export class AgentEngine implements Engine {
   private readonly store: VectorStore;
   private readonly persistence: Persistence | null;
   private readonly onBackgroundError: EngineParts["onBackgroundError"];
+  private readonly onWritesStopped: (reason: string) => void;
+  private readonly inflight: InFlight;
+  private readonly crash: (point: CrashPoint) => void;
+  private writesStopped: string | null = null;
+  private refusedWrites = 0;
   private readonly distance: DistanceFn;
   private readonly threads: number;
   private jobs: Promise<void> = Promise.resolve();
@@ -66,6 +78,9 @@ export class AgentEngine implements Engine {
     this.store = parts.store;
     this.persistence = parts.persistence;
     this.onBackgroundError = parts.onBackgroundError;
+    this.onWritesStopped = parts.onWritesStopped ?? (() => {});
+    this.inflight = new InFlight(this.store);
+    this.crash = crashPoints(this.options.crashAt);
     this.distance = distanceFor(this.options.metric);
     this.threads = this.options.indexThreads > 0 ? this.options.indexThreads : Math.max(1, cpus().length);
     this.startTimers();
@@ -86,59 +101,56 @@ export class AgentEngine implements Engine {
    * per id.
    */
   async insert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
-    this.ensureOpen();
+    this.ensureWritable();
     checkId(id);
     const v = checkVector(vector, this.options.dimension);
-    if (!skipStrictExistCheck && this.store.entries.has(id)) {
+    if (!skipStrictExistCheck && this.inflight.current(id)) {
       throw alreadyExists(`object ${JSON.stringify(id)} already exists`);
     }
-    await this.put(id, v, stampOf(timestamp));
+    return this.commit([{ kind: "put", id, timestamp: stampOf(timestamp), vector: v }]);
   }
 
   async update(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
-    this.ensureOpen();
+    this.ensureWritable();
     checkId(id);
     const v = checkVector(vector, this.options.dimension);
-    const entry = this.store.entries.get(id);
-    if (!entry) throw notFound(id);
-    const current = this.store.vectorOf(entry);
-    if (current && sameVector(current, v)) {
+    const current = this.inflight.current(id);
+    if (!current) throw notFound(id);
+    const was = current.vector();
+    if (was && sameVector(was, v)) {
       if (!skipStrictExistCheck) throw alreadyExists(`object ${JSON.stringify(id)} already has this vector`);
       // same vector, forced: only the timestamp can change, the graph need not
-      const ts = stampOf(timestamp);
-      this.store.setTimestamp(id, ts);
-      return this.log([{ kind: "timestamp", id, timestamp: ts }]);
+      return this.commit([{ kind: "timestamp", id, timestamp: stampOf(timestamp) }]);
     }
-    await this.put(id, v, stampOf(timestamp));
+    return this.commit([{ kind: "put", id, timestamp: stampOf(timestamp), vector: v }]);
   }
 
   async upsert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
-    this.ensureOpen();
+    this.ensureWritable();
     checkId(id);
-    return this.store.entries.has(id)
+    return this.inflight.current(id)
       ? this.update(id, vector, timestamp, skipStrictExistCheck)
       : this.insert(id, vector, timestamp, skipStrictExistCheck);
   }
 
   async remove(id: string): Promise<void> {
-    this.ensureOpen();
+    this.ensureWritable();
     checkId(id);
-    if (!this.store.delete(id)) throw notFound(id);
-    await this.log([{ kind: "remove", id }]);
+    if (!this.inflight.current(id)) throw notFound(id);
+    return this.commit([{ kind: "remove", id }]);
   }
 
   async removeByTimestamp(conditions: { timestamp: bigint; op: TimestampOperator }[]): Promise<string[]> {
-    this.ensureOpen();
+    this.ensureWritable();
     if (conditions.length === 0) throw invalidArgument("at least one timestamp condition is required");
     for (const c of conditions) {
       if (!(c.op in MATCH)) throw invalidArgument(`unknown timestamp operator ${c.op}`);
     }
     const removed: string[] = [];
-    for (const [id, entry] of this.store.entries) {
-      if (conditions.every((c) => MATCH[c.op](entry.timestamp, c.timestamp))) removed.push(id);
+    for (const [id, timestamp] of this.inflight.timestamps()) {
+      if (conditions.every((c) => MATCH[c.op](timestamp, c.timestamp))) removed.push(id);
     }
-    for (const id of removed) this.store.delete(id);
-    if (removed.length > 0) await this.log(removed.map((id) => ({ kind: "remove", id })));
+    if (removed.length > 0) await this.commit(removed.map((id) => ({ kind: "remove", id })));
     return removed;
   }
 
@@ -147,22 +159,46 @@ export class AgentEngine implements Engine {
    * equal) one than stored is refused with AlreadyExists ("a newer object exists").
    */
   async updateTimestamp(id: string, timestamp: bigint, force: boolean): Promise<void> {
-    this.ensureOpen();
+    this.ensureWritable();
     checkId(id);
-    const entry = this.store.entries.get(id);
-    if (!entry) throw notFound(id);
+    const current = this.inflight.current(id);
+    if (!current) throw notFound(id);
     const ts = stampOf(timestamp);
-    if (!force && ts <= entry.timestamp) {
-      throw alreadyExists(`object ${JSON.stringify(id)} already has timestamp ${entry.timestamp} >= ${ts}`);
+    if (!force && ts <= current.timestamp) {
+      throw alreadyExists(`object ${JSON.stringify(id)} already has timestamp ${current.timestamp} >= ${ts}`);
     }
-    this.store.setTimestamp(id, ts);
-    await this.log([{ kind: "timestamp", id, timestamp: ts }]);
+    return this.commit([{ kind: "timestamp", id, timestamp: ts }]);
   }
 
   async flush(): Promise<void> {
-    this.ensureOpen();
-    this.store.clear();
-    await this.log([{ kind: "flush" }]);
+    this.ensureWritable();
+    return this.commit([{ kind: "flush" }]);
+  }
+
+  /**
+   * A copy from another replica: stored with its own timestamp unless this agent holds
+   * the id at that timestamp or newer (a copy never overwrites a newer write).
+   */
+  async putIfNewer(id: string, vector: Float32Array, timestamp: bigint): Promise<boolean> {
+    this.ensureWritable();
+    checkId(id);
+    const v = checkVector(vector, this.options.dimension);
+    if (timestamp <= 0n) throw invalidArgument("a copy needs its timestamp");
+    // decided against writes still in flight too, in call order like every write
+    const current = this.inflight.current(id);
+    if (current && current.timestamp >= timestamp) return false;
+    await this.commit([{ kind: "put", id, timestamp, vector: v }]);
+    return true;
+  }
+
+  /** Removes id unless it is held with a newer timestamp (trimming a copy loses no later write). */
+  async removeIfNotNewer(id: string, timestamp: bigint): Promise<boolean> {
+    this.ensureWritable();
+    checkId(id);
+    const current = this.inflight.current(id);
+    if (!current || current.timestamp > timestamp) return false;
+    await this.commit([{ kind: "remove", id }]);
+    return true;
   }
 
   // ---- reads --------------------------------------------------------------------
@@ -236,6 +272,12 @@ export class AgentEngine implements Engine {
     }
   }
 
+  /** every stored id with its timestamp, without touching vectors (the map is live: entries may come and go meanwhile) */
+  *timestamps(): Iterable<[string, bigint]> {
+    this.ensureOpen();
+    for (const [id, entry] of this.store.entries) yield [id, entry.timestamp];
+  }
+
   // counts and memoryUsage stay readable while closing: metrics scrapes and health
   // probes may still ask, and the answer is harmless
   counts(): IndexCounts {
@@ -245,6 +287,10 @@ export class AgentEngine implements Engine {
       indexing: this.indexing,
       saving: this.saving,
     };
+  }
+
+  writeHealth(): WriteHealth {
+    return { failed: this.writesStopped, refused: this.refusedWrites };
   }
 
   memoryUsage(): number {
@@ -267,6 +313,7 @@ export class AgentEngine implements Engine {
   async saveIndex(): Promise<void> {
     this.ensureOpen();
     if (!this.persistence) return;
+    this.ensureWritable();
     return this.enqueue(() => this.save(false));
   }
 
@@ -275,6 +322,8 @@ export class AgentEngine implements Engine {
       for (const t of this.timers) clearInterval(t);
       await this.jobs;
       if (!this.persistence) return;
+      // in-flight writes settle (durable or refused) before the log closes
+      await this.inflight.drained();
       try {
         // nothing changed since the last snapshot: the files on disk are already current
         await this.save(true);
@@ -290,6 +339,23 @@ export class AgentEngine implements Engine {
 
   private ensureOpen(): void {
     if (this.closing) throw unavailable(this.options.name);
+  }
+
+  private ensureWritable(): void {
+    this.ensureOpen();
+    if (!this.writesStopped) return;
+    this.refusedWrites++;
+    throw unavailableBecause(
+      `agent ${this.options.name} refuses writes because ${this.writesStopped}; reads still work. ` +
+        `Fix the disk under --index-path and restart the agent: it loads its snapshot and log and loses nothing it acknowledged`,
+    );
+  }
+
+  /** Fail stop: from now on every write is refused, until an operator restarts the agent. */
+  private stopWrites(reason: string): void {
+    if (this.writesStopped) return;
+    this.writesStopped = reason;
+    this.onWritesStopped(reason);
   }
 
   private checkQuery(query: Float32Array, params: SearchParams): Float32Array {
@@ -315,21 +381,36 @@ export class AgentEngine implements Engine {
     });
   }
 
-  private async put(id: string, vector: Float32Array, timestamp: bigint): Promise<void> {
-    this.store.put(id, vector, timestamp);
-    this.maybeAutoIndex();
-    await this.log([{ kind: "put", id, timestamp, vector }]);
-  }
-
-  /** Makes already-applied mutations durable; resolves when the WAL has them on disk. */
-  private async log(records: WalRecord[]): Promise<void> {
+  /**
+   * Makes mutations durable, then applies them; resolves once both happened. Without
+   * --index-path there is nothing to wait for and they apply at once.
+   */
+  private commit(records: WalRecord[]): Promise<void> {
     this.mutatedSinceTick = true;
-    if (!this.persistence) return;
-    try {
-      await this.persistence.append(records);
-    } catch (err) {
-      throw internal("write-ahead log append failed", err);
+    if (!this.persistence) {
+      for (const r of records) this.store.apply(r);
+      this.maybeAutoIndex();
+      return Promise.resolve();
     }
+    const { op, done } = this.inflight.plan(records);
+    this.persistence.append(records).then(
+      () => {
+        if (this.inflight.settle(op)) this.maybeAutoIndex();
+      },
+      (err: unknown) => {
+        const why = describeIo(err);
+        this.stopWrites(`its write-ahead log failed: ${why}`);
+        this.inflight.fail(
+          () =>
+            unavailableBecause(
+              `write not applied: the write-ahead log under --index-path failed (${why}); agent ${this.options.name} now refuses writes ` +
+                `(reads still work) until it is restarted on a working disk`,
+              err,
+            ),
+        );
+      },
+    );
+    return done;
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
@@ -377,6 +458,7 @@ export class AgentEngine implements Engine {
     while (this.store.clearPending) await this.store.cleared();
     const batch = this.store.takeBatch();
     if (!batch) return;
+    this.crash("create-index:after-take");
     const dim = this.options.dimension;
     const keys = new Float64Array(batch.size);
     const vectors = new Float32Array(batch.size * dim);
@@ -390,6 +472,7 @@ export class AgentEngine implements Engine {
     try {
       this.building = this.index.addAsync(keys, vectors, this.threads);
       await this.building;
+      this.crash("create-index:after-add");
     } catch (err) {
       this.store.finishBatch(batch, false);
       throw internal("CreateIndex failed", err);
@@ -405,17 +488,22 @@ export class AgentEngine implements Engine {
   /** Job body of SaveIndex. */
   private async save(onlyIfDirty: boolean): Promise<void> {
     const persistence = this.persistence;
-    if (!persistence || (onlyIfDirty && !persistence.dirty)) return;
+    if (!persistence || (onlyIfDirty && !persistence.dirty) || this.writesStopped) return;
     this.saving = true;
     this.store.beginExclusive();
     let graphSaved = false;
     try {
-      await persistence.save(this.store.capture(), () => {
+      await persistence.save(this.inflight.capture(), () => {
         graphSaved = true;
         this.store.idle();
       });
     } catch (err) {
-      throw internal("SaveIndex failed", err);
+      const why = describeIo(err);
+      this.stopWrites(`a snapshot save failed: ${why} (the previous snapshot and the log still hold every acknowledged write)`);
+      throw unavailableBecause(
+        `SaveIndex failed: ${why}; the previous snapshot stays in charge and agent ${this.options.name} refuses writes until it is restarted on a working disk`,
+        err,
+      );
     } finally {
       if (!graphSaved) this.store.idle();
       this.saving = false;

@@ -7,7 +7,6 @@ import { Persistence, type RecoveryReport } from "./persistence";
 import { VectorStore } from "./store";
 import type { Engine, EngineOptions } from "./types";
 
-
 export interface EngineDeps {
   /** index factory; defaults to our native addon */
   openIndex?: (options: IndexOptions, simd: SimdMode) => AnnIndex;
@@ -15,6 +14,8 @@ export interface EngineDeps {
   onBackgroundError?: (what: string, err: unknown) => void;
   /** told what start-up recovered from --index-path */
   onRecovered?: (report: RecoveryReport) => void;
+  /** told once when the engine stops taking writes (a failed log write or save), and why */
+  onWritesStopped?: (reason: string) => void;
 }
 
 function checkOptions(o: EngineOptions): void {
@@ -27,6 +28,8 @@ function checkOptions(o: EngineOptions): void {
   ] as const) {
     if (!Number.isFinite(value) || value < 0) throw invalidArgument(`${name} must be >= 0, got ${value}`);
   }
+  const keep = o.keepGenerations ?? 2;
+  if (!Number.isSafeInteger(keep) || keep < 1) throw invalidArgument(`keepGenerations must be at least 1, got ${keep}`);
 }
 
 /**
@@ -50,11 +53,22 @@ export async function createEngine(options: EngineOptions, deps: EngineDeps = {}
   const store = new VectorStore(index);
   const persistence = options.indexPath ? await Persistence.open(options, index, store) : null;
   if (persistence) deps.onRecovered?.(persistence.recovery);
-  return new AgentEngine({
+  const engine = new AgentEngine({
     options,
     index,
     store,
     persistence,
     onBackgroundError: deps.onBackgroundError ?? ((what, err) => console.error(`${what} failed:`, err)),
+    onWritesStopped: deps.onWritesStopped,
   });
+  if (persistence?.mustSave) {
+    // a lossy recovery keeps in memory what it read from files it then moves aside
+    try {
+      await engine.saveIndex();
+    } catch (err) {
+      await engine.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  return engine;
 }

@@ -2,46 +2,41 @@
 // generation, committed by meta.json) and the write-ahead log of what happened since.
 //
 // Save protocol: rotate the WAL to a new segment in the same tick the store is
-// captured, write the graph and id map of the new generation, then meta.json naming
-// that generation and the new segment. Only then are older generations and segments
-// deleted. A crash at any point leaves meta.json naming a complete snapshot whose
-// WAL segments are all still present.
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+// captured, write the graph, then the id map (which records the graph's size and
+// checksum), then meta.json listing the new generation first. Only then are
+// generations beyond --keep-generations and the segments no kept generation needs
+// deleted. A crash at any step leaves meta.json naming complete snapshots whose WAL
+// segments are all still present; a failed step leaves the old generation in charge.
+import { mkdirSync, unlinkSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { AnnIndex } from "../../index/types";
+import { crashPoints, type CrashPoint } from "./crash-points";
 import { lockDir } from "./dir-lock";
 import { commitTemp, tempPathFor, writeFileAtomic } from "./durable-file";
-import { decodeIdFile, encodeIdFile, type IdFileContents } from "./id-file";
-import { checkMeta, FORMAT_VERSION, readMeta, writeMeta, type Meta } from "./meta";
+import { describeIo, failedPrecondition } from "./errors";
+import { encodeIdFile, type IdFileContents } from "./id-file";
+import { writeMeta, type Meta } from "./meta";
+import { recover, type RecoveryReport } from "./recovery";
+import { fileChecksum, idName, indexName, moveAside, strayFiles } from "./snapshot-files";
 import type { VectorStore } from "./store";
 import type { EngineOptions } from "./types";
 import { encodeRecord, type WalRecord } from "./wal-record";
-import { listSegments, readSegment } from "./wal-segment";
+import { listSegments } from "./wal-segment";
 import { WalWriter } from "./wal-writer";
 
-const SNAPSHOT_FILE = /^(index|ids)-(\d+)\.(usearch|bin)$/;
-const TEMP_FILE = /^\.(index-\d+\.usearch|ids-\d+\.bin|meta\.json)\..*\.tmp$/;
+export type { RecoveryReport } from "./recovery";
 
-function indexFile(dir: string, generation: number): string {
-  return join(dir, `index-${generation}.usearch`);
-}
-
-function idFile(dir: string, generation: number): string {
-  return join(dir, `ids-${generation}.bin`);
-}
-
-export interface RecoveryReport {
-  /** snapshot generation loaded (0 = none) */
-  generation: number;
-  replayedRecords: number;
-  /** segments whose tail was torn (a crash mid-append) */
-  tornSegments: number;
+function isErrno(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException)?.code === "string" && typeof (err as NodeJS.ErrnoException).syscall === "string";
 }
 
 export class Persistence {
   /** mutations happened since the last durable snapshot */
   dirty: boolean;
+  private nextGeneration: number;
+  private asideAfterSave: string[];
+  private readonly asideInto: string;
 
   private constructor(
     private readonly dir: string,
@@ -51,68 +46,48 @@ export class Persistence {
     private readonly wal: WalWriter,
     private readonly lock: { release(): void },
     readonly recovery: RecoveryReport,
+    private readonly crash: (point: CrashPoint) => void,
+    recovered: { nextGeneration: number; asideAfterSave: string[]; asideInto: string },
   ) {
     this.dirty = recovery.replayedRecords > 0;
+    this.nextGeneration = recovered.nextGeneration;
+    this.asideAfterSave = recovered.asideAfterSave;
+    this.asideInto = recovered.asideInto;
   }
 
-  /** Loads the snapshot into index and store, replays the WAL on top, opens a new segment. */
+  /** a lenient recovery read records from files it must not trust again: save before serving */
+  get mustSave(): boolean {
+    return this.asideAfterSave.length > 0 || this.recovery.lossy;
+  }
+
+  /** Loads the newest loadable snapshot into index and store, replays the WAL on top, opens a new segment. */
   static async open(options: EngineOptions, index: AnnIndex, store: VectorStore): Promise<Persistence> {
     const dir = options.indexPath!;
-    mkdirSync(dir, { recursive: true });
-    const lock = lockDir(dir);
+    const crash = crashPoints(options.crashAt);
+    let lock: { release(): void };
     try {
-      return await Persistence.load(dir, options, index, store, lock);
+      mkdirSync(dir, { recursive: true });
+      lock = lockDir(dir);
+    } catch (err) {
+      if (!isErrno(err)) throw err;
+      throw failedPrecondition(`--index-path ${dir} cannot be used: ${describeIo(err)}; the agent keeps its write-ahead log there, so fix the directory or choose another`);
+    }
+    try {
+      const shape = { dimension: options.dimension, metric: options.metric, quantization: options.quantization };
+      const r = await recover(dir, shape, options.recover ?? "none", index, store, crash);
+      // never append to a replayed segment: its tail may be torn
+      const wal = new WalWriter(dir, r.nextSeq, options.dimension);
+      return new Persistence(dir, options, index, r.meta, wal, lock, r.report, crash, r);
     } catch (err) {
       lock.release();
-      throw err;
+      if (!isErrno(err)) throw err;
+      throw failedPrecondition(`--index-path ${dir} could not be opened: ${describeIo(err)}`);
     }
   }
 
-  private static async load(
-    dir: string,
-    options: EngineOptions,
-    index: AnnIndex,
-    store: VectorStore,
-    lock: { release(): void },
-  ): Promise<Persistence> {
-    const shape = { dimension: options.dimension, metric: options.metric, quantization: options.quantization };
-    let meta = readMeta(dir);
-    if (meta) {
-      checkMeta(dir, meta, shape);
-    } else {
-      // claim the directory for these flags before anything else lands in it
-      meta = { format: FORMAT_VERSION, ...shape, generation: 0, walSeq: 0 };
-      await writeMeta(dir, meta);
-    }
-    if (meta.generation > 0) {
-      index.load(indexFile(dir, meta.generation));
-      const path = idFile(dir, meta.generation);
-      const ids = decodeIdFile(new Uint8Array(readFileSync(path)), options.dimension, path);
-      store.restore(ids.committed, ids.pending, ids.nextKey);
-    }
-    const recovery: RecoveryReport = { generation: meta.generation, replayedRecords: 0, tornSegments: 0 };
-    let nextSeq = meta.walSeq;
-    for (const segment of listSegments(dir)) {
-      if (segment.seq < meta.walSeq) {
-        unlinkSync(segment.path); // already inside the snapshot
-        continue;
-      }
-      const contents = readSegment(segment.path, options.dimension);
-      for (const record of contents.records) apply(store, record);
-      recovery.replayedRecords += contents.records.length;
-      if (contents.torn) recovery.tornSegments++;
-      nextSeq = segment.seq + 1;
-    }
-    removeStrayFiles(dir, meta.generation);
-    // never append to a replayed segment: its tail may be torn
-    const wal = new WalWriter(dir, nextSeq, options.dimension);
-    return new Persistence(dir, options, index, meta, wal, lock, recovery);
-  }
-
-  append(records: WalRecord[]): Promise<unknown> {
+  append(records: WalRecord[]): Promise<void> {
     this.dirty = true;
-    if (records.length === 1) return this.wal.append(encodeRecord(records[0]!));
-    return Promise.all(records.map((r) => this.wal.append(encodeRecord(r))));
+    return this.wal.append(records.map(encodeRecord));
   }
 
   /**
@@ -120,10 +95,14 @@ export class Persistence {
    * graph as it is now. The caller keeps the graph unchanged until graphSaved runs.
    */
   async save(captured: IdFileContents, graphSaved: () => void): Promise<void> {
-    const generation = this.meta.generation + 1;
+    const generation = this.nextGeneration;
     const { seq, retired } = this.wal.rotate();
+    // rotating made the old segment's close a pending write: a failed save must not leave it unobserved
+    retired.catch(() => undefined);
     this.dirty = false;
-    const graphPath = indexFile(this.dir, generation);
+    this.crash("save:after-rotate");
+    const graphPath = join(this.dir, indexName(generation));
+    const idPath = join(this.dir, idName(generation));
     const graphTemp = tempPathFor(graphPath);
     try {
       try {
@@ -131,21 +110,49 @@ export class Persistence {
       } finally {
         graphSaved();
       }
+      const graph = await fileChecksum(graphTemp);
       await commitTemp(graphTemp, graphPath);
-      await writeFileAtomic(idFile(this.dir, generation), encodeIdFile(captured, this.options.dimension));
+      this.crash("save:after-graph");
+      const o = this.options;
+      const manifest = { generation, walSeq: seq, graphBytes: graph.bytes, graphCrc32: graph.crc32, dimension: o.dimension, metric: o.metric, quantization: o.quantization };
+      await writeFileAtomic(idPath, encodeIdFile(captured, manifest));
+      this.crash("save:after-ids");
       await retired;
-      const meta: Meta = { ...this.meta, generation, walSeq: seq };
+      const keep = Math.max(1, this.options.keepGenerations ?? 2);
+      const meta: Meta = { ...this.meta, generations: [{ generation, walSeq: seq }, ...this.meta.generations].slice(0, keep) };
       await writeMeta(this.dir, meta);
       this.meta = meta;
+      this.nextGeneration = generation + 1;
     } catch (err) {
       this.dirty = true;
-      await unlink(graphTemp).catch(() => {});
+      // not committed: these are no generation yet, and the old one stays in charge
+      for (const p of [graphTemp, graphPath, idPath]) await unlink(p).catch(() => {});
       throw err;
     }
-    for (const segment of listSegments(this.dir)) {
-      if (segment.seq < seq) await unlink(segment.path).catch(() => {});
+    this.crash("save:after-meta");
+    if (this.asideAfterSave.length > 0) {
+      moveAside(this.dir, this.asideAfterSave, this.asideInto);
+      this.asideAfterSave = [];
     }
-    removeStrayFiles(this.dir, generation);
+    this.drop();
+    this.crash("save:after-drop");
+  }
+
+  /** Deletes generations no longer kept and the segments none of the kept ones needs. */
+  private drop(): void {
+    const oldest = Math.min(...this.meta.generations.map((g) => g.walSeq));
+    const kept = new Set(this.meta.generations.map((g) => g.generation));
+    const doomed = [
+      ...listSegments(this.dir).filter((s) => s.seq < oldest).map((s) => s.path),
+      ...strayFiles(this.dir, kept).map((name) => join(this.dir, name)),
+    ];
+    for (const path of doomed) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // the save is committed; what stays behind is deleted by the next drop or start
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -154,31 +161,5 @@ export class Persistence {
     } finally {
       this.lock.release();
     }
-  }
-}
-
-function apply(store: VectorStore, record: WalRecord): void {
-  switch (record.kind) {
-    case "put":
-      store.put(record.id, record.vector, record.timestamp);
-      return;
-    case "remove":
-      store.delete(record.id);
-      return;
-    case "timestamp":
-      store.setTimestamp(record.id, record.timestamp);
-      return;
-    case "flush":
-      store.clear();
-      return;
-  }
-}
-
-/** Deletes snapshot files of other generations and temp files of interrupted writes. */
-function removeStrayFiles(dir: string, keep: number): void {
-  for (const name of readdirSync(dir)) {
-    const m = SNAPSHOT_FILE.exec(name);
-    const stray = (m && Number(m[2]) !== keep) || TEMP_FILE.test(name);
-    if (stray && existsSync(join(dir, name))) unlinkSync(join(dir, name));
   }
 }

@@ -6,6 +6,7 @@
 // still sit in the graph (while a build or save is running, removals are deferred), and
 // a reused key would let a stale graph node answer for a new vector.
 import type { AnnIndex } from "../../index/types";
+import type { WalRecord } from "./wal-record";
 
 export interface Entry {
   key: number;
@@ -74,6 +75,24 @@ export class VectorStore {
     const old = this.entries.get(id);
     if (old) this.retire(id, old);
     this.stage(id, { key: this.nextKey++, timestamp, pending: vector });
+  }
+
+  /** Applies a logged outcome (replay, or a write whose record just became durable). */
+  apply(record: WalRecord): void {
+    switch (record.kind) {
+      case "put":
+        this.put(record.id, record.vector, record.timestamp);
+        return;
+      case "remove":
+        this.delete(record.id);
+        return;
+      case "timestamp":
+        this.setTimestamp(record.id, record.timestamp);
+        return;
+      case "flush":
+        this.clear();
+        return;
+    }
   }
 
   setTimestamp(id: string, timestamp: bigint): boolean {

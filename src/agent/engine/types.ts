@@ -27,6 +27,26 @@ export interface EngineOptions {
   saveIntervalMs: number;
   /** native threads used by CreateIndex (0 = all cores) */
   indexThreads: number;
+  /** snapshot generations kept in indexPath, each with the WAL to replay it forward (default 2) */
+  keepGenerations?: number;
+  /** what to load when indexPath cannot be loaded without loss (default "none": refuse to start) */
+  recover?: RecoverMode;
+  /** test only: a crash point (see crash-points.ts), from ALVD_TEST_CRASH_AT */
+  crashAt?: string;
+}
+
+/**
+ * none: refuse to start; previous: the newest snapshot that verifies plus whatever of
+ * the log still reads; empty: move everything aside and start empty.
+ */
+export type RecoverMode = "none" | "previous" | "empty";
+
+/** Whether the agent takes writes: after a failed log write or save it refuses them until restarted. */
+export interface WriteHealth {
+  /** why writes are refused, or null while they are taken */
+  failed: string | null;
+  /** writes refused since the failure */
+  refused: number;
 }
 
 export interface Hit {
@@ -70,6 +90,10 @@ export interface Engine {
   remove(id: string): Promise<void>;
   /** removes every vector whose timestamp matches all conditions; returns the removed ids */
   removeByTimestamp(conditions: { timestamp: bigint; op: TimestampOperator }[]): Promise<string[]>;
+  /** stores a replica's copy with its timestamp (> 0) unless one as new or newer is held; true when stored */
+  putIfNewer(id: string, vector: Float32Array, timestamp: bigint): Promise<boolean>;
+  /** removes id unless held with a newer timestamp; true when removed */
+  removeIfNotNewer(id: string, timestamp: bigint): Promise<boolean>;
   /** only timestamp changes; NotFound when absent */
   updateTimestamp(id: string, timestamp: bigint, force: boolean): Promise<void>;
   /** approximate search over committed and uncommitted vectors; nearest first */
@@ -81,7 +105,11 @@ export interface Engine {
   exists(id: string): boolean;
   /** every stored vector, in no particular order */
   list(): Iterable<StoredVector>;
+  /** every stored id with its timestamp, in no particular order; no vectors are read */
+  timestamps(): Iterable<[string, bigint]>;
   counts(): IndexCounts;
+  /** readable while closing, like counts() */
+  writeHealth(): WriteHealth;
   /** build the graph for uncommitted vectors; poolSize is Vald's pool_size hint */
   createIndex(poolSize: number): Promise<void>;
   /** persist atomically (no-op without indexPath) */

@@ -9,12 +9,15 @@ export type WalRecord =
   | { kind: "flush" };
 
 const KIND = { put: 1, remove: 2, timestamp: 3, flush: 4 } as const;
+/** the last record of a closed segment: how many records came before it */
+const SEAL = 5;
 export const FRAME_HEADER = 8;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-export function crc32(bytes: Uint8Array): number {
-  return Bun.hash.crc32(bytes) >>> 0;
+/** crc32 of bytes; pass the previous result as `seed` to continue over the next chunk */
+export function crc32(bytes: Uint8Array, seed = 0): number {
+  return Bun.hash.crc32(bytes, seed) >>> 0;
 }
 
 export function encodeRecord(record: WalRecord): Uint8Array {
@@ -45,6 +48,26 @@ export function encodeRecord(record: WalRecord): Uint8Array {
   return frame;
 }
 
+/**
+ * The frame that closes a segment. A segment that ends with it was complete when it
+ * was closed, so anything missing from it later is damage, not a crash mid-write.
+ */
+export function encodeSeal(records: number): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER + 5);
+  const view = new DataView(frame.buffer);
+  frame[FRAME_HEADER] = SEAL;
+  view.setUint32(FRAME_HEADER + 1, records, true);
+  view.setUint32(0, 5, true);
+  view.setUint32(4, crc32(frame.subarray(FRAME_HEADER)), true);
+  return frame;
+}
+
+/** The record count of a seal frame's payload, or undefined when it is not a seal. */
+export function sealCount(payload: Uint8Array): number | undefined {
+  if (payload[0] !== SEAL || payload.length !== 5) return undefined;
+  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(1, true);
+}
+
 /** Decodes one verified payload; throws on a payload that cannot be a record. */
 export function decodePayload(payload: Uint8Array, dimension: number): WalRecord {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -66,22 +89,39 @@ export function decodePayload(payload: Uint8Array, dimension: number): WalRecord
   throw new Error(`unknown record kind ${kind}`);
 }
 
+/** The checksummed payload of the frame at `at`, or undefined when none starts there. */
+export function frameAt(body: Uint8Array, at: number): Uint8Array | undefined {
+  if (body.length - at < FRAME_HEADER) return undefined;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const size = view.getUint32(at, true);
+  if (size === 0 || body.length - at - FRAME_HEADER < size) return undefined;
+  const payload = body.subarray(at + FRAME_HEADER, at + FRAME_HEADER + size);
+  return crc32(payload) === view.getUint32(at + 4, true) ? payload : undefined;
+}
+
+/**
+ * The offset of the next complete frame after `from`, or -1. Only damage recovery
+ * calls this: after a crash nothing valid follows the torn spot, after a bit flip or
+ * a zeroed block the later records are still there.
+ */
+export function nextFrame(body: Uint8Array, from: number): number {
+  for (let at = from + 1; at + FRAME_HEADER < body.length; at++) {
+    if (frameAt(body, at)) return at;
+  }
+  return -1;
+}
+
 /**
  * Yields the complete, checksummed records of a segment body and stops at the first
  * frame that is short or corrupt: that is where a crash tore the log.
  */
-export function* readFrames(body: Uint8Array): Generator<Uint8Array, { torn: boolean; end: number }> {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  let at = 0;
+export function* readFrames(body: Uint8Array, from = 0): Generator<Uint8Array, { torn: boolean; end: number }> {
+  let at = from;
   while (at < body.length) {
-    if (body.length - at < FRAME_HEADER) return { torn: true, end: at };
-    const size = view.getUint32(at, true);
-    const sum = view.getUint32(at + 4, true);
-    if (size === 0 || body.length - at - FRAME_HEADER < size) return { torn: true, end: at };
-    const payload = body.subarray(at + FRAME_HEADER, at + FRAME_HEADER + size);
-    if (crc32(payload) !== sum) return { torn: true, end: at };
+    const payload = frameAt(body, at);
+    if (!payload) return { torn: true, end: at };
     yield payload;
-    at += FRAME_HEADER + size;
+    at += FRAME_HEADER + payload.length;
   }
   return { torn: false, end: at };
 }

@@ -1,18 +1,23 @@
-// WAL segment files: wal-<seq>.log, a 16-byte header (magic, dimension) then framed
-// records. A save rotates to a new segment; segments older than the one a snapshot
-// names are covered by it and get deleted.
+// WAL segment files: wal-<seq>.log, a 16-byte header (magic, dimension, header crc32)
+// then framed records, and a seal frame once the segment is closed (on rotation and
+// shutdown). A save rotates to a new segment; segments older than every kept snapshot
+// are covered by them and get deleted.
 import { closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { failedPrecondition } from "./errors";
 import { fsyncDirSync } from "./durable-file";
-import { decodePayload, readFrames, type WalRecord } from "./wal-record";
+import { crc32, decodePayload, FRAME_HEADER, frameAt, nextFrame, sealCount, type WalRecord } from "./wal-record";
 
-const MAGIC = new TextEncoder().encode("ALVDWAL1");
-const HEADER = 16;
+const MAGIC = new TextEncoder().encode("ALVDWAL2");
+export const SEGMENT_HEADER = 16;
 const NAME = /^wal-(\d{12})\.log$/;
 
+export function segmentName(seq: number): string {
+  return `wal-${String(seq).padStart(12, "0")}.log`;
+}
+
 export function segmentPath(dir: string, seq: number): string {
-  return join(dir, `wal-${String(seq).padStart(12, "0")}.log`);
+  return join(dir, segmentName(seq));
 }
 
 export function listSegments(dir: string): { seq: number; path: string }[] {
@@ -24,6 +29,15 @@ export function listSegments(dir: string): { seq: number; path: string }[] {
   return found.sort((a, b) => a.seq - b.seq);
 }
 
+function header(dimension: number): Uint8Array {
+  const bytes = new Uint8Array(SEGMENT_HEADER);
+  bytes.set(MAGIC, 0);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(8, dimension, true);
+  view.setUint32(12, crc32(bytes.subarray(0, 12)), true);
+  return bytes;
+}
+
 /**
  * Creates a segment and makes its header and directory entry durable before any
  * record is acknowledged in it. Synchronous on purpose: a rotation must take effect
@@ -32,10 +46,7 @@ export function listSegments(dir: string): { seq: number; path: string }[] {
 export function createSegment(dir: string, seq: number, dimension: number): number {
   const fd = openSync(segmentPath(dir, seq), "wx");
   try {
-    const header = new Uint8Array(HEADER);
-    header.set(MAGIC, 0);
-    new DataView(header.buffer).setUint32(8, dimension, true);
-    writeSync(fd, header);
+    writeSync(fd, header(dimension));
     fdatasyncSync(fd);
     fsyncDirSync(dir);
     return fd;
@@ -46,30 +57,73 @@ export function createSegment(dir: string, seq: number, dimension: number): numb
 }
 
 export interface SegmentContents {
+  /** every record that reads (in lenient mode also those after damage) */
   records: WalRecord[];
-  /** bytes after the last complete record were ignored */
-  torn: boolean;
+  /** ends with a seal that counts every record: the segment was closed whole */
+  sealed: boolean;
+  /** file length */
+  bytes: number;
+  /** where the readable records end (bytes when nothing follows them) */
+  end: number;
+  /** shorter than a header: a crash while the file was being created (holds nothing) */
+  headless: boolean;
+  /** why the file cannot be trusted whole, or null; a torn tail alone is not damage */
+  damage: string | null;
 }
 
-export function readSegment(path: string, dimension: number): SegmentContents {
+/**
+ * Reads a segment. Strict mode stops at the first unreadable frame and reports damage
+ * when valid records follow it (a torn tail from a crash has nothing valid after it);
+ * lenient mode (for --recover) skips unreadable spans and keeps whatever still reads.
+ */
+export function readSegment(path: string, dimension: number, lenient = false): SegmentContents {
   const bytes = new Uint8Array(readFileSync(path));
-  // a crash between creating the file and writing its header leaves it short
-  if (bytes.length < HEADER) return { records: [], torn: bytes.length > 0 };
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) throw failedPrecondition(`${path} is not an alvd write-ahead log`);
+  const out: SegmentContents = { records: [], sealed: false, bytes: bytes.length, end: SEGMENT_HEADER, headless: false, damage: null };
+  if (bytes.length < SEGMENT_HEADER) return { ...out, end: bytes.length, headless: true };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!MAGIC.every((b, i) => bytes[i] === b) || view.getUint32(12, true) !== crc32(bytes.subarray(0, 12))) {
+    return { ...out, end: 0, damage: "its header is not an alvd write-ahead log header" };
   }
-  const logged = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  const logged = view.getUint32(8, true);
   if (logged !== dimension) {
     throw failedPrecondition(
       `${path} was written with --dimension=${logged} but this agent runs with --dimension=${dimension}; ` +
         `start with --dimension=${logged} or use another --index-path`,
     );
   }
-  const records: WalRecord[] = [];
-  const frames = readFrames(bytes.subarray(HEADER));
-  for (;;) {
-    const next = frames.next();
-    if (next.done) return { records, torn: next.value.torn };
-    records.push(decodePayload(next.value, dimension));
+  let at = SEGMENT_HEADER;
+  while (at < bytes.length) {
+    const payload = frameAt(bytes, at);
+    const count = payload && sealCount(payload);
+    if (payload && count !== undefined) {
+      at += FRAME_HEADER + payload.length;
+      out.end = at;
+      if (count !== out.records.length) out.damage ??= `it was closed holding ${count} records but ${out.records.length} read`;
+      else if (at < bytes.length) out.damage ??= `${bytes.length - at} bytes follow its closing record`;
+      out.sealed = out.damage === null;
+      break;
+    }
+    const record = payload && decoded(payload, dimension);
+    if (record) {
+      out.records.push(record);
+      at += FRAME_HEADER + payload.length;
+      out.end = at;
+      continue;
+    }
+    const resume = nextFrame(bytes, at);
+    if (resume < 0) break; // a torn tail: nothing readable follows
+    out.damage ??= `the record at byte ${at} is corrupt and later records still read`;
+    if (!lenient) break;
+    at = resume;
+  }
+  return out;
+}
+
+function decoded(payload: Uint8Array, dimension: number): WalRecord | undefined {
+  try {
+    return decodePayload(payload, dimension);
+  } catch {
+    // a checksummed frame that is not a record of ours counts as unreadable
+    return undefined;
   }
 }

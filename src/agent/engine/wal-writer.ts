@@ -1,17 +1,30 @@
 // Appends WAL records with group commit: every record appended while a write+fsync is
 // in flight joins the next one, so concurrent writers share a single fsync and an
-// acknowledgement always means "on disk".
-import { close as closeCb, fdatasync as fdatasyncCb, write as writeCb } from "node:fs";
+// acknowledgement always means "on disk". After a failed write or fsync the writer
+// refuses everything (fail stop): the file's tail is unknown, and on Linux a failed
+// fsync may already have dropped the dirty pages it was asked to flush.
+import { close as closeCb, fdatasync as fdatasyncCb, fdatasyncSync, ftruncateSync, write as writeCb } from "node:fs";
 import { promisify } from "node:util";
-import { createSegment } from "./wal-segment";
+import { encodeSeal } from "./wal-record";
+import { createSegment, SEGMENT_HEADER } from "./wal-segment";
 
-const writeFd = promisify(writeCb) as unknown as (fd: number, buf: Uint8Array, offset: number, length: number) => Promise<number>;
+/**
+ * The count of bytes one write(2) took. Not promisify(fs.write): that resolves to
+ * { bytesWritten, buffer }, and a short write (a filling disk) must be seen as short.
+ */
+function writeFd(fd: number, buf: Uint8Array, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => writeCb(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
 const fdatasync = promisify(fdatasyncCb);
 const closeFd = promisify(closeCb);
 
 interface Segment {
   seq: number;
   fd: number;
+  /** records appended to it, for its seal */
+  records: number;
+  /** bytes known to be on disk */
+  durable: number;
 }
 
 interface Waiter {
@@ -38,16 +51,22 @@ export class WalWriter {
     seq: number,
     private readonly dimension: number,
   ) {
-    this.current = { seq, fd: createSegment(dir, seq, dimension) };
+    this.current = { seq, fd: createSegment(dir, seq, dimension), records: 0, durable: SEGMENT_HEADER };
   }
 
   get seq(): number {
     return this.current?.seq ?? -1;
   }
 
-  /** Resolves once the record is written and fsynced. */
-  append(frame: Uint8Array): Promise<void> {
+  /** the error that stopped the log, if one did */
+  get failed(): unknown {
+    return this.failure;
+  }
+
+  /** Resolves once the frames are written and fsynced (all of them, in one group). */
+  append(frames: Uint8Array[]): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    if (frames.length === 0) return Promise.resolve();
     const segment = this.current;
     if (!segment) return Promise.reject(new Error("write-ahead log is closed"));
     let group = this.groups.at(-1);
@@ -55,7 +74,8 @@ export class WalWriter {
       group = { segment, chunks: [], waiters: [], close: false };
       this.groups.push(group);
     }
-    group.chunks.push(frame);
+    for (const f of frames) group.chunks.push(f);
+    segment.records += frames.length;
     const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     this.kick();
     return done;
@@ -68,20 +88,24 @@ export class WalWriter {
   rotate(): { seq: number; retired: Promise<void> } {
     const old = this.current;
     if (!old) throw new Error("write-ahead log is closed");
-    this.current = { seq: old.seq + 1, fd: createSegment(this.dir, old.seq + 1, this.dimension) };
+    this.current = { seq: old.seq + 1, fd: createSegment(this.dir, old.seq + 1, this.dimension), records: 0, durable: SEGMENT_HEADER };
     return { seq: old.seq + 1, retired: this.retire(old) };
   }
 
-  /** Flushes what was appended and closes the current segment. */
+  /** Flushes what was appended, seals and closes the current segment. */
   close(): Promise<void> {
     const old = this.current;
     if (!old) return Promise.resolve();
     this.current = null;
+    if (this.failure) {
+      // nothing more can be made durable; the file stays as the failure left it
+      return closeFd(old.fd).catch(() => undefined);
+    }
     return this.retire(old);
   }
 
   private retire(segment: Segment): Promise<void> {
-    const group: Group = { segment, chunks: [], waiters: [], close: true };
+    const group: Group = { segment, chunks: [encodeSeal(segment.records)], waiters: [], close: true };
     this.groups.push(group);
     const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     this.kick();
@@ -102,20 +126,35 @@ export class WalWriter {
       for (const group of batch) {
         try {
           if (this.failure) throw this.failure;
-          if (group.chunks.length > 0) {
-            await writeAll(group.segment.fd, concat(group.chunks));
-            await fdatasync(group.segment.fd);
-          }
+          const bytes = concat(group.chunks);
+          await writeAll(group.segment.fd, bytes);
+          await fdatasync(group.segment.fd);
+          group.segment.durable += bytes.length;
           if (group.close) await closeFd(group.segment.fd);
           for (const w of group.waiters) w.resolve();
         } catch (err) {
-          // after a failed write the file's tail is unknown; refuse to acknowledge anything more
+          if (!this.failure) cutBack(group.segment);
           this.failure ??= err;
+          if (group.close) await closeFd(group.segment.fd).catch(() => undefined);
           for (const w of group.waiters) w.reject(err);
         }
       }
     }
     this.draining = false;
+  }
+}
+
+/**
+ * Best effort after a failed write: cut the segment back to what was acknowledged, so
+ * the refused writes do not come back at the next start (a full disk allows this; a
+ * dying one may not, and then replay may bring back a write whose client got an error).
+ */
+function cutBack(segment: Segment): void {
+  try {
+    ftruncateSync(segment.fd, segment.durable);
+    fdatasyncSync(segment.fd);
+  } catch {
+    // the start-up reader still tells a torn tail from acknowledged records
   }
 }
 

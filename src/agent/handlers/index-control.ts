@@ -21,9 +21,14 @@ import type { Index } from "../../gen/vald/v1/index_pb";
 import { unary, type HandlerEnv } from "./env";
 import { getTimestamp } from "./object";
 
+/**
+ * Counted as Vald's agent counts: `stored` is what the index already holds (committed
+ * by CreateIndex), `uncommitted` what still waits for it, so stored + uncommitted is
+ * every vector (ours are searchable either way). 3 inserts without CreateIndex: 0 + 3.
+ */
 export function countMessage(env: HandlerEnv): Info_Index_Count {
   const c = env.engine.counts();
-  return create(Info_Index_CountSchema, { stored: c.stored, uncommitted: c.uncommitted, indexing: c.indexing, saving: c.saving });
+  return create(Info_Index_CountSchema, { stored: Math.max(0, c.stored - c.uncommitted), uncommitted: c.uncommitted, indexing: c.indexing, saving: c.saving });
 }
 
 // NGT reports graph-shape statistics (in/out degrees, edge lengths) that usearch does

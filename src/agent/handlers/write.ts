@@ -28,11 +28,12 @@ import { checkBatch, checkId, checkTimestamp, checkVector } from "./validate";
 export type WriteOp = "insert" | "update" | "upsert";
 
 /**
- * Writes in flight per Stream* call. The engine applies a write to its in-memory state
- * synchronously when called and only then awaits the write-ahead log, and `ordered`
- * starts items in request order: so "insert then update the same id" on one stream
- * still applies as written, each response still means "durable", and many items share
- * one WAL flush (group commit) instead of paying an fsync each.
+ * Writes in flight per Stream* call. The engine decides a write's outcome synchronously
+ * when called (against the writes already in flight) and applies it once its WAL record
+ * is durable, and `ordered` starts items in request order: so "insert then update the
+ * same id" on one stream still applies as written, each response still means
+ * "durable", and many items share one WAL flush (group commit) instead of paying an
+ * fsync each.
  */
 export const WRITE_STREAM_CONCURRENCY = 64;
 

@@ -13,11 +13,11 @@ import { CliError, codeName, describe } from "../errors";
 import { createProgress } from "../progress";
 import { ExportEncoder } from "./format";
 
-/** Distinct vectors the cluster holds, about: stored copies over replicas (alvd's IndexDetail). */
+/** Distinct vectors the cluster holds, about: copies (committed or not) over replicas (alvd's IndexDetail). */
 async function estimate(index: Client<typeof Index>): Promise<number | undefined> {
   try {
     const d = await index.indexDetail({});
-    const copies = Object.values(d.counts).reduce((a, c) => a + c.stored, 0);
+    const copies = Object.values(d.counts).reduce((a, c) => a + c.stored + c.uncommitted, 0);
     const replicas = Math.max(1, Math.min(d.replica || 1, d.liveAgents || Object.keys(d.counts).length || 1));
     return Math.round(copies / replicas);
   } catch {

@@ -64,9 +64,9 @@ describe("snapshots", () => {
     const before = await stateOf(a);
     expect(before.counts.uncommitted).toBeGreaterThan(0);
     await a.saveIndex();
-    // after a save only the fresh, empty WAL segment is left
-    expect(segments(dir)).toHaveLength(1);
-    expect(statSync(join(dir, segments(dir)[0]!)).size).toBe(16);
+    // the fresh, empty segment, and the one generation 0 (the empty start, still kept) replays
+    expect(segments(dir)).toEqual(["wal-000000000000.log", "wal-000000000001.log"]);
+    expect(statSync(join(dir, segments(dir)[1]!)).size).toBe(16);
     // abandon a without close: b must not depend on a final save
     const { engine: b, recovery } = await open(dir);
     expect(recovery).toMatchObject({ replayedRecords: 0, tornSegments: 0 });
@@ -162,6 +162,40 @@ describe("write-ahead log", () => {
     expect(b.exists("during49") && b.exists("after") && !b.exists("v0")).toBe(true);
   });
 
+  test("a write is invisible until durable, but the next write already sees it", async () => {
+    const dir = newDir();
+    const a = (await open(dir)).engine;
+    await a.insert("old", vectorFor(1, D), 0n, false);
+    const inserting = a.insert("x", vectorFor(2, D), 0n, false);
+    // no read sees x before its record is on disk: a failing log could not take it back otherwise
+    expect(a.exists("x")).toBe(false);
+    expect(a.counts().stored).toBe(1);
+    expect((await a.search(vectorFor(2, D), { num: 2, radius: -1, expansion: 0 })).map((h) => h.id)).toEqual(["old"]);
+    // ... while writes are decided against it, in call order (a stream's insert then update)
+    await expectCode(a.insert("x", vectorFor(3, D), 0n, false), Code.AlreadyExists);
+    const updating = a.update("x", vectorFor(4, D), 0n, false);
+    const removing = a.remove("old");
+    await Promise.all([inserting, updating, removing]);
+    expect(a.get("x").vector).toEqual(vectorFor(4, D));
+    expect(a.exists("old")).toBe(false);
+  });
+
+  test("writes in flight when a save starts are in the snapshot or its log", async () => {
+    const dir = newDir();
+    const a = (await open(dir, { keepGenerations: 1 })).engine;
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 100; i++) writes.push(a.insert(`f${i}`, vectorFor(i, D), 0n, false));
+    writes.push(a.remove("f7"), a.update("f8", vectorFor(808, D), 0n, false));
+    // same tick: the save's capture holds writes whose records are not yet durable
+    const saving = a.saveIndex();
+    await Promise.all([...writes, saving]);
+    const { engine: b, recovery } = await open(dir);
+    expect(recovery.replayedRecords).toBe(0);
+    expect(b.counts().stored).toBe(99);
+    expect(b.exists("f7")).toBe(false);
+    expect(b.get("f8").vector).toEqual(vectorFor(808, D));
+  });
+
   test("a torn tail is ignored and everything before it kept", async () => {
     const dir = newDir();
     const a = (await open(dir)).engine;
@@ -180,9 +214,9 @@ describe("write-ahead log", () => {
     expect(c.counts().stored).toBe(20);
   });
 
-  test("periodic save truncates the log", async () => {
+  test("periodic save truncates the log (one generation kept)", async () => {
     const dir = newDir();
-    const a = (await open(dir, { saveIntervalMs: 20 })).engine;
+    const a = (await open(dir, { saveIntervalMs: 20, keepGenerations: 1 })).engine;
     for (let i = 0; i < 20; i++) await a.insert(`v${i}`, vectorFor(i, D), 0n, false);
     for (let i = 0; i < 300 && !(segments(dir).length === 1 && statSync(join(dir, segments(dir)[0]!)).size === 16); i++) {
       await Bun.sleep(10);

@@ -1,7 +1,7 @@
 // WAL framing and the group-commit writer, below the engine.
 import { afterEach, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { decodePayload, encodeRecord, readFrames, type WalRecord } from "../../../src/agent/engine/wal-record";
+import { decodePayload, encodeRecord, encodeSeal, readFrames, type WalRecord } from "../../../src/agent/engine/wal-record";
 import { listSegments, readSegment } from "../../../src/agent/engine/wal-segment";
 import { WalWriter } from "../../../src/agent/engine/wal-writer";
 import { tempDir, vectorFor } from "./helpers";
@@ -59,16 +59,18 @@ test("appends and a rotation keep their order, each in its segment", async () =>
   const dir = tempDir();
   cleanups.push(dir.cleanup);
   const wal = new WalWriter(dir.path, 7, D);
-  const first = records.map((r) => wal.append(encodeRecord(r)));
+  const first = records.map((r) => wal.append([encodeRecord(r)]));
   const { seq, retired } = wal.rotate();
-  const second = wal.append(encodeRecord(records[2]!));
+  const second = wal.append([encodeRecord(records[2]!)]);
   await Promise.all([...first, retired, second]);
   await wal.close();
   expect(seq).toBe(8);
   const segments = listSegments(dir.path);
   expect(segments.map((s) => s.seq)).toEqual([7, 8]);
-  expect(readSegment(segments[0]!.path, D)).toEqual({ records, torn: false });
-  expect(readSegment(segments[1]!.path, D)).toEqual({ records: [records[2]!], torn: false });
-  expect(readFileSync(segments[1]!.path).length).toBe(16 + encodeRecord(records[2]!).length);
+  // both segments were closed: each ends with a seal counting its records
+  const size = (rs: WalRecord[]) => 16 + rs.reduce((n, r) => n + encodeRecord(r).length, 0) + encodeSeal(0).length;
+  expect(readSegment(segments[0]!.path, D)).toEqual({ records, sealed: true, bytes: size(records), end: size(records), headless: false, damage: null });
+  expect(readSegment(segments[1]!.path, D)).toMatchObject({ records: [records[2]!], sealed: true, damage: null });
+  expect(readFileSync(segments[1]!.path).length).toBe(size([records[2]!]));
   expect(() => readSegment(segments[0]!.path, D + 1)).toThrow("--dimension=4");
 });

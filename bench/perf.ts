@@ -1,0 +1,416 @@
+// `bun run bench perf`: the CPU alvd spends per query against the raw index, in one run.
+//
+// References, searching the same queries single-threaded in this process:
+//   usearch — the npm prebuilt (node_modules/usearch), the library as users get it
+//   addon   — our own build of usearch (native/), called directly
+// Deployments, driven by a C-core gRPC client (Debian's python3-grpcio, its own process,
+// pre-encoded requests) at --concurrency in flight; their CPU is read from /proc for
+// every alvd process of the deployment, so the client's cost counts nowhere:
+//   agent    — `alvd agent`, on its own port
+//   embedded — `alvd server` with its embedded agent, on the gateway port
+//   tunnel   — `alvd server --agent=false` + one `alvd agent` over the websocket tunnel
+// Runs alternate reference and deployment so both see the same background load; figures
+// are medians over --runs. The agent is also measured with MultiSearch (batches of 16,
+// one in flight) and StreamSearch (16 in flight), and ingest (MultiInsert and
+// StreamInsert of the whole set, then CreateIndex) against the raw builds, with memory
+// as a user sees it: process RSS after ingest, 30 s later, peak, and after a restart.
+//
+// Flags: --quick, --queries N, --repeat N, --runs N, --ef 64, --concurrency 16,
+// --base 60000, --only agent,embedded,tunnel, --settle-s 30
+import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  Search_MultiRequestSchema,
+  Search_RequestSchema,
+  Search_ResponseSchema,
+  Search_ResponsesSchema,
+  type Search_Request,
+} from "../src/gen/payload/v1/payload_pb";
+import { Agent } from "../src/gen/core/v1/agent_pb";
+import { Index } from "../src/gen/vald/v1/index_pb";
+import { Insert } from "../src/gen/vald/v1/insert_pb";
+import { Search } from "../src/gen/vald/v1/search_pb";
+import { openIndex } from "../src/index/addon";
+import { benchArgs } from "./lib/args";
+import { cLoad } from "./lib/cload";
+import { loadFashionMnist, row, type Dataset } from "./lib/dataset";
+import { CACHE_DIR, groundTruth, recallAtK, type GroundTruth } from "./lib/groundtruth";
+import { GrpcClient } from "./lib/grpc";
+import { freePort, startAlvd, type AlvdProcess } from "./lib/process";
+import { cpuSecondsOf, fmt, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
+
+const K = 10;
+const M = 16;
+const EF_CONSTRUCTION = 128;
+const BATCH = 1000;
+const DEPLOYMENTS = ["agent", "embedded", "tunnel"] as const;
+type Deployment = (typeof DEPLOYMENTS)[number];
+
+interface Options {
+  queries: number;
+  repeat: number;
+  runs: number;
+  ef: number;
+  concurrency: number;
+  base: number;
+  only: Deployment[];
+  settleS: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const { quick, get } = benchArgs(argv);
+  const only = (get("only")?.split(",") ?? [...DEPLOYMENTS]) as Deployment[];
+  for (const d of only) if (!DEPLOYMENTS.includes(d)) throw new Error(`--only: unknown deployment ${d} (${DEPLOYMENTS.join(", ")})`);
+  return {
+    queries: Number(get("queries") ?? (quick ? 300 : 1000)),
+    repeat: Number(get("repeat") ?? (quick ? 1 : 2)),
+    runs: Number(get("runs") ?? (quick ? 1 : 3)),
+    ef: Number(get("ef") ?? 64),
+    concurrency: Number(get("concurrency") ?? 16),
+    base: Number(get("base") ?? (quick ? 20_000 : 60_000)),
+    only,
+    settleS: Number(get("settle-s") ?? (quick ? 5 : 30)),
+  };
+}
+
+/** The npm prebuilt usearch, loaded the way its users load it. */
+interface PrebuiltIndex {
+  add(keys: BigUint64Array, vectors: Float32Array, threads?: number): void;
+  search(vector: Float32Array, k: number, threads?: number): { keys: BigUint64Array; count: number };
+}
+
+function prebuilt(d: number, ef: number): PrebuiltIndex {
+  const usearch = createRequire(import.meta.url)("usearch") as { Index: new (o: Record<string, unknown>) => PrebuiltIndex };
+  return new usearch.Index({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansion_add: EF_CONSTRUCTION, expansion_search: ef });
+}
+
+function indexFlags(d: number, ef: number): string[] {
+  return [
+    "--dimension", String(d),
+    "--distance-type", "l2",
+    "--creation-edge-size", String(M),
+    "--search-edge-size", String(ef),
+    "--create-index-threshold", "0",
+    "--check-index-interval", "0s",
+    "--save-interval", "0s",
+    "--log-level", "warn",
+    "--max-message-size", "512MiB",
+  ];
+}
+
+interface Deployed {
+  addr: string;
+  /** the process that holds the vectors (for memory) */
+  holder: AlvdProcess;
+  pids(): number[];
+  restartHolder?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function deploy(kind: Deployment, d: number, ef: number, indexPath: string): Promise<Deployed> {
+  const grpc = await freePort();
+  if (kind === "agent") {
+    const args = ["--name", "perf-agent", "--server", "", "--grpc-host", "127.0.0.1", "--grpc-port", String(grpc), "--index-path", indexPath, ...indexFlags(d, ef)];
+    let agent = await startAlvd("agent", args);
+    return {
+      addr: `127.0.0.1:${grpc}`,
+      get holder() {
+        return agent;
+      },
+      pids: () => [agent.proc.pid],
+      async restartHolder() {
+        await agent.stop();
+        agent = await startAlvd("agent", args, 300_000);
+      },
+      stop: async () => void (await agent.stop()),
+    };
+  }
+  const [ws, embeddedPort] = [await freePort(), await freePort()];
+  const server = await startAlvd("server", [
+    "--server-grpc-host", "127.0.0.1", "--server-grpc-port", String(grpc), "--server", `127.0.0.1:${ws}`,
+    "--grpc-host", "127.0.0.1", "--grpc-port", String(embeddedPort), "--replicas", "1", "--name", "perf-embedded",
+    "--agent", String(kind === "embedded"), ...(kind === "embedded" ? ["--index-path", indexPath] : []), ...indexFlags(d, ef),
+  ]);
+  const agents: AlvdProcess[] = [];
+  if (kind === "tunnel") {
+    agents.push(await startAlvd("agent", ["--server", `127.0.0.1:${ws}`, "--name", "perf-tunnel", "--grpc-host", "127.0.0.1", "--grpc-port", String(await freePort()), "--index-path", indexPath, ...indexFlags(d, ef)]));
+  }
+  const client = new GrpcClient(`127.0.0.1:${grpc}`);
+  try {
+    await client.waitReady();
+    for (const end = Date.now() + 30_000; ; await Bun.sleep(100)) {
+      if (Object.keys((await client.unary(Index.method.indexDetail, {})).counts).length === 1) break;
+      if (Date.now() > end) throw new Error(`${kind}: the agent never joined`);
+    }
+  } finally {
+    client.close();
+  }
+  return {
+    addr: `127.0.0.1:${grpc}`,
+    holder: agents[0] ?? server,
+    pids: () => [server.proc.pid, ...agents.map((a) => a.proc.pid)],
+    async stop() {
+      for (const a of agents) await a.stop();
+      await server.stop();
+    },
+  };
+}
+
+const cpuOf = (pids: number[]) => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
+
+interface Measured {
+  cpuUs: number;
+  qps: number;
+  p50: number;
+  p99: number;
+  recall: number;
+}
+
+function summarise(cpuUs: number[], qps: number[], latencies: ArrayLike<number>, found: ArrayLike<number>[], gt: GroundTruth): Measured {
+  return { cpuUs: median(cpuUs), qps: median(qps), p50: percentile(latencies, 50), p99: percentile(latencies, 99), recall: recallAtK(found, gt, K) };
+}
+
+/** single-threaded loop over the queries (× repeat), CPU from this process */
+function rawRun(search: (q: Float32Array) => ArrayLike<number>, queries: Float32Array[], repeat: number): { cpuUs: number; qps: number; latencies: Float64Array; found: ArrayLike<number>[] } {
+  const found: ArrayLike<number>[] = [];
+  const latencies = new Float64Array(queries.length * repeat);
+  const u0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let r = 0; r < repeat; r++) {
+    for (let q = 0; q < queries.length; q++) {
+      const s = performance.now();
+      const keys = search(queries[q]!);
+      latencies[r * queries.length + q] = performance.now() - s;
+      if (r === 0) found.push(keys);
+    }
+  }
+  const wall = performance.now() - t0;
+  const u = process.cpuUsage(u0);
+  const n = queries.length * repeat;
+  return { cpuUs: (u.user + u.system) / n, qps: (n / wall) * 1000, latencies, found };
+}
+
+async function ingest(kind: "multi" | "stream", addr: string, ds: Dataset, n: number, holder: () => number): Promise<{ insertS: number; indexS: number; peakRss: number }> {
+  const client = new GrpcClient(addr);
+  const d = ds.dimension;
+  const item = (i: number) => ({ vector: { id: String(i), vector: Array.from(row(ds.train, d, i)) } });
+  try {
+    await client.waitReady();
+    let t = performance.now();
+    if (kind === "multi") {
+      let next = 0;
+      const worker = async () => {
+        while (next < n) {
+          const from = next;
+          next = Math.min(n, next + BATCH);
+          const requests = Array.from({ length: next - from }, (_, j) => item(from + j));
+          await client.unary(Insert.method.multiInsert, { requests });
+        }
+      };
+      await Promise.all([worker(), worker()]);
+    } else {
+      const reqs = Array.from({ length: n }, (_, i) => create(Insert.method.streamInsert.input, item(i)));
+      let failed = 0;
+      await client.pipeline(Insert.method.streamInsert, reqs, 64, (res) => {
+        if (res.payload.case === "status") failed++;
+      });
+      if (failed > 0) throw new Error(`StreamInsert: ${failed} items failed`);
+    }
+    const insertS = (performance.now() - t) / 1000;
+    t = performance.now();
+    await client.unary(Agent.method.createIndex, { poolSize: 0 });
+    const indexS = (performance.now() - t) / 1000;
+    const info = await client.unary(Index.method.indexInfo, {});
+    if (info.stored + info.uncommitted !== n) throw new Error(`${info.stored} + ${info.uncommitted} held, expected ${n}`);
+    return { insertS, indexS, peakRss: peakRssOf(holder()) };
+  } finally {
+    client.close();
+  }
+}
+
+export async function benchPerf(argv: string[]): Promise<void> {
+  const o = parseArgs(argv);
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const threads = availableParallelism();
+  log("loading fashion-mnist …");
+  const ds = loadFashionMnist();
+  const n = Math.min(o.base, ds.trainCount);
+  const d = ds.dimension;
+  const gt = groundTruth(ds, { baseCount: n, queries: Math.max(o.queries, 1000), k: K, log });
+  const queries = Array.from({ length: o.queries }, (_, q) => row(ds.test, d, q).slice());
+  const searchBytes = queries.map((v) =>
+    toBinary(Search_RequestSchema, create(Search_RequestSchema, { vector: Array.from(v), config: { num: K, radius: -1, edgeSize: o.ef, timeout: 10_000_000_000n } })),
+  );
+  const multiBytes: Uint8Array[] = [];
+  for (let q = 0; q < o.queries; q += 16) {
+    const requests = queries.slice(q, q + 16).map((v) => ({ vector: Array.from(v), config: { num: K, radius: -1, edgeSize: o.ef, timeout: 10_000_000_000n } }));
+    multiBytes.push(toBinary(Search_MultiRequestSchema, create(Search_MultiRequestSchema, { requests })));
+  }
+  const keys = Float64Array.from({ length: n }, (_, i) => i);
+  const vectors = ds.train.subarray(0, n * d);
+
+  // references: the npm prebuilt, then our addon; build times are the ingest references
+  Bun.gc(true);
+  const rss0 = process.memoryUsage.rss();
+  log(`usearch (npm prebuilt): building ${n} × ${d} on ${threads} threads …`);
+  const upstream = prebuilt(d, o.ef);
+  let t = performance.now();
+  upstream.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), vectors, threads);
+  const upstreamBuildS = (performance.now() - t) / 1000;
+  Bun.gc(true);
+  const upstreamRss = process.memoryUsage.rss() - rss0;
+  log(`addon: building …`);
+  const addon = openIndex({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: o.ef }, "auto");
+  t = performance.now();
+  await addon.addAsync(keys, vectors, threads);
+  const addonBuildS = (performance.now() - t) / 1000;
+  log(`built: usearch ${fmt.s(upstreamBuildS)}, addon ${fmt.s(addonBuildS)} (addon isa ${addon.isa})`);
+  const searchUpstream = (q: Float32Array) => {
+    const m = upstream.search(q, K, 1);
+    return Array.from(m.keys.subarray(0, m.count), Number);
+  };
+  const searchAddon = (q: Float32Array) => {
+    const h = addon.search(q, K, o.ef);
+    return h.keys.subarray(0, h.count);
+  };
+
+  const rows: (string | number)[][] = [];
+  const refCpu = { usearch: [] as number[], addon: [] as number[] };
+  const refQps = { usearch: [] as number[], addon: [] as number[] };
+  const refLast: Partial<Record<"usearch" | "addon", ReturnType<typeof rawRun>>> = {};
+  const ingestRows: (string | number)[][] = [];
+  const memRows: (string | number)[][] = [];
+  const measure = (which: "usearch" | "addon") => {
+    const r = rawRun(which === "usearch" ? searchUpstream : searchAddon, queries, o.repeat);
+    refCpu[which].push(r.cpuUs);
+    refQps[which].push(r.qps);
+    refLast[which] = r;
+  };
+
+  for (const kind of o.only) {
+    const dir = mkdtempSync(join(tmpdir(), `alvd-perf-${kind}-`));
+    const dep = await deploy(kind, d, o.ef, dir);
+    try {
+      const rssBefore = rssOf(dep.holder.proc.pid);
+      log(`${kind}: MultiInsert ${n} + CreateIndex …`);
+      const ing = await ingest("multi", dep.addr, ds, n, () => dep.holder.proc.pid);
+      const rssAfter = rssOf(dep.holder.proc.pid);
+      ingestRows.push([kind, "MultiInsert ×1000 + CreateIndex", fmt.s(ing.insertS), fmt.s(ing.indexS), fmt.s(ing.insertS + ing.indexS), fmt.s(addonBuildS), fmt.ratio(ing.insertS + ing.indexS, addonBuildS)]);
+      log(`${kind}: insert ${fmt.s(ing.insertS)} + index ${fmt.s(ing.indexS)}; settling ${o.settleS} s …`);
+      await Bun.sleep(o.settleS * 1000);
+      const rssSettled = rssOf(dep.holder.proc.pid);
+      const client = new GrpcClient(dep.addr);
+      await client.waitReady();
+      const methods: [string, string, Uint8Array[], number][] = [["Search", "/vald.v1.Search/Search", searchBytes, o.concurrency]];
+      if (kind === "agent") methods.push(["MultiSearch ×16", "/vald.v1.Search/MultiSearch", multiBytes, 1]);
+      for (const [label, path, bodies, conc] of methods) {
+        await cLoad(dep.addr, path, bodies.slice(0, 50), { concurrency: conc }); // warm-up
+        const cpu: number[] = [];
+        const qps: number[] = [];
+        let last: Awaited<ReturnType<typeof cLoad>> | undefined;
+        for (let r = 0; r < o.runs; r++) {
+          measure("usearch");
+          measure("addon");
+          const c0 = cpuOf(dep.pids());
+          last = await cLoad(dep.addr, path, bodies, { concurrency: conc, repeat: o.repeat });
+          const calls = last.responses.length;
+          const perCall = label.startsWith("Multi") ? 16 : 1;
+          cpu.push(((cpuOf(dep.pids()) - c0) * 1e6) / (calls * perCall));
+          qps.push(((calls * perCall) / last.wallMs) * 1000);
+        }
+        const found = label.startsWith("Multi")
+          ? last!.responses.slice(0, bodies.length).flatMap((b) => fromBinary(Search_ResponsesSchema, b).responses.map((r) => r.results.map((x) => Number(x.id))))
+          : last!.responses.slice(0, o.queries).map((b) => fromBinary(Search_ResponseSchema, b).results.map((x) => Number(x.id)));
+        const m = summarise(cpu, qps, last!.latenciesMs, found, gt);
+        rows.push([kind, label, conc === 1 && label.startsWith("Multi") ? "1×16" : conc, fmt.f(m.recall, 4), fmt.int(m.cpuUs), fmt.ratio(median(refCpu.usearch), m.cpuUs), fmt.ratio(median(refCpu.addon), m.cpuUs), fmt.int(m.qps), fmt.ms(m.p50), fmt.ms(m.p99), fmt.ratio(m.p99, m.p50)]);
+        log(`${kind} ${label}: ${fmt.int(m.cpuUs)} µs/q (usearch ${fmt.int(median(refCpu.usearch))}, addon ${fmt.int(median(refCpu.addon))}), p50 ${fmt.ms(m.p50)} p99 ${fmt.ms(m.p99)}`);
+      }
+      if (kind === "agent") {
+        // StreamSearch, 16 in flight on one stream (grpc-js: its CPU is not counted either)
+        const reqs: Search_Request[] = searchBytes.map((b) => fromBinary(Search_RequestSchema, b));
+        const cpu: number[] = [];
+        const qps: number[] = [];
+        let found: number[][] = [];
+        let latencies: Float64Array = new Float64Array(0);
+        for (let r = 0; r < o.runs; r++) {
+          measure("usearch");
+          measure("addon");
+          const c0 = cpuOf(dep.pids());
+          const got: number[][] = [];
+          const run = await client.pipeline(Search.method.streamSearch, reqs, o.concurrency, (res) => {
+            got.push(res.payload.case === "response" ? res.payload.value.results.map((x) => Number(x.id)) : []);
+          });
+          cpu.push(((cpuOf(dep.pids()) - c0) * 1e6) / reqs.length);
+          qps.push((reqs.length / run.wallMs) * 1000);
+          found = got;
+          latencies = run.latencies;
+        }
+        const m = summarise(cpu, qps, latencies, found, gt);
+        rows.push([kind, "StreamSearch", o.concurrency, fmt.f(m.recall, 4), fmt.int(m.cpuUs), fmt.ratio(median(refCpu.usearch), m.cpuUs), fmt.ratio(median(refCpu.addon), m.cpuUs), fmt.int(m.qps), fmt.ms(m.p50), fmt.ms(m.p99), fmt.ratio(m.p99, m.p50)]);
+      }
+      client.close();
+      let rssRestart: number | undefined;
+      if (dep.restartHolder) {
+        const c = new GrpcClient(dep.addr);
+        await c.unary(Agent.method.saveIndex, {});
+        c.close();
+        await dep.restartHolder();
+        rssRestart = rssOf(dep.holder.proc.pid);
+      }
+      const per = (bytes: number) => `${fmt.int(bytes / n)} B`;
+      memRows.push([
+        kind,
+        per(upstreamRss),
+        `${per(rssAfter - rssBefore)} (${fmt.ratio(rssAfter - rssBefore, upstreamRss)})`,
+        `${per(rssSettled - rssBefore)} (${fmt.ratio(rssSettled - rssBefore, upstreamRss)})`,
+        `${per(ing.peakRss - rssBefore)} (${fmt.ratio(ing.peakRss - rssBefore, upstreamRss)})`,
+        rssRestart === undefined ? "–" : `${per(rssRestart - rssBefore)} (${fmt.ratio(rssRestart - rssBefore, upstreamRss)})`,
+      ]);
+    } finally {
+      await dep.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (kind === "agent") {
+      // StreamInsert ingest on a fresh agent: the other bulk road
+      const sdir = mkdtempSync(join(tmpdir(), "alvd-perf-stream-"));
+      const sdep = await deploy("agent", d, o.ef, sdir);
+      try {
+        log("agent: StreamInsert + CreateIndex …");
+        const s = await ingest("stream", sdep.addr, ds, n, () => sdep.holder.proc.pid);
+        ingestRows.push(["agent", "StreamInsert (64 in flight) + CreateIndex", fmt.s(s.insertS), fmt.s(s.indexS), fmt.s(s.insertS + s.indexS), fmt.s(addonBuildS), fmt.ratio(s.insertS + s.indexS, addonBuildS)]);
+      } finally {
+        await sdep.stop();
+        rmSync(sdir, { recursive: true, force: true });
+      }
+    }
+  }
+  const refRows = (["usearch", "addon"] as const).map((w) => {
+    const last = refLast[w];
+    return [w === "usearch" ? "usearch (npm prebuilt), 1 thread" : "our addon, 1 thread", last ? fmt.f(recallAtK(last.found, gt, K), 4) : "–", fmt.int(median(refCpu[w])), fmt.int(median(refQps[w])), last ? fmt.ms(percentile(last.latencies, 50)) : "–"];
+  });
+  const report = [
+    `## perf — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    "",
+    `fashion-mnist ${n} × ${d}, ${o.queries} queries × ${o.repeat}, k=${K}, M=${M}, efC=${EF_CONSTRUCTION}, ef=${o.ef}, f32, l2; ${threads} cores. ` +
+      `CPU µs/q: all CPU time of the deployment's alvd processes (from /proc) per query, the client (python3-grpcio, C-core) not counted; ` +
+      `raw/alvd = the reference's CPU per query over alvd's (higher is better, 1.00 = no overhead). Medians of ${o.runs} alternating run(s).`,
+    "",
+    table(["reference", "recall@10", "CPU µs/q", "QPS", "p50"], refRows),
+    "",
+    table(["deployment", "call", "in flight", "recall@10", "CPU µs/q", "usearch/alvd", "addon/alvd", "QPS", "p50", "p99", "p99/p50"], rows),
+    "",
+    table(["deployment", "ingest", "insert", "CreateIndex", "total", `raw add (${threads} threads)`, "total/raw"], ingestRows),
+    "",
+    `usearch (npm prebuilt) build: ${fmt.s(upstreamBuildS)} on ${threads} threads.`,
+    "",
+    table(["deployment", "raw usearch RSS/vector", "alvd right after ingest", `after ${o.settleS} s`, "peak during ingest", "after a restart"], memRows),
+    "",
+  ].join("\n");
+  process.stdout.write(`\n${report}\n`);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  writeFileSync(join(CACHE_DIR, "perf-last.md"), report);
+  addon.clear();
+}

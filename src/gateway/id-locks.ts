@@ -1,0 +1,68 @@
+// Per-id mutual exclusion between client writes and the server's repair. A copy, move
+// or trim of an id reads its vector on one agent and writes or drops it on others; a
+// client write to the same id in between would be undone (an update lost, a removed
+// id copied back). Writes through this server and repair batches therefore take the
+// ids they touch; writes to other ids never wait. Locks are taken all at once (never
+// one by one while holding others), so two holders cannot wait on each other.
+export type Release = () => void;
+
+export class IdLocks {
+  private readonly held = new Map<string, Promise<void>>();
+  /** set while someone holds every id (Flush, RemoveByTimestamp) */
+  private all: Promise<void> | undefined;
+
+  /** Waits until none of `ids` is held, then holds them all. */
+  async acquire(ids: Iterable<string>): Promise<Release> {
+    const list = [...new Set(ids)];
+    for (;;) {
+      if (this.all !== undefined) {
+        await this.all;
+        continue;
+      }
+      const busy = list.find((id) => this.held.has(id));
+      if (busy === undefined) break;
+      await this.held.get(busy);
+    }
+    let release!: () => void;
+    const gone = new Promise<void>((r) => (release = r));
+    for (const id of list) this.held.set(id, gone);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const id of list) if (this.held.get(id) === gone) this.held.delete(id);
+      release();
+    };
+  }
+
+  /** Holds every id: waits for current holders, and new ones wait until released. */
+  async acquireAll(): Promise<Release> {
+    while (this.all !== undefined) await this.all;
+    let release!: () => void;
+    const gone = new Promise<void>((r) => (release = r));
+    this.all = gone;
+    while (this.held.size > 0) await Promise.all([...this.held.values()]);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (this.all === gone) this.all = undefined;
+      release();
+    };
+  }
+
+  /** ids held right now (tests, metrics) */
+  get size(): number {
+    return this.held.size;
+  }
+}
+
+/** Runs fn holding `ids`; the lock is released when `fn`'s settled promise resolves. */
+export async function withIds<T>(locks: IdLocks, ids: Iterable<string>, fn: () => Promise<T>): Promise<T> {
+  const release = await locks.acquire(ids);
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}

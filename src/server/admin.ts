@@ -1,0 +1,93 @@
+// alvd.cluster.v1.Admin on the server's gateway port: membership and repair state, and
+// draining an agent. A client of the repair like any other: it marks the agent
+// draining (on the agent, so every server sees it), lets the repair move the copies,
+// and reports what the agent still holds until it holds nothing.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
+import { Admin, ClusterStatusSchema, DrainProgressSchema, Member_State, MemberSchema, type DrainProgress } from "../gen/alvd/cluster/v1/admin_pb";
+import type { AgentPool } from "../gateway/agents";
+import type { Healer } from "./heal/healer";
+import type { Membership, MemberState } from "./heal/membership";
+import { sleep } from "./heal/pace";
+
+const STATE: Record<MemberState, Member_State> = { connected: Member_State.CONNECTED, away: Member_State.AWAY, lost: Member_State.LOST };
+const PROGRESS_EVERY_MS = 1000;
+
+export function adminService(pool: AgentPool, membership: Membership, healer: Healer): ServiceImpl<typeof Admin> {
+  return {
+    status: () => {
+      const s = healer.status();
+      const members = membership.list().map((m) => {
+        const handle = pool.get(m.name);
+        return create(MemberSchema, {
+          name: m.name,
+          state: STATE[m.state],
+          firstSeenMs: BigInt(m.firstSeen),
+          lastSeenMs: BigInt(m.lastSeen),
+          draining: handle?.draining() ?? false,
+          stored: BigInt(handle?.stored() ?? 0),
+        });
+      });
+      return create(ClusterStatusSchema, {
+        members,
+        underreplicatedIds: BigInt(s.underreplicated),
+        overreplicatedIds: BigInt(s.overreplicated),
+        staleCopies: BigInt(s.stale),
+        repairedVectorsTotal: BigInt(s.repaired),
+        movedVectorsTotal: BigInt(s.moved),
+        trimmedCopiesTotal: BigInt(s.trimmed),
+        passes: BigInt(s.passes),
+        repairing: s.repairing,
+        leaseHeld: s.leaseHeld,
+        lastPassMs: BigInt(s.lastPassMs),
+        targetReplicas: s.target,
+      });
+    },
+
+    async *drain(req, ctx) {
+      const name = req.name;
+      if (!name) throw new ConnectError("name: the agent to drain is required", Code.InvalidArgument);
+      const agent = pool.get(name);
+      if (agent === undefined) {
+        const known = pool.list().map((a) => a.name).join(", ") || "none";
+        throw new ConnectError(`agent ${JSON.stringify(name)} is not connected to this server (connected: ${known})`, Code.NotFound);
+      }
+      const progress = (remaining: number, done: boolean, message: string): DrainProgress => create(DrainProgressSchema, { name, remaining: BigInt(remaining), done, message });
+      if (req.cancel) {
+        await healer.setDraining(name, false);
+        yield progress(agent.stored(), true, "drain cancelled: the agent takes new vectors again");
+        return;
+      }
+      const others = pool.list().filter((a) => a.name !== name && !a.draining());
+      if (others.length === 0) {
+        throw new ConnectError(`cannot drain ${JSON.stringify(name)}: no other agent would take its vectors`, Code.FailedPrecondition);
+      }
+      await healer.setDraining(name, true);
+      let first = true;
+      for (;;) {
+        if (pool.get(name) !== agent) {
+          throw new ConnectError(`agent ${JSON.stringify(name)} disconnected during the drain; run the drain again once it is back`, Code.Unavailable);
+        }
+        const s = await agent.clients.replica.state({}, { signal: ctx.signal, timeoutMs: 5000 });
+        const left = Number(s.stored);
+        if (left === 0) {
+          yield progress(0, true, "drained: the agent holds no vectors and takes no new ones; it can be stopped and removed");
+          return;
+        }
+        const message = first
+          ? `draining: ${left} vectors to move to ${others.length} other agent${others.length === 1 ? "" : "s"}`
+          : `draining: ${left} vectors left`;
+        first = false;
+        yield progress(left, false, message);
+        await sleep(PROGRESS_EVERY_MS, ctx.signal);
+        if (ctx.signal.aborted) return;
+      }
+    },
+  };
+}
+
+export function adminRoutes(pool: AgentPool, membership: Membership, healer: Healer): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(Admin, adminService(pool, membership, healer));
+  };
+}
