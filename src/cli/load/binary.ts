@@ -103,6 +103,7 @@ function idxLayout(path: string, head: Uint8Array): Layout {
     rowBytes: dimension * type.size,
     rows: shape[0],
     decode(row) {
+      if (head[2] === 0x08) return Float32Array.from(row); // uint8 pixels (MNIST): no byte order to mind
       const v = new DataView(row.buffer, row.byteOffset, row.byteLength);
       const out = new Float32Array(dimension);
       for (let i = 0; i < dimension; i++) out[i] = type.get(v, i * type.size);
