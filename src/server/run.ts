@@ -19,9 +19,11 @@ import { listenTunnel } from "../tunnel/listener";
 import { adminRoutes } from "./admin";
 import { createHealer, type Healer } from "./heal/healer";
 import { createMembership } from "./heal/membership";
+import { createRateHistory } from "./rates";
 import { tunnelRegistry } from "./registry";
 
 export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void>; reload(): void }> {
+  const startedMs = Date.now();
   const registry = createRegistry();
   const pool = createAgentPool();
   let ready = false;
@@ -98,7 +100,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       searches,
       tombstones,
     });
-    const admin = adminRoutes(pool, membership, healer);
+    const rates = createRateHistory(registry, "gateway");
+    stack.push(async () => rates.close());
+    const admin = adminRoutes({ pool, membership, healer, rates, link: (name) => agents.session(name), startedMs, keys: protection.keys });
     const rpc = await listenRpc({
       host: cfg.gateway.host,
       port: cfg.gateway.port,
@@ -107,7 +111,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
         admin(router);
       },
       log,
-      interceptors: [rpcMetricsInterceptor(registry, "gateway")],
+      interceptors: [rpcMetricsInterceptor(registry, "gateway"), rates.interceptor],
       keys: protection.keys,
       tls: protection.tls,
       limits: cfg.limits,
