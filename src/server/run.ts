@@ -13,6 +13,7 @@ import { gatewayRoutes } from "../gateway/routes";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
+import { loadConsole } from "../console/load";
 import { listenRpc } from "../rpc/listen";
 import { createProtection } from "../security/protection";
 import { listenTunnel } from "../tunnel/listener";
@@ -103,6 +104,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
     const rates = createRateHistory(registry, "gateway");
     stack.push(async () => rates.close());
     const admin = adminRoutes({ pool, membership, healer, rates, link: (name) => agents.session(name), startedMs, keys: protection.keys });
+    const pages = cfg.console ? await loadConsole() : undefined;
     const rpc = await listenRpc({
       host: cfg.gateway.host,
       port: cfg.gateway.port,
@@ -115,6 +117,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       keys: protection.keys,
       tls: protection.tls,
       limits: cfg.limits,
+      pages,
     });
     stack.push(() => rpc.close());
     const indexer = createIndexer(pool, {
@@ -135,6 +138,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       metrics: `${cfg.metrics.host}:${observe.port}`,
       replicas: cfg.replicas,
       embedded: embedded?.name ?? "off",
+      console: pages ? `${protection.tls ? "https" : "http"}://${cfg.gateway.host}:${rpc.port}/` : "off",
     });
   } catch (e) {
     await unwind();
