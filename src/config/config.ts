@@ -107,6 +107,8 @@ export interface DrainConfig {
 export interface ServerConfig {
   embeddedAgent: boolean;
   gateway: Address;
+  /** serve the web console on the gateway port */
+  console: boolean;
   tunnel: Address;
   replicas: number;
   heal: HealConfig;
@@ -212,6 +214,7 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
   const cfg: ServerConfig = {
     embeddedAgent: f.agent,
     gateway: { host: f["server-grpc-host"], port: f["server-grpc-port"] },
+    console: f.console,
     tunnel: parseWith("server", address, f.server),
     replicas: f.replicas,
     heal: {

@@ -13,15 +13,18 @@ import { gatewayRoutes } from "../gateway/routes";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
+import { loadConsole } from "../console/load";
 import { listenRpc } from "../rpc/listen";
 import { createProtection } from "../security/protection";
 import { listenTunnel } from "../tunnel/listener";
 import { adminRoutes } from "./admin";
 import { createHealer, type Healer } from "./heal/healer";
 import { createMembership } from "./heal/membership";
+import { createRateHistory } from "./rates";
 import { tunnelRegistry } from "./registry";
 
 export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void>; reload(): void }> {
+  const startedMs = Date.now();
   const registry = createRegistry();
   const pool = createAgentPool();
   let ready = false;
@@ -98,7 +101,10 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       searches,
       tombstones,
     });
-    const admin = adminRoutes(pool, membership, healer);
+    const rates = createRateHistory(registry, "gateway");
+    stack.push(async () => rates.close());
+    const admin = adminRoutes({ pool, membership, healer, rates, link: (name) => agents.session(name), startedMs, keys: protection.keys });
+    const pages = cfg.console ? await loadConsole() : undefined;
     const rpc = await listenRpc({
       host: cfg.gateway.host,
       port: cfg.gateway.port,
@@ -107,10 +113,11 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
         admin(router);
       },
       log,
-      interceptors: [rpcMetricsInterceptor(registry, "gateway")],
+      interceptors: [rpcMetricsInterceptor(registry, "gateway"), rates.interceptor],
       keys: protection.keys,
       tls: protection.tls,
       limits: cfg.limits,
+      pages,
     });
     stack.push(() => rpc.close());
     const indexer = createIndexer(pool, {
@@ -131,6 +138,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       metrics: `${cfg.metrics.host}:${observe.port}`,
       replicas: cfg.replicas,
       embedded: embedded?.name ?? "off",
+      console: pages ? `${protection.tls ? "https" : "http"}://${cfg.gateway.host}:${rpc.port}/` : "off",
     });
   } catch (e) {
     await unwind();
