@@ -25,7 +25,7 @@ import { noTombstones, type Tombstones } from "./tombstones";
 import { filterService } from "./filter";
 import { flushService } from "./flush";
 import { indexService } from "./index-info";
-import { insertService } from "./insert";
+import { insertService } from "./insert-service";
 import { gatewayMetrics, noMetrics, type GatewayMetrics } from "./metrics";
 import { objectService } from "./object";
 import { removeService } from "./remove";
