@@ -1,6 +1,6 @@
-// argv + environment + optional config file → validated flag values. Precedence:
-// command line, then ALVD_* environment, then --config file, then defaults.
-import { readFileSync } from "node:fs";
+// argv + environment + config file sections → validated flag values. Precedence:
+// command line, then ALVD_* environment, then the --config file (loaded by file.ts,
+// which main.ts awaits), then defaults.
 import { FLAGS, type Command, type FlagName, type FlagSpec, type FlagValues, defaultOf, envName, flagsFor } from "./flags";
 
 /** A user mistake in flags, env or config; main prints the message and exits 2. */
@@ -8,7 +8,8 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-type Raw = Partial<Record<FlagName, { value: string; from: string }>>;
+/** raw flag values with where each came from (for the error message) */
+export type Raw = Partial<Record<FlagName, { value: string; from: string }>>;
 
 function isBoolFlag(name: FlagName): boolean {
   return FLAGS[name].default === "true" || FLAGS[name].default === "false";
@@ -57,50 +58,21 @@ function readEnv(command: Command, env: Record<string, string | undefined>): Raw
   return raw;
 }
 
-/** JSON, or a flat YAML subset ("key: value" lines, # comments), keys as flag names. */
-function readConfigFile(command: Command, path: string): Raw {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ConfigError(`--config: cannot read ${path}: ${(e as Error).message}`);
-  }
-  let entries: [string, unknown][];
-  if (text.trimStart().startsWith("{")) {
-    try {
-      entries = Object.entries(JSON.parse(text) as Record<string, unknown>);
-    } catch (e) {
-      throw new ConfigError(`--config: ${path} is not valid JSON: ${(e as Error).message}`);
-    }
-  } else {
-    entries = [];
-    for (const [n, line] of text.split("\n").entries()) {
-      const t = line.replace(/\s+#.*$/, "").trim();
-      if (t === "" || t.startsWith("#")) continue;
-      const m = /^([A-Za-z0-9_-]+)\s*:\s*(.*)$/.exec(t);
-      if (!m) throw new ConfigError(`--config: ${path}:${n + 1}: expected "key: value"`);
-      entries.push([m[1]!, m[2]!.replace(/^(["'])(.*)\1$/, "$2")]);
-    }
-  }
-  const known = new Set<string>(flagsFor(command));
-  const raw: Raw = {};
-  for (const [key, value] of entries) {
-    const name = key.replace(/_/g, "-") as FlagName;
-    if (!known.has(name)) throw new ConfigError(`--config: ${path}: unknown key "${key}" for alvd ${command}`);
-    raw[name] = { value: Array.isArray(value) ? value.join(",") : String(value), from: `${path}: ${key} (--${name})` };
-  }
-  return raw;
+/** --config as the command line or the environment gives it ("" = none) */
+export function configPath(command: "server" | "agent", argv: string[], env: Record<string, string | undefined>): string {
+  return readArgv(command, argv).config?.value ?? readEnv(command, env).config?.value ?? "";
 }
 
-/** `positionals`: collects non-flag arguments (commands that take them) instead of refusing them */
-export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>, positionals?: string[]): FlagValues {
+/**
+ * `positionals`: collects non-flag arguments (commands that take them) instead of
+ * refusing them. `file`: config file sections, the first that sets a flag wins.
+ */
+export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>, positionals?: string[], file: readonly Raw[] = []): FlagValues {
   const fromArgv = readArgv(command, argv, positionals);
   const fromEnv = readEnv(command, env);
-  const configPath = fromArgv.config?.value ?? fromEnv.config?.value ?? "";
-  const fromFile = configPath ? readConfigFile(command, configPath) : {};
   const out: Record<string, unknown> = {};
   for (const name of flagsFor(command)) {
-    const given = fromArgv[name] ?? fromEnv[name] ?? fromFile[name];
+    const given = fromArgv[name] ?? fromEnv[name] ?? file.find((l) => l[name] !== undefined)?.[name];
     const value = given?.value ?? defaultOf(name, command);
     const spec: FlagSpec = FLAGS[name];
     const r = spec.schema.safeParse(value);
