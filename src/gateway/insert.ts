@@ -28,7 +28,14 @@ const BACKGROUND_TIMEOUT_MS = 5000;
  * until every replica call is over, including ones still running after the answer.
  */
 export async function insertOne(gw: Gateway, rpc: string, req: Insert_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector, gw.limits);
+  checkVector(rpc, req.vector, gw.limits);
+  const hook = gw.hooks.insert;
+  return insertChecked(gw, rpc, hook === undefined ? req : await hook(rpc, req), scope);
+}
+
+/** An insert whose request is validated and past the insert hook. */
+export function insertChecked(gw: Gateway, rpc: string, req: Insert_Request, scope: CallScope): Promise<Object_Location> {
+  const vec = req.vector!;
   return holdingUntilSettled(gw, vec.id, () => insertHeld(gw, rpc, req, vec, scope));
 }
 
