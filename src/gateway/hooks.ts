@@ -3,7 +3,7 @@
 // validated like a client's request, and its failures turned into status codes (its
 // own ConnectError's code, else INTERNAL naming it). The search hook also runs
 // alvd's retry loop. Loaded only when a config file has hooks.
-import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { clone, create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { InsertRequest, RemoveRequest, SearchRequest, SearchRetry, ServerHooks, UpdateRequest, UpsertRequest } from "../config/api";
 import { formatDuration } from "../config/duration";
@@ -14,6 +14,7 @@ import {
   Object_DistanceSchema,
   Remove_ConfigSchema,
   Remove_RequestSchema,
+  Search_ConfigSchema,
   Search_RequestSchema,
   Search_ResponseSchema,
   Update_ConfigSchema,
@@ -21,6 +22,7 @@ import {
   Upsert_ConfigSchema,
   Upsert_RequestSchema,
   type Object_Distance,
+  type Search_Config,
   type Search_Request,
   type Search_Response,
 } from "../gen/payload/v1/payload_pb";
@@ -173,7 +175,8 @@ export function installHooks(target: GatewayHooks, user: ServerHooks, opts: Hook
     let ask = cfg.num;
     for (let attempt = 0; ; attempt++) {
       const left = scope.timeoutMs === undefined ? undefined : Math.max(1, scope.timeoutMs - (performance.now() - started));
-      const one = create(Search_RequestSchema, { vector: req.vector, config: { ...cfg, num: ask, minNum: 0 } });
+      // min_num is judged after the hook; a copy only when the agents are asked something else
+      const one = ask === cfg.num && cfg.minNum === 0 ? req : create(Search_RequestSchema, { vector: req.vector, config: asking(cfg, ask) });
       let results: Object_Distance[];
       try {
         results = (await run(one, { signal: scope.signal, timeoutMs: left })).results;
@@ -198,6 +201,14 @@ export function installHooks(target: GatewayHooks, user: ServerHooks, opts: Hook
       }
       ask = next;
     }
+  }
+
+  /** a proper message (not a spread object: the search path should see one shape of config) */
+  function asking(cfg: Search_Config, num: number): Search_Config {
+    const c = clone(Search_ConfigSchema, cfg);
+    c.num = num;
+    c.minNum = 0;
+    return c;
   }
 
   /** The result hook's list as messages; holes and nulls (alvd's `results[i] = nil`) are dropped. */
