@@ -74,15 +74,21 @@ function settingType(name: FlagName, command: Command): string {
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-function settings(command: Command, title: string): string {
-  const rows = flagsFor(command)
-    .filter((n) => n !== "config")
-    .map((n) => {
-      const def = defaultOf(n, command);
-      const doc = `${helpOf(n, command)}${def !== "" ? ` (default ${def})` : ""}; --${n}, ${envName(n)}`;
-      return `  /** ${doc.replace(/\*\//g, "*\\/")} */\n  ${camel(n)}?: ${settingType(n, command)};`;
-    });
-  return `/** ${title} */\nexport interface ${command === "server" ? "ServerSettings" : "AgentSettings"} {\n${rows.join("\n")}\n}`;
+function setting(n: FlagName, command: Command): string {
+  const def = defaultOf(n, command);
+  const doc = `${helpOf(n, command)}${def !== "" ? ` (default ${def})` : ""}; --${n}, ${envName(n)}`;
+  return `  /** ${doc.replace(/\*\//g, "*\\/")} */\n  ${camel(n)}?: ${settingType(n, command)};`;
+}
+
+/** Settings both commands take alike (same help, default and type) are declared once, in CommonSettings. */
+function settings(): string {
+  const both = (n: FlagName) => n !== "config" && flagsFor("agent").includes(n) && flagsFor("server").includes(n) && setting(n, "server") === setting(n, "agent");
+  const of = (command: Command, keep: (n: FlagName) => boolean) => flagsFor(command).filter((n) => n !== "config" && keep(n)).map((n) => setting(n, command)).join("\n");
+  return [
+    `/** Settings of both \`alvd server\` and \`alvd agent\`: their flags in camelCase. */\nexport interface CommonSettings {\n${of("server", both)}\n}`,
+    `/** Settings of \`alvd server\` (flags in camelCase). */\nexport interface ServerSettings extends CommonSettings {\n${of("server", (n) => !both(n))}\n}`,
+    `/** Settings of \`alvd agent\` (flags in camelCase). */\nexport interface AgentSettings extends CommonSettings {\n${of("agent", (n) => !both(n))}\n}`,
+  ].join("\n\n");
 }
 
 const PREAMBLE = `/** A Go-style duration: "500ms", "5s", "1m30s", "1h"; "0" = off. */
@@ -135,8 +141,7 @@ export function configTypes(): string {
   }
   const parts = [
     PREAMBLE,
-    settings("server", "Settings of `alvd server`: its flags in camelCase."),
-    settings("agent", "Settings of `alvd agent`: its flags in camelCase."),
+    settings(),
     ...[...api.values()].map((d) => d.text),
     ...[...chosen.values()].map((d) => d.text),
   ];

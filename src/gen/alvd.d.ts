@@ -31,8 +31,82 @@ declare module "alvd" {
     readonly rawMessage: string;
   }
 
-  /** Settings of `alvd server`: its flags in camelCase. */
-  export interface ServerSettings {
+  /** Settings of both `alvd server` and `alvd agent`: their flags in camelCase. */
+  export interface CommonSettings {
+    /** agent name; generated and kept in --index-path when empty; --name, ALVD_NAME */
+    name?: string;
+    /** vector dimension (default 784); --dimension, ALVD_DIMENSION */
+    dimension?: number;
+    /** distance: l2, cosine, ip (innerproduct) (default l2); --distance-type, ALVD_DISTANCE_TYPE */
+    distanceType?: "l2" | "euclidean" | "cos" | "cosine" | "angle" | "ip" | "innerproduct" | "inner-product" | "dot";
+    /** how vectors are stored: float, float16, int8 (default float); --object-type, ALVD_OBJECT_TYPE */
+    objectType?: "float" | "float32" | "f32" | "float16" | "f16" | "half" | "int8" | "i8" | "uint8";
+    /** HNSW connectivity (edges per node) used when building the index (default 20); --creation-edge-size, ALVD_CREATION_EDGE_SIZE */
+    creationEdgeSize?: number;
+    /** HNSW expansion (ef) for searches; a request's epsilon scales it (default 64); --search-edge-size, ALVD_SEARCH_EDGE_SIZE */
+    searchEdgeSize?: number;
+    /** directory for the index, its write-ahead log and the agent name; empty = in-memory only; --index-path, ALVD_INDEX_PATH */
+    indexPath?: string;
+    /** uncommitted vectors that trigger CreateIndex (default 100); --create-index-threshold, ALVD_CREATE_INDEX_THRESHOLD */
+    createIndexThreshold?: number;
+    /** how often to check whether an index build is due (default 5s); --check-index-interval, ALVD_CHECK_INDEX_INTERVAL */
+    checkIndexInterval?: Duration;
+    /** how often to save the index when --index-path is set (0 = only on shutdown) (default 10m); --save-interval, ALVD_SAVE_INTERVAL */
+    saveInterval?: Duration;
+    /** snapshot generations kept in --index-path, each with the write-ahead log that brings it up to date (default 2); --keep-generations, ALVD_KEEP_GENERATIONS */
+    keepGenerations?: number;
+    /** when --index-path cannot be loaded without loss: none (refuse to start), previous (newest snapshot that verifies + what of the log still reads) or empty (default none); --recover, ALVD_RECOVER */
+    recover?: "none" | "previous" | "empty";
+    /** threads used to build the index (0 = all cores) (default 0); --index-threads, ALVD_INDEX_THREADS */
+    indexThreads?: number;
+    /** address the agent's own gRPC port listens on (default 0.0.0.0); --grpc-host, ALVD_GRPC_HOST */
+    grpcHost?: string;
+    /** agent gRPC port (vald.v1.* and core.v1.Agent; gRPC-web and Connect too) (default 8081); --grpc-port, ALVD_GRPC_PORT */
+    grpcPort?: number;
+    /** address of /metrics, /healthz and /readyz (default 0.0.0.0); --metrics-host, ALVD_METRICS_HOST */
+    metricsHost?: string;
+    /** port of /metrics, /healthz and /readyz (default 9090); --metrics-port, ALVD_METRICS_PORT */
+    metricsPort?: number;
+    /** join token agents must present to the server (empty = none); --token, ALVD_TOKEN */
+    token?: string;
+    /** client key with read-write access (comma-separated, may be repeated); none anywhere = open; --api-key, ALVD_API_KEY */
+    apiKey?: string | string[];
+    /** client key that may only search, get objects and read index info (comma-separated, may be repeated); --read-only-api-key, ALVD_READ_ONLY_API_KEY */
+    readOnlyApiKey?: string | string[];
+    /** file of read-write client keys, one a line (# comments); re-read on SIGHUP; --api-key-file, ALVD_API_KEY_FILE */
+    apiKeyFile?: string;
+    /** file of read-only client keys, one a line (# comments); re-read on SIGHUP; --read-only-api-key-file, ALVD_READ_ONLY_API_KEY_FILE */
+    readOnlyApiKeyFile?: string;
+    /** key /metrics asks for (Bearer or api-key header); /healthz and /readyz stay open; empty = open; --metrics-api-key, ALVD_METRICS_API_KEY */
+    metricsApiKey?: string | string[];
+    /** PEM certificate (chain): TLS on every port of this process; reloaded when the file changes; --tls-cert-file, ALVD_TLS_CERT_FILE */
+    tlsCertFile?: string;
+    /** PEM private key of --tls-cert-file; --tls-key-file, ALVD_TLS_KEY_FILE */
+    tlsKeyFile?: string;
+    /** PEM CA bundle: require and verify client certificates (mTLS) on the gRPC and tunnel ports; --tls-client-ca-file, ALVD_TLS_CLIENT_CA_FILE */
+    tlsClientCaFile?: string;
+    /** largest request or response message (e.g. 64MiB); larger is RESOURCE_EXHAUSTED (default 64MiB); --max-message-size, ALVD_MAX_MESSAGE_SIZE */
+    maxMessageSize?: number | string;
+    /** largest Search.Config.num; above is INVALID_ARGUMENT (default 10000); --max-search-num, ALVD_MAX_SEARCH_NUM */
+    maxSearchNum?: number;
+    /** most items in one Multi* request; above is INVALID_ARGUMENT and nothing is applied (default 10000); --max-batch, ALVD_MAX_BATCH */
+    maxBatch?: number;
+    /** longest vector id in bytes (UTF-8) (default 1024); --max-id-length, ALVD_MAX_ID_LENGTH */
+    maxIdLength?: number;
+    /** HTTP/2 streams one client connection may have open at once (default 1024); --max-concurrent-streams, ALVD_MAX_CONCURRENT_STREAMS */
+    maxConcurrentStreams?: number;
+    /** calls one gRPC port serves at once; more are refused with RESOURCE_EXHAUSTED (default 8192); --max-in-flight, ALVD_MAX_IN_FLIGHT */
+    maxInFlight?: number;
+    /** distance kernels: auto (fastest the CPU supports) or plain (portable) (default auto); --simd, ALVD_SIMD */
+    simd?: "auto" | "plain";
+    /** debug, info, warn or error (default info); --log-level, ALVD_LOG_LEVEL */
+    logLevel?: "debug" | "info" | "warn" | "warning" | "error";
+    /** text or json (default text); --log-format, ALVD_LOG_FORMAT */
+    logFormat?: "text" | "json";
+  }
+
+  /** Settings of `alvd server` (flags in camelCase). */
+  export interface ServerSettings extends CommonSettings {
     /** run an embedded agent inside the server process (default true); --agent, ALVD_AGENT */
     agent?: boolean;
     /** address the Vald gateway (gRPC, gRPC-web, Connect) listens on (default 0.0.0.0); --server-grpc-host, ALVD_SERVER_GRPC_HOST */
@@ -59,158 +133,18 @@ declare module "alvd" {
     interceptorTimeout?: Duration;
     /** host:port the websocket endpoint for agents listens on (path /connect) (default 0.0.0.0:8000); --server, ALVD_SERVER */
     server?: string;
-    /** agent name; generated and kept in --index-path when empty; --name, ALVD_NAME */
-    name?: string;
-    /** vector dimension (default 784); --dimension, ALVD_DIMENSION */
-    dimension?: number;
-    /** distance: l2, cosine, ip (innerproduct) (default l2); --distance-type, ALVD_DISTANCE_TYPE */
-    distanceType?: "l2" | "euclidean" | "cos" | "cosine" | "angle" | "ip" | "innerproduct" | "inner-product" | "dot";
-    /** how vectors are stored: float, float16, int8 (default float); --object-type, ALVD_OBJECT_TYPE */
-    objectType?: "float" | "float32" | "f32" | "float16" | "f16" | "half" | "int8" | "i8" | "uint8";
-    /** HNSW connectivity (edges per node) used when building the index (default 20); --creation-edge-size, ALVD_CREATION_EDGE_SIZE */
-    creationEdgeSize?: number;
-    /** HNSW expansion (ef) for searches; a request's epsilon scales it (default 64); --search-edge-size, ALVD_SEARCH_EDGE_SIZE */
-    searchEdgeSize?: number;
-    /** directory for the index, its write-ahead log and the agent name; empty = in-memory only; --index-path, ALVD_INDEX_PATH */
-    indexPath?: string;
-    /** uncommitted vectors that trigger CreateIndex (default 100); --create-index-threshold, ALVD_CREATE_INDEX_THRESHOLD */
-    createIndexThreshold?: number;
-    /** how often to check whether an index build is due (default 5s); --check-index-interval, ALVD_CHECK_INDEX_INTERVAL */
-    checkIndexInterval?: Duration;
-    /** how often to save the index when --index-path is set (0 = only on shutdown) (default 10m); --save-interval, ALVD_SAVE_INTERVAL */
-    saveInterval?: Duration;
-    /** snapshot generations kept in --index-path, each with the write-ahead log that brings it up to date (default 2); --keep-generations, ALVD_KEEP_GENERATIONS */
-    keepGenerations?: number;
-    /** when --index-path cannot be loaded without loss: none (refuse to start), previous (newest snapshot that verifies + what of the log still reads) or empty (default none); --recover, ALVD_RECOVER */
-    recover?: "none" | "previous" | "empty";
-    /** threads used to build the index (0 = all cores) (default 0); --index-threads, ALVD_INDEX_THREADS */
-    indexThreads?: number;
-    /** address the agent's own gRPC port listens on (default 0.0.0.0); --grpc-host, ALVD_GRPC_HOST */
-    grpcHost?: string;
-    /** agent gRPC port (vald.v1.* and core.v1.Agent; gRPC-web and Connect too) (default 8081); --grpc-port, ALVD_GRPC_PORT */
-    grpcPort?: number;
-    /** address of /metrics, /healthz and /readyz (default 0.0.0.0); --metrics-host, ALVD_METRICS_HOST */
-    metricsHost?: string;
-    /** port of /metrics, /healthz and /readyz (default 9090); --metrics-port, ALVD_METRICS_PORT */
-    metricsPort?: number;
-    /** join token agents must present to the server (empty = none); --token, ALVD_TOKEN */
-    token?: string;
-    /** client key with read-write access (comma-separated, may be repeated); none anywhere = open; --api-key, ALVD_API_KEY */
-    apiKey?: string | string[];
-    /** client key that may only search, get objects and read index info (comma-separated, may be repeated); --read-only-api-key, ALVD_READ_ONLY_API_KEY */
-    readOnlyApiKey?: string | string[];
-    /** file of read-write client keys, one a line (# comments); re-read on SIGHUP; --api-key-file, ALVD_API_KEY_FILE */
-    apiKeyFile?: string;
-    /** file of read-only client keys, one a line (# comments); re-read on SIGHUP; --read-only-api-key-file, ALVD_READ_ONLY_API_KEY_FILE */
-    readOnlyApiKeyFile?: string;
-    /** key /metrics asks for (Bearer or api-key header); /healthz and /readyz stay open; empty = open; --metrics-api-key, ALVD_METRICS_API_KEY */
-    metricsApiKey?: string | string[];
-    /** PEM certificate (chain): TLS on every port of this process; reloaded when the file changes; --tls-cert-file, ALVD_TLS_CERT_FILE */
-    tlsCertFile?: string;
-    /** PEM private key of --tls-cert-file; --tls-key-file, ALVD_TLS_KEY_FILE */
-    tlsKeyFile?: string;
-    /** PEM CA bundle: require and verify client certificates (mTLS) on the gRPC and tunnel ports; --tls-client-ca-file, ALVD_TLS_CLIENT_CA_FILE */
-    tlsClientCaFile?: string;
-    /** largest request or response message (e.g. 64MiB); larger is RESOURCE_EXHAUSTED (default 64MiB); --max-message-size, ALVD_MAX_MESSAGE_SIZE */
-    maxMessageSize?: number | string;
-    /** largest Search.Config.num; above is INVALID_ARGUMENT (default 10000); --max-search-num, ALVD_MAX_SEARCH_NUM */
-    maxSearchNum?: number;
-    /** most items in one Multi* request; above is INVALID_ARGUMENT and nothing is applied (default 10000); --max-batch, ALVD_MAX_BATCH */
-    maxBatch?: number;
-    /** longest vector id in bytes (UTF-8) (default 1024); --max-id-length, ALVD_MAX_ID_LENGTH */
-    maxIdLength?: number;
-    /** HTTP/2 streams one client connection may have open at once (default 1024); --max-concurrent-streams, ALVD_MAX_CONCURRENT_STREAMS */
-    maxConcurrentStreams?: number;
-    /** calls one gRPC port serves at once; more are refused with RESOURCE_EXHAUSTED (default 8192); --max-in-flight, ALVD_MAX_IN_FLIGHT */
-    maxInFlight?: number;
     /** agents the server accepts over the tunnel at once (default 1024); --max-agents, ALVD_MAX_AGENTS */
     maxAgents?: number;
-    /** distance kernels: auto (fastest the CPU supports) or plain (portable) (default auto); --simd, ALVD_SIMD */
-    simd?: "auto" | "plain";
-    /** debug, info, warn or error (default info); --log-level, ALVD_LOG_LEVEL */
-    logLevel?: "debug" | "info" | "warn" | "warning" | "error";
-    /** text or json (default text); --log-format, ALVD_LOG_FORMAT */
-    logFormat?: "text" | "json";
   }
 
-  /** Settings of `alvd agent`: its flags in camelCase. */
-  export interface AgentSettings {
+  /** Settings of `alvd agent` (flags in camelCase). */
+  export interface AgentSettings extends CommonSettings {
     /** comma-separated server addresses (host:port) to dial; one tunnel per server; empty = standalone (default 0.0.0.0:8000); --server, ALVD_SERVER */
     server?: string | string[];
-    /** agent name; generated and kept in --index-path when empty; --name, ALVD_NAME */
-    name?: string;
-    /** vector dimension (default 784); --dimension, ALVD_DIMENSION */
-    dimension?: number;
-    /** distance: l2, cosine, ip (innerproduct) (default l2); --distance-type, ALVD_DISTANCE_TYPE */
-    distanceType?: "l2" | "euclidean" | "cos" | "cosine" | "angle" | "ip" | "innerproduct" | "inner-product" | "dot";
-    /** how vectors are stored: float, float16, int8 (default float); --object-type, ALVD_OBJECT_TYPE */
-    objectType?: "float" | "float32" | "f32" | "float16" | "f16" | "half" | "int8" | "i8" | "uint8";
-    /** HNSW connectivity (edges per node) used when building the index (default 20); --creation-edge-size, ALVD_CREATION_EDGE_SIZE */
-    creationEdgeSize?: number;
-    /** HNSW expansion (ef) for searches; a request's epsilon scales it (default 64); --search-edge-size, ALVD_SEARCH_EDGE_SIZE */
-    searchEdgeSize?: number;
-    /** directory for the index, its write-ahead log and the agent name; empty = in-memory only; --index-path, ALVD_INDEX_PATH */
-    indexPath?: string;
-    /** uncommitted vectors that trigger CreateIndex (default 100); --create-index-threshold, ALVD_CREATE_INDEX_THRESHOLD */
-    createIndexThreshold?: number;
-    /** how often to check whether an index build is due (default 5s); --check-index-interval, ALVD_CHECK_INDEX_INTERVAL */
-    checkIndexInterval?: Duration;
-    /** how often to save the index when --index-path is set (0 = only on shutdown) (default 10m); --save-interval, ALVD_SAVE_INTERVAL */
-    saveInterval?: Duration;
-    /** snapshot generations kept in --index-path, each with the write-ahead log that brings it up to date (default 2); --keep-generations, ALVD_KEEP_GENERATIONS */
-    keepGenerations?: number;
-    /** when --index-path cannot be loaded without loss: none (refuse to start), previous (newest snapshot that verifies + what of the log still reads) or empty (default none); --recover, ALVD_RECOVER */
-    recover?: "none" | "previous" | "empty";
-    /** threads used to build the index (0 = all cores) (default 0); --index-threads, ALVD_INDEX_THREADS */
-    indexThreads?: number;
-    /** address the agent's own gRPC port listens on (default 0.0.0.0); --grpc-host, ALVD_GRPC_HOST */
-    grpcHost?: string;
-    /** agent gRPC port (vald.v1.* and core.v1.Agent; gRPC-web and Connect too) (default 8081); --grpc-port, ALVD_GRPC_PORT */
-    grpcPort?: number;
-    /** address of /metrics, /healthz and /readyz (default 0.0.0.0); --metrics-host, ALVD_METRICS_HOST */
-    metricsHost?: string;
-    /** port of /metrics, /healthz and /readyz (default 9090); --metrics-port, ALVD_METRICS_PORT */
-    metricsPort?: number;
-    /** join token agents must present to the server (empty = none); --token, ALVD_TOKEN */
-    token?: string;
-    /** client key with read-write access (comma-separated, may be repeated); none anywhere = open; --api-key, ALVD_API_KEY */
-    apiKey?: string | string[];
-    /** client key that may only search, get objects and read index info (comma-separated, may be repeated); --read-only-api-key, ALVD_READ_ONLY_API_KEY */
-    readOnlyApiKey?: string | string[];
-    /** file of read-write client keys, one a line (# comments); re-read on SIGHUP; --api-key-file, ALVD_API_KEY_FILE */
-    apiKeyFile?: string;
-    /** file of read-only client keys, one a line (# comments); re-read on SIGHUP; --read-only-api-key-file, ALVD_READ_ONLY_API_KEY_FILE */
-    readOnlyApiKeyFile?: string;
-    /** key /metrics asks for (Bearer or api-key header); /healthz and /readyz stay open; empty = open; --metrics-api-key, ALVD_METRICS_API_KEY */
-    metricsApiKey?: string | string[];
-    /** PEM certificate (chain): TLS on every port of this process; reloaded when the file changes; --tls-cert-file, ALVD_TLS_CERT_FILE */
-    tlsCertFile?: string;
-    /** PEM private key of --tls-cert-file; --tls-key-file, ALVD_TLS_KEY_FILE */
-    tlsKeyFile?: string;
-    /** PEM CA bundle: require and verify client certificates (mTLS) on the gRPC and tunnel ports; --tls-client-ca-file, ALVD_TLS_CLIENT_CA_FILE */
-    tlsClientCaFile?: string;
     /** PEM CA bundle to verify the server's tunnel certificate with (default: the system store); --tls-ca-file, ALVD_TLS_CA_FILE */
     tlsCaFile?: string;
     /** dial servers with wss:// even where --server gives host:port (default false); --tunnel-tls, ALVD_TUNNEL_TLS */
     tunnelTls?: boolean;
-    /** largest request or response message (e.g. 64MiB); larger is RESOURCE_EXHAUSTED (default 64MiB); --max-message-size, ALVD_MAX_MESSAGE_SIZE */
-    maxMessageSize?: number | string;
-    /** largest Search.Config.num; above is INVALID_ARGUMENT (default 10000); --max-search-num, ALVD_MAX_SEARCH_NUM */
-    maxSearchNum?: number;
-    /** most items in one Multi* request; above is INVALID_ARGUMENT and nothing is applied (default 10000); --max-batch, ALVD_MAX_BATCH */
-    maxBatch?: number;
-    /** longest vector id in bytes (UTF-8) (default 1024); --max-id-length, ALVD_MAX_ID_LENGTH */
-    maxIdLength?: number;
-    /** HTTP/2 streams one client connection may have open at once (default 1024); --max-concurrent-streams, ALVD_MAX_CONCURRENT_STREAMS */
-    maxConcurrentStreams?: number;
-    /** calls one gRPC port serves at once; more are refused with RESOURCE_EXHAUSTED (default 8192); --max-in-flight, ALVD_MAX_IN_FLIGHT */
-    maxInFlight?: number;
-    /** distance kernels: auto (fastest the CPU supports) or plain (portable) (default auto); --simd, ALVD_SIMD */
-    simd?: "auto" | "plain";
-    /** debug, info, warn or error (default info); --log-level, ALVD_LOG_LEVEL */
-    logLevel?: "debug" | "info" | "warn" | "warning" | "error";
-    /** text or json (default text); --log-format, ALVD_LOG_FORMAT */
-    logFormat?: "text" | "json";
   }
 
   /** A hook returns nothing (it changed its argument in place) or a replacement, at once or as a promise. */
