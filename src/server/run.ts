@@ -3,7 +3,6 @@
 import type { HooksConfig, ServerConfig } from "../config/config";
 import { hooksOf, loadConfigFile, sectionFlags, settingsOf } from "../config/file";
 import type { GatewayHooks } from "../gateway/context";
-import { createExpiry } from "../gateway/expiry";
 import type { HookOptions } from "../gateway/hooks";
 import { startAgent, type StartedAgent } from "../agent/run";
 import { createAgentHandle, createAgentPool } from "../gateway/agents";
@@ -164,6 +163,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
     indexer.start();
     stack.push(() => indexer.stop());
     if (cfg.ttlMs > 0) {
+      const { createExpiry } = await import("../gateway/expiry");
       const expiry = createExpiry(gw, { ttlMs: cfg.ttlMs, intervalMs: cfg.checkIndexIntervalMs, log, registry });
       expiry.start();
       stack.push(() => expiry.stop());
