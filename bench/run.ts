@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> 
   dist: async () => (await import("./dist")).benchDist,
   heal: async () => (await import("./heal")).benchHeal,
   perf: async () => (await import("./perf")).benchPerf,
+  hooks: async () => (await import("./hooks")).benchHooks,
 };
 
 const [name, ...rest] = process.argv.slice(2);
