@@ -23,6 +23,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trimmedNumkongSources } from "./native/numkong-trim";
+import { buildConsole } from "./src/console/build";
 
 export const TARGETS = {
   "linux-x64": { bunTarget: "bun-linux-x64-modern", runtimePkg: "@oven/bun-linux-x64", machine: "x86-64", addonDirs: ["simd", "plain"] },
@@ -272,7 +273,8 @@ function filesUnder(dir: string): string[] {
 export function sourceHash(target: TargetName, opts: { bytecode?: boolean } = {}): string {
   const h = createHash("sha256").update(`${target} ${Bun.version} bytecode=${opts.bytecode ?? true}\0`);
   const files = [
-    ...filesUnder(join(ROOT, "src")),
+    // the console's built files derive from the sources hashed here
+    ...filesUnder(join(ROOT, "src")).filter((f) => !f.startsWith(join(ROOT, "src", "console", "dist"))),
     join(ROOT, "package.json"),
     join(ROOT, "build.ts"),
     ...TARGETS[target].addonDirs.map((d) => join(ROOT, "native", "build", d, "alvd_index.node")),
@@ -371,6 +373,8 @@ export async function buildTarget(
   mkdirSync(outDir, { recursive: true });
   const binary = join(outDir, "alvd");
   const bytecode = opts.bytecode ?? true;
+  // the web console's files, embedded by src/console/pages.ts
+  await buildConsole();
   const result = await Bun.build({
     entrypoints: [join(ROOT, "src", "main.ts")],
     plugins: addonRedirect(target),

@@ -13,6 +13,7 @@ export default defineConfig({
     server: "0.0.0.0:8000", // where agents dial in
     metricsHost: "0.0.0.0",
     metricsPort: 9090,
+    console: true, // the web console at / and /console
     replicas: 2, // two copies survive one lost agent
     writeConsistency: 0,
     replicaTimeout: "1s",

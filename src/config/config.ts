@@ -120,6 +120,8 @@ export interface HooksConfig {
 export interface ServerConfig {
   embeddedAgent: boolean;
   gateway: Address;
+  /** serve the web console on the gateway port */
+  console: boolean;
   tunnel: Address;
   replicas: number;
   heal: HealConfig;
@@ -232,6 +234,7 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
   const cfg: ServerConfig = {
     embeddedAgent: f.agent,
     gateway: { host: f["server-grpc-host"], port: f["server-grpc-port"] },
+    console: f.console,
     tunnel: parseWith("server", address, f.server),
     replicas: f.replicas,
     heal: {

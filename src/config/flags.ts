@@ -77,6 +77,12 @@ export const FLAGS = {
     schema: v.port,
     commands: serverOnly,
   }),
+  console: flag({
+    help: "serve the web console at / and /console on the gateway port (its data calls need the same API keys)",
+    default: "true",
+    schema: v.bool,
+    commands: serverOnly,
+  }),
   replicas: flag({
     help: "agents each inserted vector is stored on (capped at the number of agents)",
     default: "3",

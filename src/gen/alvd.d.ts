@@ -113,6 +113,8 @@ declare module "alvd" {
     serverGrpcHost?: string;
     /** port of the Vald gateway (default 8080); --server-grpc-port, ALVD_SERVER_GRPC_PORT */
     serverGrpcPort?: number;
+    /** serve the web console at / and /console on the gateway port (its data calls need the same API keys) (default true); --console, ALVD_CONSOLE */
+    console?: boolean;
     /** agents each inserted vector is stored on (capped at the number of agents) (default 3); --replicas, ALVD_REPLICAS */
     replicas?: number;
     /** an agent disconnected this long is lost: its copies stop counting and are recreated on other agents (default 1m); --agent-lost-after, ALVD_AGENT_LOST_AFTER */

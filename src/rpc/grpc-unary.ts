@@ -12,9 +12,8 @@ import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { createDirectTransport, type DirectTransport } from "./direct-transport";
-import { readAllBytes } from "@connectrpc/connect/protocol";
 import { ENVELOPE_HEADER_BYTES } from "./envelope";
-import { headerBlock, requestChunks, stopReading } from "./h2-adapter";
+import { headerBlock, stopReading } from "./h2-adapter";
 import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "./unary-call";
 
 export interface GrpcUnaryOptions {
@@ -52,6 +51,38 @@ function respondStatus(stream: ServerHttp2Stream, e: unknown): void {
   stopReading(stream);
 }
 
+/**
+ * The whole request body. Events, not an async iterator: a unary body is one or two
+ * chunks, and the iterator's promise per chunk cost more than the search's decode. A
+ * message whose envelope announces more than `maxMessage` bytes is refused at once,
+ * before the rest is read, and without destroying the stream (its status must go out).
+ */
+function readBody(stream: ServerHttp2Stream, maxMessage: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (e?: ConnectError) => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+      if (e) reject(e);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const tooBig = () => new ConnectError(`request message is larger than ${maxMessage} bytes (--max-message-size)`, Code.ResourceExhausted);
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+      const declared = size >= ENVELOPE_HEADER_BYTES ? (chunks[0]!.length >= ENVELOPE_HEADER_BYTES ? chunks[0]!.readUInt32BE(1) : Buffer.concat(chunks).readUInt32BE(1)) : 0;
+      if (declared > maxMessage || size > maxMessage + ENVELOPE_HEADER_BYTES) done(tooBig());
+    };
+    const onEnd = () => done();
+    const onError = (e: Error) => done(ConnectError.from(e, Code.Canceled));
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+    stream.once("error", onError);
+  });
+}
+
 async function serve(
   stream: ServerHttp2Stream,
   header: Headers,
@@ -63,10 +94,7 @@ async function serve(
   const onClose = () => gone.abort(new ConnectError("client closed the stream", Code.Canceled));
   stream.once("close", onClose);
   try {
-    const body = await readAllBytes(requestChunks(stream), opts.readMaxBytes + ENVELOPE_HEADER_BYTES).catch((e: unknown) => {
-      const err = ConnectError.from(e);
-      throw err.code === Code.ResourceExhausted ? new ConnectError(`request message is larger than ${opts.readMaxBytes} bytes (--max-message-size)`, Code.ResourceExhausted) : err;
-    });
+    const body = await readBody(stream, opts.readMaxBytes);
     const answer = await invokeUnary(transport, method, body, header, gone.signal, opts.writeMaxBytes);
     if (stream.destroyed || stream.closed) return;
     const trailers = headerBlock(answer.trailer);

@@ -44,6 +44,17 @@ export interface RpcListenerOptions {
   /** serve TLS (and mTLS when the material has a client CA); undefined = plain text */
   tls?: TlsSource;
   limits?: ListenerLimits;
+  /** plain GETs that are not RPCs (the web console), on HTTP/1.1 and HTTP/2 alike */
+  pages?: PageHandler;
+}
+
+/** Answers a GET or HEAD for a URL it serves (path and query); undefined = not a page (the RPC roads take it). */
+export type PageHandler = (url: string, header: (name: string) => string | undefined) => PageResponse | undefined;
+
+export interface PageResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: Uint8Array;
 }
 
 export interface RpcListener {
@@ -106,7 +117,18 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   };
   let viaConnect: ReturnType<typeof universalStreamHandler> | undefined;
   const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } });
+  const pages = opts.pages;
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers) => {
+    const method = headers[":method"];
+    if (pages && (method === "GET" || method === "HEAD")) {
+      const p = pages(headers[":path"] ?? "", (n) => headers[n] as string | undefined);
+      if (p !== undefined) {
+        const body = method === "GET" ? p.body : undefined;
+        stream.respond({ ":status": p.status, ...p.headers }, { endStream: body === undefined });
+        if (body !== undefined) stream.end(body);
+        return;
+      }
+    }
     const path = (headers[":path"] ?? "").split("?", 1)[0]!;
     const header = webHeaders(headers);
     const refusal = guard.admit(path, header);
@@ -120,6 +142,11 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   const httpOne = () =>
     (h1 ??= import("node:http").then(({ createServer }) =>
       createServer((req, res) => {
+        const p = pages && (req.method === "GET" || req.method === "HEAD") ? pages(req.url ?? "", (n) => req.headers[n] as string | undefined) : undefined;
+        if (p !== undefined) {
+          res.writeHead(p.status, p.headers).end(req.method === "GET" ? p.body : undefined);
+          return;
+        }
         for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
         if (req.method === "OPTIONS") {
           res.writeHead(204).end();

@@ -21,7 +21,7 @@ const READS: Record<string, readonly string[]> = {
   // the older agent API vald-client-node 1.7 calls for index info
   "core.v1.Agent": ["IndexInfo", "GetTimestamp"],
   // ours: the cluster's state, and an agent's listing of what it holds
-  "alvd.cluster.v1.Admin": ["Status"],
+  "alvd.cluster.v1.Admin": ["Status", "Agents", "Rates", "Access"],
   "alvd.cluster.v1.Replica": ["List", "Fetch", "State"],
 };
 

@@ -1,19 +1,55 @@
-// alvd.cluster.v1.Admin on the server's gateway port: membership and repair state, and
-// draining an agent. A client of the repair like any other: it marks the agent
-// draining (on the agent, so every server sees it), lets the repair move the copies,
-// and reports what the agent still holds until it holds nothing.
+// alvd.cluster.v1.Admin on the server's gateway port: membership and repair state, what
+// each agent runs on, recent rates, and draining an agent. A client of the repair like
+// any other: it marks the agent draining (on the agent, so every server sees it), lets
+// the repair move the copies, and reports what the agent still holds until it holds nothing.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
-import { Admin, ClusterStatusSchema, DrainProgressSchema, Member_State, MemberSchema, type DrainProgress } from "../gen/alvd/cluster/v1/admin_pb";
+import {
+  AccessInfoSchema,
+  Admin,
+  AgentInfoSchema,
+  AgentListSchema,
+  ClusterStatusSchema,
+  DrainProgressSchema,
+  Member_State,
+  MemberSchema,
+  RecentRatesSchema,
+  ServerSchema,
+  type DrainProgress,
+} from "../gen/alvd/cluster/v1/admin_pb";
 import type { AgentPool } from "../gateway/agents";
+import type { ApiKeys } from "../security/api-keys";
+import type { TunnelStats } from "../tunnel/mux";
+import { commit, version } from "../version";
 import type { Healer } from "./heal/healer";
 import type { Membership, MemberState } from "./heal/membership";
 import { sleep } from "./heal/pace";
+import { WINDOW_MS, type RateHistory } from "./rates";
 
 const STATE: Record<MemberState, Member_State> = { connected: Member_State.CONNECTED, away: Member_State.AWAY, lost: Member_State.LOST };
 const PROGRESS_EVERY_MS = 1000;
+/** an agent answers Replica/State within this, or is listed without its own figures */
+const AGENT_STATE_TIMEOUT_MS = 2000;
 
-export function adminService(pool: AgentPool, membership: Membership, healer: Healer): ServiceImpl<typeof Admin> {
+export interface AdminDeps {
+  pool: AgentPool;
+  membership: Membership;
+  healer: Healer;
+  rates: RateHistory;
+  /** the tunnel of a remote agent; undefined for the embedded one */
+  link(name: string): { remoteAddress: string; connectedAt: Date; stats(): TunnelStats } | undefined;
+  /** ms since the epoch */
+  startedMs: number;
+  /** the gateway port's client keys */
+  keys: ApiKeys;
+}
+
+/** a write any read-write key may make; a key refused it is read-only */
+const A_WRITE = "/vald.v1.Insert/Insert";
+
+export function adminService(deps: AdminDeps): ServiceImpl<typeof Admin> {
+  const { pool, membership, healer } = deps;
+  const server = () => create(ServerSchema, { version, commit, startedMs: BigInt(deps.startedMs), nowMs: BigInt(Date.now()) });
   return {
     status: () => {
       const s = healer.status();
@@ -41,8 +77,40 @@ export function adminService(pool: AgentPool, membership: Membership, healer: He
         leaseHeld: s.leaseHeld,
         lastPassMs: BigInt(s.lastPassMs),
         targetReplicas: s.target,
+        underreplicatedSample: s.underSample,
+        server: server(),
       });
     },
+
+    agents: async (_req, ctx) => {
+      const agents = await Promise.all(
+        pool.list().map(async (a) => {
+          const link = deps.link(a.name);
+          const stats = link?.stats();
+          const own = await a.clients.replica.state({}, { signal: ctx.signal, timeoutMs: AGENT_STATE_TIMEOUT_MS }).then(
+            (s) => ({ draining: s.draining, stored: s.stored, startedMs: s.startedMs, isa: s.isa, simd: s.simd, indexMemoryBytes: s.indexMemoryBytes, rssBytes: s.rssBytes, version: s.version }),
+            (e: unknown) => ({ draining: a.draining(), stored: BigInt(a.stored()), error: ConnectError.from(e).rawMessage }),
+          );
+          return create(AgentInfoSchema, {
+            name: a.name,
+            address: link?.remoteAddress ?? "in-process",
+            embedded: link === undefined,
+            connectedMs: BigInt(link?.connectedAt.getTime() ?? deps.startedMs),
+            lastHeardMs: BigInt(stats?.lastHeardMs ?? 0),
+            rttMs: stats?.rttMs ?? 0,
+            ...own,
+          });
+        }),
+      );
+      return create(AgentListSchema, { agents, nowMs: BigInt(Date.now()) });
+    },
+
+    access: (_req, ctx) => {
+      const open = deps.keys.open;
+      return create(AccessInfoSchema, { keysRequired: !open, mayWrite: open || deps.keys.refusal(A_WRITE, ctx.requestHeader) === undefined });
+    },
+
+    rates: (req) => create(RecentRatesSchema, { windowSeconds: WINDOW_MS / 1000, windows: deps.rates.since(Number(req.sinceMs)) }),
 
     async *drain(req, ctx) {
       const name = req.name;
@@ -86,8 +154,8 @@ export function adminService(pool: AgentPool, membership: Membership, healer: He
   };
 }
 
-export function adminRoutes(pool: AgentPool, membership: Membership, healer: Healer): (router: ConnectRouter) => void {
+export function adminRoutes(deps: AdminDeps): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(Admin, adminService(pool, membership, healer));
+    router.service(Admin, adminService(deps));
   };
 }

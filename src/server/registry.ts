@@ -12,6 +12,8 @@ import type { Membership } from "./heal/membership";
 export interface TunnelRegistry {
   onAgent(session: AgentSession): void;
   onAgentGone(session: AgentSession): void;
+  /** the tunnel the pool's agent of that name came through */
+  session(name: string): AgentSession | undefined;
 }
 
 export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger, reserved: ReadonlySet<string>, membership?: Membership): TunnelRegistry {
@@ -84,6 +86,11 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
           () => handle.clients.index.indexInfo({}, { timeoutMs: 5000 }).then((c) => handle.setStored(c.stored + c.uncommitted)),
         )
         .catch((e: Error) => log.warn("could not read agent state", { agent: session.name, err: e }));
+    },
+    session(name) {
+      const current = pool.get(name);
+      for (const [session, handle] of handles) if (handle === current) return session;
+      return undefined;
     },
     onAgentGone(session) {
       const handle = handles.get(session);

@@ -16,12 +16,14 @@ import { createGateway, routesOf } from "../gateway/routes";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
+import { loadConsole } from "../console/load";
 import { listenRpc } from "../rpc/listen";
 import { createProtection } from "../security/protection";
 import { listenTunnel } from "../tunnel/listener";
 import { adminRoutes } from "./admin";
 import { createHealer, type Healer } from "./heal/healer";
 import { createMembership } from "./heal/membership";
+import { createRateHistory } from "./rates";
 import { tunnelRegistry } from "./registry";
 
 /** The config file's hooks into `target`; the implementation loads only when there are hooks. */
@@ -55,6 +57,7 @@ function hookReloader(cfg: ServerConfig, target: GatewayHooks, opts: HookOptions
 }
 
 export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void>; reload(): void }> {
+  const startedMs = Date.now();
   const registry = createRegistry();
   const pool = createAgentPool();
   let ready = false;
@@ -139,7 +142,10 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       hooks,
     });
     const gateway = routesOf(gw);
-    const admin = adminRoutes(pool, membership, healer);
+    const rates = createRateHistory(registry, "gateway");
+    stack.push(async () => rates.close());
+    const admin = adminRoutes({ pool, membership, healer, rates, link: (name) => agents.session(name), startedMs, keys: protection.keys });
+    const pages = cfg.console ? await loadConsole() : undefined;
     const rpc = await listenRpc({
       host: cfg.gateway.host,
       port: cfg.gateway.port,
@@ -148,10 +154,11 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
         admin(router);
       },
       log,
-      interceptors: [rpcMetricsInterceptor(registry, "gateway")],
+      interceptors: [rpcMetricsInterceptor(registry, "gateway"), rates.interceptor],
       keys: protection.keys,
       tls: protection.tls,
       limits: cfg.limits,
+      pages,
     });
     stack.push(() => rpc.close());
     const indexer = createIndexer(pool, {
@@ -178,6 +185,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       metrics: `${cfg.metrics.host}:${observe.port}`,
       replicas: cfg.replicas,
       embedded: embedded?.name ?? "off",
+      console: pages ? `${protection.tls ? "https" : "http"}://${cfg.gateway.host}:${rpc.port}/` : "off",
     });
   } catch (e) {
     await unwind();

@@ -43,6 +43,8 @@ export interface TunnelStats {
   openStreams: number;
   /** round trip of the latest heartbeat, if one came back yet */
   rttMs: number | undefined;
+  /** when the peer last spoke (ms since the epoch) */
+  lastHeardMs: number;
 }
 
 export const DEFAULT_WINDOW = 1024 * 1024;
@@ -113,6 +115,7 @@ export class Mux implements StreamHost {
       bytesReceived: this.bytesReceived,
       openStreams: this.streams.size,
       rttMs: this.rttMs,
+      lastHeardMs: this.lastHeard,
     };
   }
 

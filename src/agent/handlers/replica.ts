@@ -16,6 +16,7 @@ import {
   type Replica,
 } from "../../gen/alvd/cluster/v1/replica_pb";
 import type { Object_Vector } from "../../gen/payload/v1/payload_pb";
+import { version } from "../../version";
 import { unary, type HandlerEnv } from "./env";
 import { invalidArgument } from "./errors";
 import { idHash } from "./id-hash";
@@ -41,7 +42,19 @@ export function replicaService(env: HandlerEnv): ServiceImpl<typeof Replica> {
   const { engine } = env;
   let lease: { holder: string; until: number } | undefined;
   let draining = false;
-  const state = (): AgentState => create(AgentStateSchema, { name: engine.options.name, stored: BigInt(engine.counts().stored), draining });
+  const startedMs = BigInt(Date.now());
+  const state = (): AgentState =>
+    create(AgentStateSchema, {
+      name: engine.options.name,
+      stored: BigInt(engine.counts().stored),
+      draining,
+      startedMs,
+      isa: engine.isa,
+      simd: engine.options.simd,
+      indexMemoryBytes: BigInt(engine.memoryUsage()),
+      rssBytes: BigInt(process.memoryUsage.rss()),
+      version,
+    });
 
   return {
     async *list(req) {

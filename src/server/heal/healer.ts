@@ -65,7 +65,12 @@ export interface HealStatus {
   /** ms since the epoch; 0 = no complete scan yet */
   lastPassMs: number;
   target: number;
+  /** some of the under-replicated ids (at most UNDER_SAMPLE), with the copies the scan found */
+  underSample: { id: string; copies: number }[];
 }
+
+/** under-replicated ids the status names, so an operator can look one up */
+const UNDER_SAMPLE = 100;
 
 export interface Healer {
   start(): void;
@@ -101,10 +106,12 @@ export function createHealer(o: HealerOptions): Healer {
   let wake: (() => void) | undefined;
   let running = false;
   let rangeUnder: number[] = [];
+  // per range: some of its under-replicated ids → copies found; fixed ones leave
+  let rangeSample: Map<string, number>[] = [];
   let episode: Episode | undefined;
   let waitingFor = "";
   let backoff = 0;
-  const st: HealStatus = { underreplicated: 0, overreplicated: 0, stale: 0, repaired: 0, moved: 0, trimmed: 0, passes: 0, repairing: false, leaseHeld: false, lastPassMs: 0, target: 0 };
+  const st: Omit<HealStatus, "underSample"> = { underreplicated: 0, overreplicated: 0, stale: 0, repaired: 0, moved: 0, trimmed: 0, passes: 0, repairing: false, leaseHeld: false, lastPassMs: 0, target: 0 };
 
   const publishUnder = () => {
     st.underreplicated = rangeUnder.reduce((a, b) => a + b, 0);
@@ -185,7 +192,10 @@ export function createHealer(o: HealerOptions): Healer {
     const passStartNs = BigInt(Date.now()) * 1_000_000n;
     const total = peers.reduce((n, p) => n + p.load, 0);
     const ranges = Math.max(1, Math.ceil(total / rangeCopies));
-    if (rangeUnder.length !== ranges) rangeUnder = new Array<number>(ranges).fill(0);
+    if (rangeUnder.length !== ranges) {
+      rangeUnder = new Array<number>(ranges).fill(0);
+      rangeSample = Array.from({ length: ranges }, () => new Map<string, number>());
+    }
     const token = o.coverage.scanStarted();
     let complete = true;
     let planned = 0;
@@ -209,9 +219,13 @@ export function createHealer(o: HealerOptions): Healer {
       const fixes: Fix[] = [];
       const fixesUnder = new Set<Fix>();
       let under = 0;
+      const sample = new Map<string, number>();
       for (const [id, holdings] of listing) {
         const v = planId(id, holdings, ctx);
-        if (v.under) under++;
+        if (v.under) {
+          under++;
+          if (sample.size < UNDER_SAMPLE) sample.set(id, holdings.length);
+        }
         if (v.over) over++;
         stale += v.stale;
         if (v.fix !== undefined) {
@@ -221,6 +235,7 @@ export function createHealer(o: HealerOptions): Healer {
       }
       listing.clear();
       rangeUnder[r] = under;
+      rangeSample[r] = sample;
       publishUnder();
       if (fixes.length === 0) continue;
       planned += fixes.length;
@@ -246,7 +261,9 @@ export function createHealer(o: HealerOptions): Healer {
         signal,
         stillHeld: () => lease.keep(agents, signal),
         onBatch: (a) => {
-          rangeUnder[r] = Math.max(0, rangeUnder[r]! - a.done.filter((f) => fixesUnder.has(f)).length);
+          const fixed = a.done.filter((f) => fixesUnder.has(f));
+          rangeUnder[r] = Math.max(0, rangeUnder[r]! - fixed.length);
+          for (const f of fixed) sample.delete(f.id);
           publishUnder();
           counted(a);
         },
@@ -354,7 +371,16 @@ export function createHealer(o: HealerOptions): Healer {
       pending = true;
       if (!running) wake?.();
     },
-    status: () => ({ ...st }),
+    status: () => {
+      const underSample: HealStatus["underSample"] = [];
+      for (const m of rangeSample) {
+        for (const [id, copies] of m) {
+          if (underSample.length >= UNDER_SAMPLE) break;
+          underSample.push({ id, copies });
+        }
+      }
+      return { ...st, underSample };
+    },
     async setDraining(name, draining) {
       const agent = o.pool.get(name);
       if (agent === undefined) throw new ConnectError(`agent ${JSON.stringify(name)} is not connected`, Code.NotFound);

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file alvd/cluster/v1/admin.proto.
  */
 export const file_alvd_cluster_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChthbHZkL2NsdXN0ZXIvdjEvYWRtaW4ucHJvdG8SD2FsdmQuY2x1c3Rlci52MSIPCg1TdGF0dXNSZXF1ZXN0ItYBCgZNZW1iZXISDAoEbmFtZRgBIAEoCRIsCgVzdGF0ZRgCIAEoDjIdLmFsdmQuY2x1c3Rlci52MS5NZW1iZXIuU3RhdGUSFQoNZmlyc3Rfc2Vlbl9tcxgDIAEoAxIUCgxsYXN0X3NlZW5fbXMYBCABKAMSEAoIZHJhaW5pbmcYBSABKAgSDgoGc3RvcmVkGAYgASgEIkEKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASDQoJQ09OTkVDVEVEEAESCAoEQVdBWRACEggKBExPU1QQAyLJAgoNQ2x1c3RlclN0YXR1cxIoCgdtZW1iZXJzGAEgAygLMhcuYWx2ZC5jbHVzdGVyLnYxLk1lbWJlchIbChN1bmRlcnJlcGxpY2F0ZWRfaWRzGAIgASgEEhoKEm92ZXJyZXBsaWNhdGVkX2lkcxgDIAEoBBIUCgxzdGFsZV9jb3BpZXMYBCABKAQSHgoWcmVwYWlyZWRfdmVjdG9yc190b3RhbBgFIAEoBBIbChNtb3ZlZF92ZWN0b3JzX3RvdGFsGAYgASgEEhwKFHRyaW1tZWRfY29waWVzX3RvdGFsGAcgASgEEg4KBnBhc3NlcxgIIAEoBBIRCglyZXBhaXJpbmcYCSABKAgSEgoKbGVhc2VfaGVsZBgKIAEoCBIUCgxsYXN0X3Bhc3NfbXMYCyABKAMSFwoPdGFyZ2V0X3JlcGxpY2FzGAwgASgNIiwKDERyYWluUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNhbmNlbBgCIAEoCCJPCg1EcmFpblByb2dyZXNzEgwKBG5hbWUYASABKAkSEQoJcmVtYWluaW5nGAIgASgEEgwKBGRvbmUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCTKbAQoFQWRtaW4SSAoGU3RhdHVzEh4uYWx2ZC5jbHVzdGVyLnYxLlN0YXR1c1JlcXVlc3QaHi5hbHZkLmNsdXN0ZXIudjEuQ2x1c3RlclN0YXR1cxJICgVEcmFpbhIdLmFsdmQuY2x1c3Rlci52MS5EcmFpblJlcXVlc3QaHi5hbHZkLmNsdXN0ZXIudjEuRHJhaW5Qcm9ncmVzczABYgZwcm90bzM");
+  fileDesc("ChthbHZkL2NsdXN0ZXIvdjEvYWRtaW4ucHJvdG8SD2FsdmQuY2x1c3Rlci52MSIPCg1TdGF0dXNSZXF1ZXN0ItYBCgZNZW1iZXISDAoEbmFtZRgBIAEoCRIsCgVzdGF0ZRgCIAEoDjIdLmFsdmQuY2x1c3Rlci52MS5NZW1iZXIuU3RhdGUSFQoNZmlyc3Rfc2Vlbl9tcxgDIAEoAxIUCgxsYXN0X3NlZW5fbXMYBCABKAMSEAoIZHJhaW5pbmcYBSABKAgSDgoGc3RvcmVkGAYgASgEIkEKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASDQoJQ09OTkVDVEVEEAESCAoEQVdBWRACEggKBExPU1QQAyK2AwoNQ2x1c3RlclN0YXR1cxIoCgdtZW1iZXJzGAEgAygLMhcuYWx2ZC5jbHVzdGVyLnYxLk1lbWJlchIbChN1bmRlcnJlcGxpY2F0ZWRfaWRzGAIgASgEEhoKEm92ZXJyZXBsaWNhdGVkX2lkcxgDIAEoBBIUCgxzdGFsZV9jb3BpZXMYBCABKAQSHgoWcmVwYWlyZWRfdmVjdG9yc190b3RhbBgFIAEoBBIbChNtb3ZlZF92ZWN0b3JzX3RvdGFsGAYgASgEEhwKFHRyaW1tZWRfY29waWVzX3RvdGFsGAcgASgEEg4KBnBhc3NlcxgIIAEoBBIRCglyZXBhaXJpbmcYCSABKAgSEgoKbGVhc2VfaGVsZBgKIAEoCBIUCgxsYXN0X3Bhc3NfbXMYCyABKAMSFwoPdGFyZ2V0X3JlcGxpY2FzGAwgASgNEkIKFnVuZGVycmVwbGljYXRlZF9zYW1wbGUYDSADKAsyIi5hbHZkLmNsdXN0ZXIudjEuVW5kZXJyZXBsaWNhdGVkSWQSJwoGc2VydmVyGA4gASgLMhcuYWx2ZC5jbHVzdGVyLnYxLlNlcnZlciIvChFVbmRlcnJlcGxpY2F0ZWRJZBIKCgJpZBgBIAEoCRIOCgZjb3BpZXMYAiABKA0iTQoGU2VydmVyEg8KB3ZlcnNpb24YASABKAkSDgoGY29tbWl0GAIgASgJEhIKCnN0YXJ0ZWRfbXMYAyABKAMSDgoGbm93X21zGAQgASgDIiwKDERyYWluUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNhbmNlbBgCIAEoCCJPCg1EcmFpblByb2dyZXNzEgwKBG5hbWUYASABKAkSEQoJcmVtYWluaW5nGAIgASgEEgwKBGRvbmUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCSIPCg1BZ2VudHNSZXF1ZXN0IpkCCglBZ2VudEluZm8SDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEhAKCGVtYmVkZGVkGAMgASgIEhQKDGNvbm5lY3RlZF9tcxgEIAEoAxIVCg1sYXN0X2hlYXJkX21zGAUgASgDEg4KBnJ0dF9tcxgGIAEoARIQCghkcmFpbmluZxgHIAEoCBIOCgZzdG9yZWQYCCABKAQSEgoKc3RhcnRlZF9tcxgJIAEoAxILCgNpc2EYCiABKAkSDAoEc2ltZBgLIAEoCRIaChJpbmRleF9tZW1vcnlfYnl0ZXMYDCABKAQSEQoJcnNzX2J5dGVzGA0gASgEEg8KB3ZlcnNpb24YDiABKAkSDQoFZXJyb3IYDyABKAkiRwoJQWdlbnRMaXN0EioKBmFnZW50cxgBIAMoCzIaLmFsdmQuY2x1c3Rlci52MS5BZ2VudEluZm8SDgoGbm93X21zGAIgASgDIiAKDFJhdGVzUmVxdWVzdBIQCghzaW5jZV9tcxgBIAEoAyJTCgtSZWNlbnRSYXRlcxIWCg53aW5kb3dfc2Vjb25kcxgBIAEoDRIsCgd3aW5kb3dzGAIgAygLMhsuYWx2ZC5jbHVzdGVyLnYxLlJhdGVXaW5kb3cieQoKUmF0ZVdpbmRvdxIOCgZlbmRfbXMYASABKAMSDwoHc2Vjb25kcxgCIAEoARItCghmYW1pbGllcxgDIAMoCzIbLmFsdmQuY2x1c3Rlci52MS5GYW1pbHlSYXRlEhsKE2luc2VydGVkX3Blcl9zZWNvbmQYBCABKAEiewoKRmFtaWx5UmF0ZRIOCgZmYW1pbHkYASABKAkSGAoQY2FsbHNfcGVyX3NlY29uZBgCIAEoARIZChFlcnJvcnNfcGVyX3NlY29uZBgDIAEoARITCgtwNTBfc2Vjb25kcxgEIAEoARITCgtwOTlfc2Vjb25kcxgFIAEoASIPCg1BY2Nlc3NSZXF1ZXN0IjYKCkFjY2Vzc0luZm8SFQoNa2V5c19yZXF1aXJlZBgBIAEoCBIRCgltYXlfd3JpdGUYAiABKAgy7gIKBUFkbWluEkgKBlN0YXR1cxIeLmFsdmQuY2x1c3Rlci52MS5TdGF0dXNSZXF1ZXN0Gh4uYWx2ZC5jbHVzdGVyLnYxLkNsdXN0ZXJTdGF0dXMSSAoFRHJhaW4SHS5hbHZkLmNsdXN0ZXIudjEuRHJhaW5SZXF1ZXN0Gh4uYWx2ZC5jbHVzdGVyLnYxLkRyYWluUHJvZ3Jlc3MwARJECgZBZ2VudHMSHi5hbHZkLmNsdXN0ZXIudjEuQWdlbnRzUmVxdWVzdBoaLmFsdmQuY2x1c3Rlci52MS5BZ2VudExpc3QSRAoFUmF0ZXMSHS5hbHZkLmNsdXN0ZXIudjEuUmF0ZXNSZXF1ZXN0GhwuYWx2ZC5jbHVzdGVyLnYxLlJlY2VudFJhdGVzEkUKBkFjY2VzcxIeLmFsdmQuY2x1c3Rlci52MS5BY2Nlc3NSZXF1ZXN0GhsuYWx2ZC5jbHVzdGVyLnYxLkFjY2Vzc0luZm9iBnByb3RvMw");
 
 /**
  * @generated from message alvd.cluster.v1.StatusRequest
@@ -188,6 +188,18 @@ export type ClusterStatus = Message<"alvd.cluster.v1.ClusterStatus"> & {
    * @generated from field: uint32 target_replicas = 12;
    */
   targetReplicas: number;
+
+  /**
+   * up to 100 of the under-replicated ids, as of the latest scan (fewer as the repair fixes them)
+   *
+   * @generated from field: repeated alvd.cluster.v1.UnderreplicatedId underreplicated_sample = 13;
+   */
+  underreplicatedSample: UnderreplicatedId[];
+
+  /**
+   * @generated from field: alvd.cluster.v1.Server server = 14;
+   */
+  server?: Server | undefined;
 };
 
 /**
@@ -196,6 +208,68 @@ export type ClusterStatus = Message<"alvd.cluster.v1.ClusterStatus"> & {
  */
 export const ClusterStatusSchema: GenMessage<ClusterStatus> = /*@__PURE__*/
   messageDesc(file_alvd_cluster_v1_admin, 2);
+
+/**
+ * @generated from message alvd.cluster.v1.UnderreplicatedId
+ */
+export type UnderreplicatedId = Message<"alvd.cluster.v1.UnderreplicatedId"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * live copies found by the scan
+   *
+   * @generated from field: uint32 copies = 2;
+   */
+  copies: number;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.UnderreplicatedId.
+ * Use `create(UnderreplicatedIdSchema)` to create a new message.
+ */
+export const UnderreplicatedIdSchema: GenMessage<UnderreplicatedId> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 3);
+
+/**
+ * The server answering.
+ *
+ * @generated from message alvd.cluster.v1.Server
+ */
+export type Server = Message<"alvd.cluster.v1.Server"> & {
+  /**
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * @generated from field: string commit = 2;
+   */
+  commit: string;
+
+  /**
+   * Unix milliseconds
+   *
+   * @generated from field: int64 started_ms = 3;
+   */
+  startedMs: bigint;
+
+  /**
+   * the server's clock when it answered (Unix milliseconds), to show ages in
+   *
+   * @generated from field: int64 now_ms = 4;
+   */
+  nowMs: bigint;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.Server.
+ * Use `create(ServerSchema)` to create a new message.
+ */
+export const ServerSchema: GenMessage<Server> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 4);
 
 /**
  * @generated from message alvd.cluster.v1.DrainRequest
@@ -217,7 +291,7 @@ export type DrainRequest = Message<"alvd.cluster.v1.DrainRequest"> & {
  * Use `create(DrainRequestSchema)` to create a new message.
  */
 export const DrainRequestSchema: GenMessage<DrainRequest> = /*@__PURE__*/
-  messageDesc(file_alvd_cluster_v1_admin, 3);
+  messageDesc(file_alvd_cluster_v1_admin, 5);
 
 /**
  * @generated from message alvd.cluster.v1.DrainProgress
@@ -251,7 +325,310 @@ export type DrainProgress = Message<"alvd.cluster.v1.DrainProgress"> & {
  * Use `create(DrainProgressSchema)` to create a new message.
  */
 export const DrainProgressSchema: GenMessage<DrainProgress> = /*@__PURE__*/
-  messageDesc(file_alvd_cluster_v1_admin, 4);
+  messageDesc(file_alvd_cluster_v1_admin, 6);
+
+/**
+ * @generated from message alvd.cluster.v1.AgentsRequest
+ */
+export type AgentsRequest = Message<"alvd.cluster.v1.AgentsRequest"> & {
+};
+
+/**
+ * Describes the message alvd.cluster.v1.AgentsRequest.
+ * Use `create(AgentsRequestSchema)` to create a new message.
+ */
+export const AgentsRequestSchema: GenMessage<AgentsRequest> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 7);
+
+/**
+ * @generated from message alvd.cluster.v1.AgentInfo
+ */
+export type AgentInfo = Message<"alvd.cluster.v1.AgentInfo"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * where the server reaches it: the tunnel's peer address, or "in-process" for the embedded agent
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+
+  /**
+   * @generated from field: bool embedded = 3;
+   */
+  embedded: boolean;
+
+  /**
+   * Unix milliseconds the current tunnel (or the server, for the embedded agent) opened
+   *
+   * @generated from field: int64 connected_ms = 4;
+   */
+  connectedMs: bigint;
+
+  /**
+   * Unix milliseconds the server last heard from the agent over its tunnel (heartbeats
+   * every 400 ms); 0 for the embedded agent
+   *
+   * @generated from field: int64 last_heard_ms = 5;
+   */
+  lastHeardMs: bigint;
+
+  /**
+   * round trip of the latest heartbeat in milliseconds (0 = none yet, or embedded)
+   *
+   * @generated from field: double rtt_ms = 6;
+   */
+  rttMs: number;
+
+  /**
+   * the rest is the agent's own answer (Replica/State)
+   *
+   * @generated from field: bool draining = 7;
+   */
+  draining: boolean;
+
+  /**
+   * @generated from field: uint64 stored = 8;
+   */
+  stored: bigint;
+
+  /**
+   * @generated from field: int64 started_ms = 9;
+   */
+  startedMs: bigint;
+
+  /**
+   * @generated from field: string isa = 10;
+   */
+  isa: string;
+
+  /**
+   * @generated from field: string simd = 11;
+   */
+  simd: string;
+
+  /**
+   * @generated from field: uint64 index_memory_bytes = 12;
+   */
+  indexMemoryBytes: bigint;
+
+  /**
+   * @generated from field: uint64 rss_bytes = 13;
+   */
+  rssBytes: bigint;
+
+  /**
+   * @generated from field: string version = 14;
+   */
+  version: string;
+
+  /**
+   * why the agent's own answer is missing (it did not answer in time, or failed)
+   *
+   * @generated from field: string error = 15;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.AgentInfo.
+ * Use `create(AgentInfoSchema)` to create a new message.
+ */
+export const AgentInfoSchema: GenMessage<AgentInfo> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 8);
+
+/**
+ * @generated from message alvd.cluster.v1.AgentList
+ */
+export type AgentList = Message<"alvd.cluster.v1.AgentList"> & {
+  /**
+   * @generated from field: repeated alvd.cluster.v1.AgentInfo agents = 1;
+   */
+  agents: AgentInfo[];
+
+  /**
+   * the server's clock when it answered (Unix milliseconds)
+   *
+   * @generated from field: int64 now_ms = 2;
+   */
+  nowMs: bigint;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.AgentList.
+ * Use `create(AgentListSchema)` to create a new message.
+ */
+export const AgentListSchema: GenMessage<AgentList> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 9);
+
+/**
+ * @generated from message alvd.cluster.v1.RatesRequest
+ */
+export type RatesRequest = Message<"alvd.cluster.v1.RatesRequest"> & {
+  /**
+   * only windows that ended after this (Unix milliseconds); 0 = all the server keeps
+   *
+   * @generated from field: int64 since_ms = 1;
+   */
+  sinceMs: bigint;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.RatesRequest.
+ * Use `create(RatesRequestSchema)` to create a new message.
+ */
+export const RatesRequestSchema: GenMessage<RatesRequest> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 10);
+
+/**
+ * @generated from message alvd.cluster.v1.RecentRates
+ */
+export type RecentRates = Message<"alvd.cluster.v1.RecentRates"> & {
+  /**
+   * the sampling interval
+   *
+   * @generated from field: uint32 window_seconds = 1;
+   */
+  windowSeconds: number;
+
+  /**
+   * oldest first
+   *
+   * @generated from field: repeated alvd.cluster.v1.RateWindow windows = 2;
+   */
+  windows: RateWindow[];
+};
+
+/**
+ * Describes the message alvd.cluster.v1.RecentRates.
+ * Use `create(RecentRatesSchema)` to create a new message.
+ */
+export const RecentRatesSchema: GenMessage<RecentRates> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 11);
+
+/**
+ * @generated from message alvd.cluster.v1.RateWindow
+ */
+export type RateWindow = Message<"alvd.cluster.v1.RateWindow"> & {
+  /**
+   * Unix milliseconds the window ended
+   *
+   * @generated from field: int64 end_ms = 1;
+   */
+  endMs: bigint;
+
+  /**
+   * @generated from field: double seconds = 2;
+   */
+  seconds: number;
+
+  /**
+   * families with calls in this window
+   *
+   * @generated from field: repeated alvd.cluster.v1.FamilyRate families = 3;
+   */
+  families: FamilyRate[];
+
+  /**
+   * vectors acknowledged by Insert, MultiInsert and StreamInsert per second
+   *
+   * @generated from field: double inserted_per_second = 4;
+   */
+  insertedPerSecond: number;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.RateWindow.
+ * Use `create(RateWindowSchema)` to create a new message.
+ */
+export const RateWindowSchema: GenMessage<RateWindow> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 12);
+
+/**
+ * @generated from message alvd.cluster.v1.FamilyRate
+ */
+export type FamilyRate = Message<"alvd.cluster.v1.FamilyRate"> & {
+  /**
+   * the service's name without its package: Search, Insert, Object, Index, Admin …
+   *
+   * @generated from field: string family = 1;
+   */
+  family: string;
+
+  /**
+   * @generated from field: double calls_per_second = 2;
+   */
+  callsPerSecond: number;
+
+  /**
+   * calls that ended with a status other than OK
+   *
+   * @generated from field: double errors_per_second = 3;
+   */
+  errorsPerSecond: number;
+
+  /**
+   * latency quantiles in seconds, interpolated within the latency histogram's buckets
+   *
+   * @generated from field: double p50_seconds = 4;
+   */
+  p50Seconds: number;
+
+  /**
+   * @generated from field: double p99_seconds = 5;
+   */
+  p99Seconds: number;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.FamilyRate.
+ * Use `create(FamilyRateSchema)` to create a new message.
+ */
+export const FamilyRateSchema: GenMessage<FamilyRate> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 13);
+
+/**
+ * @generated from message alvd.cluster.v1.AccessRequest
+ */
+export type AccessRequest = Message<"alvd.cluster.v1.AccessRequest"> & {
+};
+
+/**
+ * Describes the message alvd.cluster.v1.AccessRequest.
+ * Use `create(AccessRequestSchema)` to create a new message.
+ */
+export const AccessRequestSchema: GenMessage<AccessRequest> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 14);
+
+/**
+ * @generated from message alvd.cluster.v1.AccessInfo
+ */
+export type AccessInfo = Message<"alvd.cluster.v1.AccessInfo"> & {
+  /**
+   * the server asks every call for an API key
+   *
+   * @generated from field: bool keys_required = 1;
+   */
+  keysRequired: boolean;
+
+  /**
+   * the caller may write (inserts, removes, index builds and saves, flush, drain);
+   * false for a read-only key
+   *
+   * @generated from field: bool may_write = 2;
+   */
+  mayWrite: boolean;
+};
+
+/**
+ * Describes the message alvd.cluster.v1.AccessInfo.
+ * Use `create(AccessInfoSchema)` to create a new message.
+ */
+export const AccessInfoSchema: GenMessage<AccessInfo> = /*@__PURE__*/
+  messageDesc(file_alvd_cluster_v1_admin, 15);
 
 /**
  * @generated from service alvd.cluster.v1.Admin
@@ -277,6 +654,39 @@ export const Admin: GenService<{
     methodKind: "server_streaming";
     input: typeof DrainRequestSchema;
     output: typeof DrainProgressSchema;
+  },
+  /**
+   * What each connected agent runs on (kernels, memory, uptime, version) and how its
+   * tunnel is doing (last heartbeat, round trip). Asks every agent (Replica/State); one
+   * that does not answer in time is listed with `error` set.
+   *
+   * @generated from rpc alvd.cluster.v1.Admin.Agents
+   */
+  agents: {
+    methodKind: "unary";
+    input: typeof AgentsRequestSchema;
+    output: typeof AgentListSchema;
+  },
+  /**
+   * The server's own RPC counters over the last minutes, window by window: calls and
+   * errors per second and p50/p99 latency per RPC family, and inserted vectors per second.
+   *
+   * @generated from rpc alvd.cluster.v1.Admin.Rates
+   */
+  rates: {
+    methodKind: "unary";
+    input: typeof RatesRequestSchema;
+    output: typeof RecentRatesSchema;
+  },
+  /**
+   * What the caller's API key may do, so a client can offer only what will be allowed.
+   *
+   * @generated from rpc alvd.cluster.v1.Admin.Access
+   */
+  access: {
+    methodKind: "unary";
+    input: typeof AccessRequestSchema;
+    output: typeof AccessInfoSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_alvd_cluster_v1_admin, 0);

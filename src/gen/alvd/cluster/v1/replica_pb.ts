@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file alvd/cluster/v1/replica.proto.
  */
 export const file_alvd_cluster_v1_replica: GenFile = /*@__PURE__*/
-  fileDesc("Ch1hbHZkL2NsdXN0ZXIvdjEvcmVwbGljYS5wcm90bxIPYWx2ZC5jbHVzdGVyLnYxIkQKC0xpc3RSZXF1ZXN0EhEKCWhhc2hfZnJvbRgBIAEoDRIPCgdoYXNoX3RvGAIgASgNEhEKCXBhZ2Vfc2l6ZRgDIAEoDSIrCghMaXN0UGFnZRILCgNpZHMYASADKAkSEgoKdGltZXN0YW1wcxgCIAMoAyIbCgxGZXRjaFJlcXVlc3QSCwoDaWRzGAEgAygJIjsKDUZldGNoUmVzcG9uc2USKgoHdmVjdG9ycxgBIAMoCzIZLnBheWxvYWQudjEuT2JqZWN0LlZlY3RvciI4CgpQdXRSZXF1ZXN0EioKB3ZlY3RvcnMYASADKAsyGS5wYXlsb2FkLnYxLk9iamVjdC5WZWN0b3IiHgoLUHV0UmVzcG9uc2USDwoHYXBwbGllZBgBIAMoCCI6CgtEcm9wUmVxdWVzdBIrCgVpdGVtcxgBIAMoCzIcLnBheWxvYWQudjEuT2JqZWN0LlRpbWVzdGFtcCIfCgxEcm9wUmVzcG9uc2USDwoHZHJvcHBlZBgBIAMoCCI/CgxMZWFzZVJlcXVlc3QSDgoGaG9sZGVyGAEgASgJEg4KBnR0bF9tcxgCIAEoDRIPCgdyZWxlYXNlGAMgASgIIkYKDUxlYXNlUmVzcG9uc2USDwoHZ3JhbnRlZBgBIAEoCBIOCgZob2xkZXIYAiABKAkSFAoMcmVtYWluaW5nX21zGAMgASgNIg4KDFN0YXRlUmVxdWVzdCImChJTZXREcmFpbmluZ1JlcXVlc3QSEAoIZHJhaW5pbmcYASABKAgiPAoKQWdlbnRTdGF0ZRIMCgRuYW1lGAEgASgJEg4KBnN0b3JlZBgCIAEoBBIQCghkcmFpbmluZxgDIAEoCDL5AwoHUmVwbGljYRJBCgRMaXN0EhwuYWx2ZC5jbHVzdGVyLnYxLkxpc3RSZXF1ZXN0GhkuYWx2ZC5jbHVzdGVyLnYxLkxpc3RQYWdlMAESRgoFRmV0Y2gSHS5hbHZkLmNsdXN0ZXIudjEuRmV0Y2hSZXF1ZXN0Gh4uYWx2ZC5jbHVzdGVyLnYxLkZldGNoUmVzcG9uc2USQAoDUHV0EhsuYWx2ZC5jbHVzdGVyLnYxLlB1dFJlcXVlc3QaHC5hbHZkLmNsdXN0ZXIudjEuUHV0UmVzcG9uc2USQwoERHJvcBIcLmFsdmQuY2x1c3Rlci52MS5Ecm9wUmVxdWVzdBodLmFsdmQuY2x1c3Rlci52MS5Ecm9wUmVzcG9uc2USRgoFTGVhc2USHS5hbHZkLmNsdXN0ZXIudjEuTGVhc2VSZXF1ZXN0Gh4uYWx2ZC5jbHVzdGVyLnYxLkxlYXNlUmVzcG9uc2USQwoFU3RhdGUSHS5hbHZkLmNsdXN0ZXIudjEuU3RhdGVSZXF1ZXN0GhsuYWx2ZC5jbHVzdGVyLnYxLkFnZW50U3RhdGUSTwoLU2V0RHJhaW5pbmcSIy5hbHZkLmNsdXN0ZXIudjEuU2V0RHJhaW5pbmdSZXF1ZXN0GhsuYWx2ZC5jbHVzdGVyLnYxLkFnZW50U3RhdGViBnByb3RvMw", [file_payload_v1_payload]);
+  fileDesc("Ch1hbHZkL2NsdXN0ZXIvdjEvcmVwbGljYS5wcm90bxIPYWx2ZC5jbHVzdGVyLnYxIkQKC0xpc3RSZXF1ZXN0EhEKCWhhc2hfZnJvbRgBIAEoDRIPCgdoYXNoX3RvGAIgASgNEhEKCXBhZ2Vfc2l6ZRgDIAEoDSIrCghMaXN0UGFnZRILCgNpZHMYASADKAkSEgoKdGltZXN0YW1wcxgCIAMoAyIbCgxGZXRjaFJlcXVlc3QSCwoDaWRzGAEgAygJIjsKDUZldGNoUmVzcG9uc2USKgoHdmVjdG9ycxgBIAMoCzIZLnBheWxvYWQudjEuT2JqZWN0LlZlY3RvciI4CgpQdXRSZXF1ZXN0EioKB3ZlY3RvcnMYASADKAsyGS5wYXlsb2FkLnYxLk9iamVjdC5WZWN0b3IiHgoLUHV0UmVzcG9uc2USDwoHYXBwbGllZBgBIAMoCCI6CgtEcm9wUmVxdWVzdBIrCgVpdGVtcxgBIAMoCzIcLnBheWxvYWQudjEuT2JqZWN0LlRpbWVzdGFtcCIfCgxEcm9wUmVzcG9uc2USDwoHZHJvcHBlZBgBIAMoCCI/CgxMZWFzZVJlcXVlc3QSDgoGaG9sZGVyGAEgASgJEg4KBnR0bF9tcxgCIAEoDRIPCgdyZWxlYXNlGAMgASgIIkYKDUxlYXNlUmVzcG9uc2USDwoHZ3JhbnRlZBgBIAEoCBIOCgZob2xkZXIYAiABKAkSFAoMcmVtYWluaW5nX21zGAMgASgNIg4KDFN0YXRlUmVxdWVzdCImChJTZXREcmFpbmluZ1JlcXVlc3QSEAoIZHJhaW5pbmcYASABKAgiqwEKCkFnZW50U3RhdGUSDAoEbmFtZRgBIAEoCRIOCgZzdG9yZWQYAiABKAQSEAoIZHJhaW5pbmcYAyABKAgSEgoKc3RhcnRlZF9tcxgEIAEoAxILCgNpc2EYBSABKAkSDAoEc2ltZBgGIAEoCRIaChJpbmRleF9tZW1vcnlfYnl0ZXMYByABKAQSEQoJcnNzX2J5dGVzGAggASgEEg8KB3ZlcnNpb24YCSABKAky+QMKB1JlcGxpY2ESQQoETGlzdBIcLmFsdmQuY2x1c3Rlci52MS5MaXN0UmVxdWVzdBoZLmFsdmQuY2x1c3Rlci52MS5MaXN0UGFnZTABEkYKBUZldGNoEh0uYWx2ZC5jbHVzdGVyLnYxLkZldGNoUmVxdWVzdBoeLmFsdmQuY2x1c3Rlci52MS5GZXRjaFJlc3BvbnNlEkAKA1B1dBIbLmFsdmQuY2x1c3Rlci52MS5QdXRSZXF1ZXN0GhwuYWx2ZC5jbHVzdGVyLnYxLlB1dFJlc3BvbnNlEkMKBERyb3ASHC5hbHZkLmNsdXN0ZXIudjEuRHJvcFJlcXVlc3QaHS5hbHZkLmNsdXN0ZXIudjEuRHJvcFJlc3BvbnNlEkYKBUxlYXNlEh0uYWx2ZC5jbHVzdGVyLnYxLkxlYXNlUmVxdWVzdBoeLmFsdmQuY2x1c3Rlci52MS5MZWFzZVJlc3BvbnNlEkMKBVN0YXRlEh0uYWx2ZC5jbHVzdGVyLnYxLlN0YXRlUmVxdWVzdBobLmFsdmQuY2x1c3Rlci52MS5BZ2VudFN0YXRlEk8KC1NldERyYWluaW5nEiMuYWx2ZC5jbHVzdGVyLnYxLlNldERyYWluaW5nUmVxdWVzdBobLmFsdmQuY2x1c3Rlci52MS5BZ2VudFN0YXRlYgZwcm90bzM", [file_payload_v1_payload]);
 
 /**
  * @generated from message alvd.cluster.v1.ListRequest
@@ -291,6 +291,46 @@ export type AgentState = Message<"alvd.cluster.v1.AgentState"> & {
    * @generated from field: bool draining = 3;
    */
   draining: boolean;
+
+  /**
+   * Unix milliseconds the agent started
+   *
+   * @generated from field: int64 started_ms = 4;
+   */
+  startedMs: bigint;
+
+  /**
+   * the distance kernels in use (e.g. "skylake", "haswell", "serial")
+   *
+   * @generated from field: string isa = 5;
+   */
+  isa: string;
+
+  /**
+   * --simd: auto or plain
+   *
+   * @generated from field: string simd = 6;
+   */
+  simd: string;
+
+  /**
+   * bytes held by the native index (graph and vectors)
+   *
+   * @generated from field: uint64 index_memory_bytes = 7;
+   */
+  indexMemoryBytes: bigint;
+
+  /**
+   * resident memory of the agent's process
+   *
+   * @generated from field: uint64 rss_bytes = 8;
+   */
+  rssBytes: bigint;
+
+  /**
+   * @generated from field: string version = 9;
+   */
+  version: string;
 };
 
 /**
