@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> 
   agent: async () => (await import("./agent")).benchAgent,
   gateway: async () => (await import("./gateway")).benchGateway,
   dist: async () => (await import("./dist")).benchDist,
+  cli: async () => (await import("./cli")).benchCli,
   heal: async () => (await import("./heal")).benchHeal,
   perf: async () => (await import("./perf")).benchPerf,
   hooks: async () => (await import("./hooks")).benchHooks,

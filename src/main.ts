@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // Process entry: argv/env → typed config → start the server or the agent, and stop
 // them cleanly on SIGINT/SIGTERM (stop accepting, drain, save, exit 0).
+import { isClientCommand } from "./config/client-flags";
 import { agentConfig, drainConfig, serverConfig } from "./config/config";
 import { commandHelp, usage } from "./config/help";
 import { type ConfigFile, loadConfigFile } from "./config/file";
@@ -63,8 +64,13 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     process.stdout.write(await configTypes());
     return undefined;
   }
+  if (isClientCommand(command)) {
+    const { runClient } = await import("./cli/run");
+    process.exitCode = await runClient(command, rest, env);
+    return undefined;
+  }
   if (command !== "server" && command !== "agent" && command !== "drain") {
-    throw new ConfigError(`unknown command "${command}" (expected server, agent, drain, types or version; see alvd --help)`);
+    throw new ConfigError(`unknown command "${command}" (expected server, agent, drain, types, version or a client command; see alvd --help)`);
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(commandHelp(command));

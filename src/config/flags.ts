@@ -6,21 +6,29 @@ import * as v from "./values";
 
 export type Command = "server" | "agent" | "drain";
 
-export interface FlagSpec<S extends z.ZodMiniType = z.ZodMiniType> {
+/** `C`: the commands of the table the flag is in (server/agent here; client commands in client-flags.ts). */
+export interface FlagSpec<S extends z.ZodMiniType = z.ZodMiniType, C extends string = Command> {
   help: string;
   /** raw default, parsed by the same schema as user input */
   default: string;
   schema: S;
   /** commands that take this flag */
-  commands: readonly Command[];
+  commands: readonly C[];
   /** help text differs per command for flags whose meaning does (e.g. --server) */
-  helpFor?: Partial<Record<Command, string>>;
-  defaultFor?: Partial<Record<Command, string>>;
+  helpFor?: Partial<Record<C, string>>;
+  defaultFor?: Partial<Record<C, string>>;
   /** may be given several times on the command line; the values are joined with "," */
   repeatable?: boolean;
   /** never echoed in error messages (API keys, tokens) */
   secret?: boolean;
+  /** one-letter alias, e.g. "h" for -h/--host (client commands, after valdcli) */
+  short?: string;
+  /** false: no ALVD_* variable, for options a stray environment must not set (e.g. --yes) */
+  env?: boolean;
 }
+
+/** A flag table: FLAGS for server and agent, CLIENT_FLAGS for the client commands. */
+export type FlagTable<C extends string = string> = Record<string, FlagSpec<z.ZodMiniType, C>>;
 
 const both = ["server", "agent"] as const;
 const serverOnly = ["server"] as const;

@@ -151,3 +151,12 @@ export function byteSize(min: number, max: number) {
     }),
   );
 }
+
+/** A finite decimal number in [min, max] ("0.1", "-1", "1e-3"). */
+export function numberRange(min: number, max: number) {
+  const msg = `expected a number from ${min} to ${max}`;
+  return z.pipe(
+    z.string().check(z.regex(/^\s*-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i, msg)),
+    z.pipe(z.transform(Number), z.number().check(z.minimum(min, msg), z.maximum(max, msg))),
+  );
+}
