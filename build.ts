@@ -206,28 +206,39 @@ export async function ensureArm64Addons(): Promise<void> {
 }
 
 /**
- * src/index/addon.ts requires native/build/{simd,plain}/alvd_index.node by literal path
- * (so the bundler embeds them). Bun resolves requires even in branches it folds away, so
- * an arch switch in addon.ts would make every build need every arch's addon; instead the
- * arm64 build redirects those two paths to the arm64 builds.
+ * Swaps src/index/addon-require.ts for one that embeds the target's two addons gzipped
+ * and unpacks the one asked for at start (src/index/addon-gz.ts): 1.0 MB of addons
+ * become 0.4 MB of binary.
  */
-function addonRedirect(target: TargetName): import("bun").BunPlugin[] {
-  if (target !== "linux-arm64") return [];
-  return [{
-    name: "alvd-arm64-addon",
+function gzippedAddons(target: TargetName): import("bun").BunPlugin {
+  const dir = join(DIST, `.addons-${target}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const [simd, plain] = TARGETS[target].addonDirs.map((d) => {
+    const out = join(dir, `${d}.node.gz`);
+    writeFileSync(out, Bun.gzipSync(readFileSync(join(ROOT, "native", "build", d, "alvd_index.node")), { level: 9 }));
+    return out;
+  });
+  const generated = [
+    `import { loadGzippedAddon } from ${JSON.stringify(join(ROOT, "src", "index", "addon-gz.ts"))};`,
+    `import simd from ${JSON.stringify(simd)} with { type: "file" };`,
+    `import plain from ${JSON.stringify(plain)} with { type: "file" };`,
+    `export function requireAddon(flavour) { return loadGzippedAddon(flavour === "simd" ? simd : plain, flavour); }`,
+  ].join("\n");
+  return {
+    name: "alvd-gzipped-addons",
     setup(b) {
-      b.onResolve({ filter: /native\/build\/(simd|plain)\/alvd_index\.node$/ }, (a) => ({
-        path: join(ROOT, "native", "build", `arm64-${/\/(simd|plain)\/alvd_index\.node$/.exec(a.path)![1]}`, "alvd_index.node"),
-      }));
+      b.onLoad({ filter: /[\\/]src[\\/]index[\\/]addon-require\.ts$/ }, () => ({ contents: generated, loader: "js" }));
     },
-  }];
+  };
 }
 
 /** The binary must carry exactly the addons of its architecture: a wrong one only fails when a user starts it. */
 function checkEmbedded(target: TargetName, binary: string): void {
   const bin = readFileSync(binary);
+  // the addons travel gzipped (gzippedAddons): look for their compressed bytes
   const probe = (p: string) => {
-    const b = readFileSync(p);
+    const b = Bun.gzipSync(readFileSync(p), { level: 9 });
     const at = b.length >> 1;
     return bin.indexOf(b.subarray(at, Math.min(b.length, at + 65536))) >= 0;
   };
@@ -375,18 +386,21 @@ export async function buildTarget(
   const bytecode = opts.bytecode ?? true;
   // the web console's files, embedded by src/console/pages.ts
   await buildConsole();
+  const define = {
+    ALVD_VERSION: JSON.stringify(version),
+    ALVD_COMMIT: JSON.stringify(commit),
+    ALVD_BUILD_TARGET: JSON.stringify(target),
+  };
   const result = await Bun.build({
     entrypoints: [join(ROOT, "src", "main.ts")],
-    plugins: addonRedirect(target),
+    // src/index/addon-require.ts names the host's addons by literal path; this plugin swaps
+    // it for the target's, gzipped (arm64 builds embed native/build/arm64-*)
+    plugins: [gzippedAddons(target)],
     minify: true,
     // bytecode halves start-up; with bytecode Bun defaults to CJS, and our top-level await needs ESM
     bytecode,
     format: "esm",
-    define: {
-      ALVD_VERSION: JSON.stringify(version),
-      ALVD_COMMIT: JSON.stringify(commit),
-      ALVD_BUILD_TARGET: JSON.stringify(target),
-    },
+    define,
     compile: {
       target: TARGETS[target].bunTarget,
       executablePath,

@@ -2,6 +2,7 @@
 // The two flavours are required by static string paths so `bun build --compile`
 // embeds both; which one runs is decided at start-up (SimdMode).
 
+import { requireAddon } from "./addon-require";
 import type { AnnIndex, IndexOptions, Metric, Quantization, SearchHits, SimdMode } from "./types.ts";
 
 export type Flavour = "simd" | "plain";
@@ -46,12 +47,6 @@ export interface AddonInfo {
   hardwareCompiled: string;
 }
 
-function requireFlavour(flavour: Flavour): NativeModule {
-  // Literal paths on purpose: the bundler only embeds what it can see.
-  return flavour === "simd"
-    ? require("../../native/build/simd/alvd_index.node")
-    : require("../../native/build/plain/alvd_index.node");
-}
 
 // The native-module cache: a loaded .node file cannot be unloaded anyway.
 const loaded = new Map<Flavour, NativeModule>();
@@ -81,7 +76,7 @@ function moduleFor(simd: SimdMode): NativeModule {
   let mod = loaded.get(flavour);
   if (!mod) {
     try {
-      mod = requireFlavour(flavour);
+      mod = requireAddon(flavour) as NativeModule;
     } catch (e) {
       throw loadError(flavour, e);
     }

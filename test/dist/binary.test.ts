@@ -33,9 +33,7 @@ function run(args: string[]) {
 describe("alvd binary", () => {
   test("is an x86-64 ELF within the size budget and not stripped into plain bun", () => {
     expect(elfMachine(box.exe)).toBe("x86-64");
-    // 115 MB, plus 0.25 MB for the client commands (issue 14; main alone builds 114.99 MB, the
-    // client adds 0.24 MB of code and its bytecode): raised on purpose, for the lead to confirm
-    expect(info.bytes).toBeLessThan(115.25e6);
+    expect(info.bytes).toBeLessThan(115e6);
     // a stripped binary loses its payload and behaves like `bun`
     const r = run(["--help"]);
     expect(r.stdout).not.toContain("Bun is a fast JavaScript runtime");
