@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> 
   cli: async () => (await import("./cli")).benchCli,
   heal: async () => (await import("./heal")).benchHeal,
   perf: async () => (await import("./perf")).benchPerf,
+  hooks: async () => (await import("./hooks")).benchHooks,
 };
 
 const [name, ...rest] = process.argv.slice(2);

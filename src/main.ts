@@ -4,13 +4,14 @@
 import { isClientCommand } from "./config/client-flags";
 import { agentConfig, drainConfig, serverConfig } from "./config/config";
 import { commandHelp, usage } from "./config/help";
-import { ConfigError } from "./config/parse";
+import { type ConfigFile, loadConfigFile } from "./config/file";
+import { ConfigError, configPath } from "./config/parse";
 import { createLogger, type Logger } from "./observe/log";
 import { buildTarget, commit, version } from "./version";
 
 interface Running {
   stop(): Promise<void>;
-  /** SIGHUP: re-read what can change without a restart (API key files) */
+  /** SIGHUP: re-read what can change without a restart (API key files, the config file's hooks) */
   reload(): void;
 }
 
@@ -42,6 +43,12 @@ async function orStartFailed<T>(debug: boolean, run: () => Promise<T>): Promise<
   }
 }
 
+/** --config, loaded once here at the edge (a .ts file needs an await) */
+async function configFile(command: "server" | "agent", argv: string[], env: Record<string, string | undefined>): Promise<ConfigFile | undefined> {
+  const path = configPath(command, argv, env);
+  return path === "" ? undefined : loadConfigFile(path);
+}
+
 async function start(argv: string[], env: Record<string, string | undefined>): Promise<{ running: Running; log: Logger } | undefined> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -52,13 +59,18 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     process.stdout.write(`alvd ${version} (commit ${commit}, ${buildTarget}, bun ${Bun.version}, ${process.platform}-${process.arch})\n`);
     return undefined;
   }
+  if (command === "types") {
+    const { configTypes } = await import("./config/types-file");
+    process.stdout.write(await configTypes());
+    return undefined;
+  }
   if (isClientCommand(command)) {
     const { runClient } = await import("./cli/run");
     process.exitCode = await runClient(command, rest, env);
     return undefined;
   }
   if (command !== "server" && command !== "agent" && command !== "drain") {
-    throw new ConfigError(`unknown command "${command}" (expected server, agent, drain, version or a client command; see alvd --help)`);
+    throw new ConfigError(`unknown command "${command}" (expected server, agent, drain, types, version or a client command; see alvd --help)`);
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(commandHelp(command));
@@ -71,12 +83,12 @@ async function start(argv: string[], env: Record<string, string | undefined>): P
     return undefined;
   }
   if (command === "server") {
-    const cfg = serverConfig(rest, env);
+    const cfg = serverConfig(rest, env, await configFile("server", rest, env));
     const log = createLogger(cfg.log).with({ component: "server" });
     const { runServer } = await import("./server/run");
     return { running: await orStartFailed(cfg.log.level === "debug", () => runServer(cfg, log)), log };
   }
-  const cfg = agentConfig(rest, env);
+  const cfg = agentConfig(rest, env, await configFile("agent", rest, env));
   const log = createLogger(cfg.log).with({ component: "agent" });
   const { runAgent } = await import("./agent/run");
   return { running: await orStartFailed(cfg.log.level === "debug", () => runAgent(cfg, log)), log };
@@ -119,7 +131,7 @@ async function main(): Promise<void> {
     );
   };
   process.on("SIGHUP", () => {
-    log.info("SIGHUP: reloading API key files");
+    log.info("SIGHUP: reloading API key files and the config file's hooks");
     running.reload();
   });
   process.on("SIGINT", () => shutdown("SIGINT"));

@@ -2,6 +2,8 @@
 // validated flag values. Nothing below main.ts reads argv or env.
 import type { RecoverMode } from "../agent/engine/types";
 import type { Metric, Quantization, SimdMode } from "../index/types";
+import type { ServerHooks } from "./api";
+import { type ConfigFile, hooksOf, sectionFlags, settingsOf } from "./file";
 import { ConfigError, parseFlags } from "./parse";
 import { addressList, address } from "./values";
 import type { FlagValues } from "./flags";
@@ -104,6 +106,17 @@ export interface DrainConfig {
   tls: { caFile: string | undefined } | undefined;
 }
 
+/** the --config file's hooks; SIGHUP loads them again from `file` */
+export interface HooksConfig {
+  hooks: ServerHooks;
+  /** undefined = no config file */
+  file: string | undefined;
+  /** --interceptor-timeout; 0 = no limit */
+  timeoutMs: number;
+  /** the file's settings as loaded (settingsOf), so a reload can tell they changed */
+  settings: string;
+}
+
 export interface ServerConfig {
   embeddedAgent: boolean;
   gateway: Address;
@@ -121,7 +134,10 @@ export interface ServerConfig {
   security: SecurityConfig;
   limits: LimitsConfig;
   maxAgents: number;
-  /** settings of the embedded agent (its grpc port is --grpc-port) */
+  /** --ttl: vectors older than this are removed (0 = never) */
+  ttlMs: number;
+  hooks: HooksConfig;
+  /** settings of the embedded agent (its grpc port is --grpc-port): the file's agent section over its server section */
   agent: AgentConfig;
 }
 
@@ -204,13 +220,17 @@ function agentFrom(f: FlagValues, servers: Address[], env: Record<string, string
   };
 }
 
-export function agentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
-  const f = parseFlags("agent", argv, env);
+/** `file`: the loaded --config file (main.ts loads it; only its agent section applies) */
+export function agentConfig(argv: string[], env: Record<string, string | undefined>, file?: ConfigFile): AgentConfig {
+  const f = parseFlags("agent", argv, env, undefined, file ? [sectionFlags(file, "agent", "agent")] : []);
   return agentFrom(f, parseWith("server", addressList, f.server), env);
 }
 
-export function serverConfig(argv: string[], env: Record<string, string | undefined>): ServerConfig {
-  const f = parseFlags("server", argv, env);
+/** `file`: the loaded --config file; its server section, and for the embedded agent its agent section first */
+export function serverConfig(argv: string[], env: Record<string, string | undefined>, file?: ConfigFile): ServerConfig {
+  const own = file ? [sectionFlags(file, "server", "server")] : [];
+  const f = parseFlags("server", argv, env, undefined, own);
+  const embedded = file && Object.keys(file.sections.agent).length > 0 ? parseFlags("server", argv, env, undefined, [sectionFlags(file, "agent", "agent"), ...own]) : f;
   const cfg: ServerConfig = {
     embeddedAgent: f.agent,
     gateway: { host: f["server-grpc-host"], port: f["server-grpc-port"] },
@@ -234,8 +254,13 @@ export function serverConfig(argv: string[], env: Record<string, string | undefi
     security: securityConfig(f),
     limits: limitsConfig(f),
     maxAgents: f["max-agents"],
-    agent: agentFrom(f, [], env),
+    ttlMs: f.ttl,
+    hooks: { hooks: hooksOf(file), file: file?.path, timeoutMs: f["interceptor-timeout"], settings: file ? settingsOf(file) : "" },
+    agent: agentFrom(embedded, [], env),
   };
+  if (cfg.ttlMs > 0 && cfg.checkIndexIntervalMs === 0) {
+    throw new ConfigError("--ttl needs --check-index-interval above 0: that is how often expired vectors are looked for");
+  }
   if (cfg.heal.writeConsistency > cfg.replicas) {
     throw new ConfigError(`--write-consistency ${cfg.heal.writeConsistency} is more than --replicas ${cfg.replicas}: an insert cannot wait for more copies than it makes`);
   }

@@ -133,6 +133,18 @@ export const FLAGS = {
     schema: v.intRange(0, 1000),
     commands: serverOnly,
   }),
+  ttl: flag({
+    help: "vectors whose timestamp is older than this are removed from every agent, checked every --check-index-interval (0 = kept until removed)",
+    default: "0",
+    schema: v.duration,
+    commands: serverOnly,
+  }),
+  "interceptor-timeout": flag({
+    help: "longest a --config hook (interceptor or vectorizer) may take; a call it holds up longer fails with DEADLINE_EXCEEDED (0 = no limit)",
+    default: "1s",
+    schema: v.duration,
+    commands: serverOnly,
+  }),
   server: flag({
     help: "",
     helpFor: {
@@ -398,7 +410,7 @@ export const FLAGS = {
     commands: both,
   }),
   config: flag({
-    help: "JSON or YAML (flat key: value) file with flag values; flags and env override it",
+    help: "config file (.ts, .js, .mjs, .json, .yaml) with server and agent sections, keys named as flags in camelCase; flags and env override it",
     default: "",
     schema: v.text,
     commands: both,

@@ -9,6 +9,7 @@ Usage:
   alvd server [flags]   gateway: Vald v1 over gRPC, gRPC-web and Connect; agents dial in; embedded agent
   alvd agent [flags]    holds vectors, dials the server over a websocket tunnel
   alvd drain NAME       move every vector off agent NAME (before removing it) and wait until it holds none
+  alvd types            print the TypeScript types of a --config file (alvd types > alvd.d.ts)
   alvd version          print version and build information
   alvd <command> --help flags of a command
 

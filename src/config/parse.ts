@@ -1,14 +1,15 @@
-// argv + environment + optional config file → validated flag values. Precedence:
-// command line, then ALVD_* environment, then --config file, then defaults.
-import { readFileSync } from "node:fs";
-import { FLAGS, type Command, type FlagName, type FlagTable, type FlagValues, envName } from "./flags";
+// argv + environment + config file sections → validated flag values. Precedence:
+// command line, then ALVD_* environment, then the --config file (loaded by file.ts,
+// which main.ts awaits), then defaults.
+import { FLAGS, type Command, type FlagTable, type FlagValues, envName } from "./flags";
 
 /** A user mistake in flags, env or config; main prints the message and exits 2. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-type Raw = Partial<Record<string, { value: string; from: string }>>;
+/** raw flag values with where each came from (for the error message) */
+export type Raw = Partial<Record<string, { value: string; from: string }>>;
 
 function namesOf(table: FlagTable, command: string): string[] {
   return Object.keys(table).filter((n) => table[n]!.commands.includes(command));
@@ -77,46 +78,11 @@ function readEnv(table: FlagTable, command: string, env: Record<string, string |
   return raw;
 }
 
-/** JSON, or a flat YAML subset ("key: value" lines, # comments), keys as flag names. */
-function readConfigFile(command: Command, path: string): Raw {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ConfigError(`--config: cannot read ${path}: ${(e as Error).message}`);
-  }
-  let entries: [string, unknown][];
-  if (text.trimStart().startsWith("{")) {
-    try {
-      entries = Object.entries(JSON.parse(text) as Record<string, unknown>);
-    } catch (e) {
-      throw new ConfigError(`--config: ${path} is not valid JSON: ${(e as Error).message}`);
-    }
-  } else {
-    entries = [];
-    for (const [n, line] of text.split("\n").entries()) {
-      const t = line.replace(/\s+#.*$/, "").trim();
-      if (t === "" || t.startsWith("#")) continue;
-      const m = /^([A-Za-z0-9_-]+)\s*:\s*(.*)$/.exec(t);
-      if (!m) throw new ConfigError(`--config: ${path}:${n + 1}: expected "key: value"`);
-      entries.push([m[1]!, m[2]!.replace(/^(["'])(.*)\1$/, "$2")]);
-    }
-  }
-  const known = new Set<string>(namesOf(FLAGS, command));
-  const raw: Raw = {};
-  for (const [key, value] of entries) {
-    const name = key.replace(/_/g, "-") as FlagName;
-    if (!known.has(name)) throw new ConfigError(`--config: ${path}: unknown key "${key}" for alvd ${command}`);
-    raw[name] = { value: Array.isArray(value) ? value.join(",") : String(value), from: `${path}: ${key} (--${name})` };
-  }
-  return raw;
-}
-
-/** Validates every flag of `command` in `table`: command line, then environment, then `file`, then defaults. */
-function validate(table: FlagTable, command: string, fromArgv: Raw, fromEnv: Raw, fromFile: Raw): Record<string, unknown> {
+/** Validates every flag of `command` in `table`: command line, then environment, then `file` (first section that sets it), then defaults. */
+function validate(table: FlagTable, command: string, fromArgv: Raw, fromEnv: Raw, file: readonly Raw[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of namesOf(table, command)) {
-    const given = fromArgv[name] ?? fromEnv[name] ?? fromFile[name];
+    const given = fromArgv[name] ?? fromEnv[name] ?? file.find((l) => l[name] !== undefined)?.[name];
     const value = given?.value ?? defaultIn(table, name, command);
     const spec = table[name]!;
     const r = spec.schema.safeParse(value);
@@ -130,13 +96,17 @@ function validate(table: FlagTable, command: string, fromArgv: Raw, fromEnv: Raw
   return out;
 }
 
-/** `positionals`: collects non-flag arguments (commands that take them) instead of refusing them */
-export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>, positionals?: string[]): FlagValues {
-  const fromArgv = readArgv(FLAGS, command, argv, positionals);
-  const fromEnv = readEnv(FLAGS, command, env);
-  const configPath = fromArgv.config?.value ?? fromEnv.config?.value ?? "";
-  const fromFile = configPath ? readConfigFile(command, configPath) : {};
-  return validate(FLAGS, command, fromArgv, fromEnv, fromFile) as FlagValues;
+/** --config as the command line or the environment gives it ("" = none) */
+export function configPath(command: "server" | "agent", argv: string[], env: Record<string, string | undefined>): string {
+  return readArgv(FLAGS, command, argv).config?.value ?? readEnv(FLAGS, command, env).config?.value ?? "";
+}
+
+/**
+ * `positionals`: collects non-flag arguments (commands that take them) instead of
+ * refusing them. `file`: config file sections, the first that sets a flag wins.
+ */
+export function parseFlags(command: Command, argv: string[], env: Record<string, string | undefined>, positionals?: string[], file: readonly Raw[] = []): FlagValues {
+  return validate(FLAGS, command, readArgv(FLAGS, command, argv, positionals), readEnv(FLAGS, command, env), file) as FlagValues;
 }
 
 /**
@@ -146,5 +116,5 @@ export function parseFlags(command: Command, argv: string[], env: Record<string,
 export function parseCommandLine(table: FlagTable, command: string, argv: string[], env: Record<string, string | undefined>): { values: Record<string, unknown>; args: string[] } {
   const args: string[] = [];
   const fromArgv = readArgv(table, command, argv, args);
-  return { values: validate(table, command, fromArgv, readEnv(table, command, env), {}), args };
+  return { values: validate(table, command, fromArgv, readEnv(table, command, env), []), args };
 }

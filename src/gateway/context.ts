@@ -1,4 +1,13 @@
 // What every gateway handler needs: the live agents and the settings they act on.
+import type {
+  Filter_Target,
+  Insert_Request,
+  Remove_Request,
+  Search_Request,
+  Search_Response,
+  Update_Request,
+  Upsert_Request,
+} from "../gen/payload/v1/payload_pb";
 import type { Logger } from "../observe/log";
 import type { AgentSet } from "./agents";
 import type { Coverage } from "./coverage";
@@ -9,6 +18,24 @@ import type { Suspects } from "./placement";
 import type { SearchBarrier } from "./search-barrier";
 import type { Tombstones } from "./tombstones";
 import type { RequestLimits } from "../config/limits";
+import type { CallScope } from "./fanout";
+
+/** the merged search the hooks wrap (search.ts's searchVector for one kind) */
+export type SearchRun = (req: Search_Request, scope: CallScope) => Promise<Search_Response>;
+
+/**
+ * The config file's hooks as the gateway calls them (hooks.ts fills these in). A field is
+ * undefined when no such hook is configured: that test is all an unhooked call pays.
+ * Write hooks get a validated request and resolve to the one to carry out, validated.
+ */
+export interface GatewayHooks {
+  search?: (rpc: string, req: Search_Request, scope: CallScope, run: SearchRun) => Promise<Search_Response>;
+  insert?: (rpc: string, req: Insert_Request) => Promise<Insert_Request>;
+  update?: (rpc: string, req: Update_Request) => Promise<Update_Request>;
+  upsert?: (rpc: string, req: Upsert_Request) => Promise<Upsert_Request>;
+  remove?: (rpc: string, req: Remove_Request) => Promise<Remove_Request>;
+  vectorize?: (rpc: string, object: Uint8Array, target: Filter_Target | undefined) => Promise<number[]>;
+}
 
 export interface Gateway {
   readonly agents: AgentSet;
@@ -42,4 +69,6 @@ export interface Gateway {
   readonly tombstones: Tombstones;
   /** agents placement avoids for a while after they stalled a write */
   readonly suspects: Suspects;
+  /** the config file's interceptors and vectorizer; replaced in place on SIGHUP */
+  readonly hooks: GatewayHooks;
 }

@@ -1,18 +1,9 @@
-// vald.v1.Insert: place each vector on `replicas` least-loaded agents.
+// vald.v1.Insert's unary path: place a vector on `replicas` least-loaded agents
+// (multi-insert.ts batches; insert-service.ts is the service).
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import {
-  Insert_RequestSchema,
-  Object_LocationsSchema,
-  Object_StreamLocationSchema,
-  type Insert_Request,
-  type Object_Location,
-  type Object_Vector,
-} from "../gen/payload/v1/payload_pb";
-import type { Insert } from "../gen/vald/v1/insert_pb";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Insert_RequestSchema, type Insert_Request, type Object_Location, type Object_Vector } from "../gen/payload/v1/payload_pb";
 import type { AgentHandle } from "./agents";
-import { scopeOf, streamEach } from "./batch";
-import { multiInsert } from "./multi-insert";
 import type { Gateway } from "./context";
 import { gatewayError, isLost, mostMeaningful, noAgents, relay } from "./errors";
 import { callAgent, fanOut, gatherUntil, split, type CallScope } from "./fanout";
@@ -37,7 +28,14 @@ const BACKGROUND_TIMEOUT_MS = 5000;
  * until every replica call is over, including ones still running after the answer.
  */
 export async function insertOne(gw: Gateway, rpc: string, req: Insert_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector, gw.limits);
+  checkVector(rpc, req.vector, gw.limits);
+  const hook = gw.hooks.insert;
+  return insertChecked(gw, rpc, hook === undefined ? req : await hook(rpc, req), scope);
+}
+
+/** An insert whose request is validated and past the insert hook. */
+export function insertChecked(gw: Gateway, rpc: string, req: Insert_Request, scope: CallScope): Promise<Object_Location> {
+  const vec = req.vector!;
   return holdingUntilSettled(gw, vec.id, () => insertHeld(gw, rpc, req, vec, scope));
 }
 
@@ -216,20 +214,4 @@ async function rollback(gw: Gateway, rpc: string, id: string, agents: readonly A
   if (s.failed.length > 0 || s.lost.length > 0) {
     gw.log.warn("could not roll back a partial insert", { rpc, id, agents: names([...s.failed, ...s.lost]) });
   }
-}
-
-export function insertService(gw: Gateway): ServiceImpl<typeof Insert> {
-  return {
-    insert: (req, ctx) => insertOne(gw, "Insert", req, scopeOf(ctx)),
-    multiInsert: async (req, ctx) => create(Object_LocationsSchema, { locations: await multiInsert(gw, "MultiInsert", req.requests, scopeOf(ctx)) }),
-    streamInsert: (reqs, ctx) =>
-      streamEach(
-        gw,
-        reqs,
-        (r) => insertOne(gw, "StreamInsert", r, scopeOf(ctx)),
-        (location) => create(Object_StreamLocationSchema, { payload: { case: "location", value: location } }),
-        (status) => create(Object_StreamLocationSchema, { payload: { case: "status", value: status } }),
-        (r) => r.vector?.id,
-      ),
-  };
 }

@@ -19,7 +19,7 @@ import { mapLimit } from "./concurrency";
 import type { Gateway } from "./context";
 import { gatewayError, mostMeaningful, noAgents, relay } from "./errors";
 import { callAgent, type CallScope } from "./fanout";
-import { insertHeld, insertOne } from "./insert";
+import { insertChecked, insertHeld } from "./insert";
 import { replicaLocation } from "./location";
 import { chooseReplicas, placeable } from "./placement";
 import { stamp } from "./timestamp";
@@ -35,9 +35,11 @@ function atItem(e: unknown, i: number): ConnectError {
   return out;
 }
 
-export async function multiInsert(gw: Gateway, rpc: string, reqs: readonly Insert_Request[], scope: CallScope): Promise<Object_Location[]> {
-  if (reqs.length === 0) return [];
-  checkBatch(rpc, reqs.length, gw.limits);
+export async function multiInsert(gw: Gateway, rpc: string, given: readonly Insert_Request[], scope: CallScope): Promise<Object_Location[]> {
+  if (given.length === 0) return [];
+  checkBatch(rpc, given.length, gw.limits);
+  const hook = gw.hooks.insert;
+  const reqs = hook === undefined ? given : await interceptEach(gw, rpc, given, hook);
   const ids = reqs.map((r, i) => {
     try {
       return checkVector(rpc, r.vector, gw.limits).id;
@@ -46,7 +48,7 @@ export async function multiInsert(gw: Gateway, rpc: string, reqs: readonly Inser
     }
   });
   // The same id twice: order matters between the two writes, so take the one-by-one path.
-  if (new Set(ids).size !== ids.length) return multi(gw, rpc, reqs, (r) => insertOne(gw, rpc, r, scope), (r) => r.vector?.id);
+  if (new Set(ids).size !== ids.length) return multi(gw, rpc, reqs, (r) => insertChecked(gw, rpc, r, scope), (r) => r.vector?.id);
   if (gw.agents.list().length === 0) throw noAgents(rpc);
   const release = await gw.locks.acquire(ids);
   try {
@@ -122,6 +124,18 @@ async function multiInsertHeld(gw: Gateway, rpc: string, reqs: readonly Insert_R
     orphans.forEach((i, k) => retried.set(i, locs[k]!));
   }
   return ids.map((id, i) => retried.get(i) ?? replicaLocation(id, stored[i]!));
+}
+
+/** The insert hook over every item, each validated first; one refused item fails the call. */
+async function interceptEach(gw: Gateway, rpc: string, reqs: readonly Insert_Request[], hook: NonNullable<Gateway["hooks"]["insert"]>): Promise<Insert_Request[]> {
+  reqs.forEach((r, i) => {
+    try {
+      checkVector(rpc, r.vector, gw.limits);
+    } catch (e) {
+      throw atItem(e, i);
+    }
+  });
+  return mapLimit(reqs, gw.multiConcurrency, (r, i) => hook(rpc, r).catch((e: unknown) => Promise.reject(atItem(e, i))));
 }
 
 /** Strict items: AlreadyExists if an agent not chosen for the id holds it. */

@@ -19,8 +19,11 @@ import { withIds } from "./id-locks";
 import { mergeLocations, replicaLocation } from "./location";
 import { checkId } from "./validate";
 
-export async function removeOne(gw: Gateway, rpc: string, req: Remove_Request, scope: CallScope): Promise<Object_Location> {
-  const id = checkId(rpc, req.id?.id, gw.limits);
+export async function removeOne(gw: Gateway, rpc: string, given: Remove_Request, scope: CallScope): Promise<Object_Location> {
+  checkId(rpc, given.id?.id, gw.limits);
+  const hook = gw.hooks.remove;
+  const req = hook === undefined ? given : await hook(rpc, given);
+  const id = req.id!.id;
   return withIds(gw.locks, [id], async () => {
     const w = answering((a, o) => a.clients.remove.remove(req, o));
     const s = await writeHolders(gw, rpc, id, scope, w.call);

@@ -15,7 +15,7 @@ import { Upsert } from "../gen/vald/v1/upsert_pb";
 import type { Logger } from "../observe/log";
 import { agentCompatService } from "./agent-compat";
 import type { AgentSet } from "./agents";
-import type { Gateway } from "./context";
+import type { Gateway, GatewayHooks } from "./context";
 import { noCoverage, type Coverage } from "./coverage";
 import { SearchGrace } from "./grace";
 import { IdLocks } from "./id-locks";
@@ -25,7 +25,7 @@ import { noTombstones, type Tombstones } from "./tombstones";
 import { filterService } from "./filter";
 import { flushService } from "./flush";
 import { indexService } from "./index-info";
-import { insertService } from "./insert";
+import { insertService } from "./insert-service";
 import { gatewayMetrics, noMetrics, type GatewayMetrics } from "./metrics";
 import { objectService } from "./object";
 import { removeService } from "./remove";
@@ -64,6 +64,8 @@ export interface GatewayOptions {
   searches?: SearchBarrier;
   /** shared with the server's repair: removes that agents away at the time missed */
   tombstones?: Tombstones;
+  /** the config file's hooks (hooks.ts); the server keeps the object and swaps its fields on SIGHUP */
+  hooks?: GatewayHooks;
 }
 
 export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
@@ -85,11 +87,16 @@ export function createGateway(agents: AgentSet, opts: GatewayOptions): Gateway {
     searches: opts.searches ?? new SearchBarrier(),
     tombstones: opts.tombstones ?? noTombstones,
     suspects: new Suspects(),
+    hooks: opts.hooks ?? {},
   };
 }
 
 export function gatewayRoutes(agents: AgentSet, opts: GatewayOptions): (router: ConnectRouter) => void {
-  const gw = createGateway(agents, opts);
+  return routesOf(createGateway(agents, opts), opts.legacyAgentApi !== false);
+}
+
+/** the routes of a gateway made with createGateway (the server also hands it to the TTL sweep) */
+export function routesOf(gw: Gateway, legacyAgentApi = true): (router: ConnectRouter) => void {
   return (router) => {
     router.service(Insert, insertService(gw));
     router.service(Update, updateService(gw));
@@ -99,7 +106,7 @@ export function gatewayRoutes(agents: AgentSet, opts: GatewayOptions): (router: 
     router.service(Object$, objectService(gw));
     router.service(Index, indexService(gw));
     router.service(Flush, flushService(gw));
-    router.service(Filter, filterService());
-    if (opts.legacyAgentApi !== false) router.service(Agent, agentCompatService(gw));
+    router.service(Filter, filterService(gw));
+    if (legacyAgentApi) router.service(Agent, agentCompatService(gw));
   };
 }

@@ -129,6 +129,8 @@ async function askAgents(gw: Gateway, agents: readonly AgentHandle[], rpc: strin
 export async function searchOne(gw: Gateway, kind: SearchKind, rpc: string, req: Search_Request, scope: CallScope): Promise<Search_Response> {
   const cfg = checkSearchConfig(rpc, req.config, gw.limits);
   checkFloats(rpc, req.vector, cfg.requestId);
+  const hook = gw.hooks.search;
+  if (hook !== undefined) return hook(rpc, req, scope, (r, s) => searchVector(gw, kind, rpc, r.vector, r.config!, s));
   return searchVector(gw, kind, rpc, req.vector, cfg, scope);
 }
 
@@ -137,6 +139,11 @@ export async function searchByIdOne(gw: Gateway, kind: SearchKind, rpc: string, 
   const id = checkId(rpc, req.id, gw.limits);
   const cfg = checkSearchConfig(rpc, req.config, gw.limits);
   const vec = await getVector(gw, rpc, id, scope);
+  const hook = gw.hooks.search;
+  if (hook !== undefined) {
+    const req = create(Search_RequestSchema, { vector: vec.vector, config: cfg });
+    return hook(rpc, req, scope, (r, s) => searchVector(gw, kind, rpc, r.vector, r.config!, s));
+  }
   return searchVector(gw, kind, rpc, vec.vector, cfg, scope);
 }
 

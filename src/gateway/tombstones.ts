@@ -6,7 +6,7 @@
 // leftover and is dropped instead of copied; an agent that answered and holds the id
 // again got it from a later write. Kept until every known agent is connected and a
 // clean scan has run, and at most MAX_IDS ids (oldest first out, with a warning).
-import type { Remove_Timestamp } from "../gen/payload/v1/payload_pb";
+import { Remove_Timestamp_Operator, type Remove_Timestamp } from "../gen/payload/v1/payload_pb";
 import type { Logger } from "../observe/log";
 
 const MAX_IDS = 1_000_000;
@@ -38,6 +38,7 @@ export interface Tombstones {
   readonly size: number;
 }
 
+const { LE, LT } = Remove_Timestamp_Operator;
 const MATCH = [
   (s: bigint, w: bigint) => s === w,
   (s: bigint, w: bigint) => s !== w,
@@ -80,7 +81,14 @@ export function createTombstones(missing: () => boolean, log: Logger, now: () =>
       }
     },
     removedWhere(conditions, answered, everyone) {
-      if (wanted(everyone)) filters.push({ conditions: [...conditions], answered: intern(answered), at: now() });
+      if (!wanted(everyone)) return;
+      const f = { conditions: [...conditions], answered: intern(answered), at: now() };
+      // A sweep of --ttl repeats "older than t" with a growing t: the newest covers the others.
+      const only = f.conditions.length === 1 ? f.conditions[0]! : undefined;
+      const covered = (g: Filter) =>
+        only !== undefined && g.answered === f.answered && g.conditions.length === 1 && g.conditions[0]!.operator === only.operator && (only.operator === LT || only.operator === LE) && g.conditions[0]!.timestamp <= only.timestamp;
+      filters = filters.filter((g) => !covered(g));
+      filters.push(f);
     },
     flushed(answered, everyone) {
       if (wanted(everyone)) flushes.push({ answered: intern(answered), at: now() });

@@ -21,8 +21,11 @@ import { withIds } from "./id-locks";
 import { stamp } from "./timestamp";
 import { checkId, checkVector } from "./validate";
 
-export async function updateOne(gw: Gateway, rpc: string, req: Update_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector, gw.limits);
+export async function updateOne(gw: Gateway, rpc: string, given: Update_Request, scope: CallScope): Promise<Object_Location> {
+  checkVector(rpc, given.vector, gw.limits);
+  const hook = gw.hooks.update;
+  const req = hook === undefined ? given : await hook(rpc, given);
+  const vec = req.vector!;
   const agentReq = create(Update_RequestSchema, {
     vector: vec,
     config: {

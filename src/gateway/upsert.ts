@@ -24,8 +24,11 @@ import { checkVector } from "./validate";
  * The update broadcast doubles as the existence check: when every agent answers
  * NotFound the id is absent, and the insert skips a second check.
  */
-export async function upsertOne(gw: Gateway, rpc: string, req: Upsert_Request, scope: CallScope): Promise<Object_Location> {
-  const vec = checkVector(rpc, req.vector, gw.limits);
+export async function upsertOne(gw: Gateway, rpc: string, given: Upsert_Request, scope: CallScope): Promise<Object_Location> {
+  checkVector(rpc, given.vector, gw.limits);
+  const hook = gw.hooks.upsert;
+  const req = hook === undefined ? given : await hook(rpc, given);
+  const vec = req.vector!;
   return holdingUntilSettled(gw, vec.id, () => upsertHeld(gw, rpc, req, vec, scope));
 }
 

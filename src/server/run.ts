@@ -1,6 +1,9 @@
 // alvd server: the Vald gateway, the tunnel endpoint agents dial into, metrics, the
 // self-healing repair, and (by default) an embedded agent called in-process.
-import type { ServerConfig } from "../config/config";
+import type { HooksConfig, ServerConfig } from "../config/config";
+import { hooksOf, loadConfigFile, sectionFlags, settingsOf } from "../config/file";
+import type { GatewayHooks } from "../gateway/context";
+import type { HookOptions } from "../gateway/hooks";
 import { startAgent, type StartedAgent } from "../agent/run";
 import { createAgentHandle, createAgentPool } from "../gateway/agents";
 import { createCoverage } from "../gateway/coverage";
@@ -9,7 +12,7 @@ import { SearchBarrier } from "../gateway/search-barrier";
 import { createTombstones } from "../gateway/tombstones";
 import { createDirectTransport } from "../rpc/direct-transport";
 import { createIndexer } from "../gateway/indexer";
-import { gatewayRoutes } from "../gateway/routes";
+import { createGateway, routesOf } from "../gateway/routes";
 import { serveObserve } from "../observe/http";
 import type { Logger } from "../observe/log";
 import { createRegistry, rpcMetricsInterceptor } from "../observe/metrics";
@@ -23,11 +26,42 @@ import { createMembership } from "./heal/membership";
 import { createRateHistory } from "./rates";
 import { tunnelRegistry } from "./registry";
 
+/** The config file's hooks into `target`; the implementation loads only when there are hooks. */
+async function install(target: GatewayHooks, hooks: HooksConfig["hooks"], opts: HookOptions): Promise<string[]> {
+  const names = Object.keys(hooks);
+  if (names.length === 0 && Object.keys(target).length === 0) return names;
+  const { installHooks } = await import("../gateway/hooks");
+  installHooks(target, hooks, opts);
+  return names;
+}
+
+/** SIGHUP: the file's hooks again; a file that no longer loads leaves the hooks as they were. */
+function hookReloader(cfg: ServerConfig, target: GatewayHooks, opts: HookOptions, log: Logger): () => void {
+  let queue = Promise.resolve();
+  return () => {
+    const file = cfg.hooks.file;
+    if (file === undefined) return;
+    queue = queue.then(async () => {
+      try {
+        const loaded = await loadConfigFile(file);
+        sectionFlags(loaded, "server", "server");
+        sectionFlags(loaded, "agent", "agent");
+        const names = await install(target, hooksOf(loaded), opts);
+        log.info("config file reloaded", { file, hooks: names.join(",") || "none" });
+        if (settingsOf(loaded) !== cfg.hooks.settings) log.warn("settings changed in the config file apply at the next restart; only its hooks were reloaded", { file });
+      } catch (e) {
+        log.error("config file reload failed; the hooks loaded before stay in use", { file, err: (e as Error).message });
+      }
+    });
+  };
+}
+
 export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(): Promise<void>; reload(): void }> {
   const startedMs = Date.now();
   const registry = createRegistry();
   const pool = createAgentPool();
   let ready = false;
+  let reloadHooks = () => {};
   // one set of keys and certificates for the gateway, the embedded agent, the tunnel and metrics
   const ports = cfg.embeddedAgent ? `ports ${cfg.gateway.port} and ${cfg.agent.grpc.port}` : `port ${cfg.gateway.port}`;
   const protection = createProtection(cfg.security, log, ports);
@@ -89,7 +123,12 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       registry,
       log,
     });
-    const gateway = gatewayRoutes(pool, {
+    const hooks: GatewayHooks = {};
+    const hookOpts: HookOptions = { timeoutMs: cfg.hooks.timeoutMs, limits: cfg.limits, log: log.with({ component: "hooks" }) };
+    const installed = await install(hooks, cfg.hooks.hooks, hookOpts);
+    if (installed.length > 0) log.info("config file hooks loaded", { file: cfg.hooks.file, hooks: installed.join(",") });
+    reloadHooks = hookReloader(cfg, hooks, hookOpts, log);
+    const gw = createGateway(pool, {
       replicas: cfg.replicas,
       log,
       registry,
@@ -100,7 +139,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       coverage,
       searches,
       tombstones,
+      hooks,
     });
+    const gateway = routesOf(gw);
     const rates = createRateHistory(registry, "gateway");
     stack.push(async () => rates.close());
     const admin = adminRoutes({ pool, membership, healer, rates, link: (name) => agents.session(name), startedMs, keys: protection.keys });
@@ -128,6 +169,12 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
     });
     indexer.start();
     stack.push(() => indexer.stop());
+    if (cfg.ttlMs > 0) {
+      const { createExpiry } = await import("../gateway/expiry");
+      const expiry = createExpiry(gw, { ttlMs: cfg.ttlMs, intervalMs: cfg.checkIndexIntervalMs, log, registry });
+      expiry.start();
+      stack.push(() => expiry.stop());
+    }
     const started = healer;
     started.start();
     stack.push(() => started.stop());
@@ -150,6 +197,9 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       // Reverse start order: stop repairing and taking client calls, drop agents, then save the embedded agent.
       await unwind();
     },
-    reload: () => protection.reload(),
+    reload: () => {
+      protection.reload();
+      reloadHooks();
+    },
   };
 }

@@ -1,7 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { agentConfig, serverConfig } from "../../src/config/config";
 import { parseDuration } from "../../src/config/duration";
 import { ConfigError } from "../../src/config/parse";
@@ -47,27 +44,6 @@ describe("server flags", () => {
     expect(c.token).toBe("s3cret");
     expect(c.agent.index.metric).toBe("cos");
     expect(serverConfig(["--server-grpc-port", "9200"], env).gateway.port).toBe(9200);
-  });
-
-  test("config file (YAML subset and JSON), below env and flags", () => {
-    const dir = mkdtempSync(join(tmpdir(), "alvd-cfg-"));
-    try {
-      const yaml = join(dir, "alvd.yaml");
-      writeFileSync(yaml, "# alvd\nreplicas: 2\nserver_grpc_port: \"8181\"\ndimension: 128 # small\n");
-      const c = serverConfig(["--config", yaml], { ALVD_DIMENSION: "64" });
-      expect(c.replicas).toBe(2);
-      expect(c.gateway.port).toBe(8181);
-      expect(c.agent.index.dimension).toBe(64);
-      const json = join(dir, "alvd.json");
-      writeFileSync(json, JSON.stringify({ "object-type": "float16", replicas: 5 }));
-      const j = serverConfig(["--config", json, "--replicas", "1"], {});
-      expect(j.agent.index.quantization).toBe("f16");
-      expect(j.replicas).toBe(1);
-      writeFileSync(yaml, "bogus: 1\n");
-      expect(() => serverConfig(["--config", yaml], {})).toThrow(/unknown key "bogus"/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   test("bad values name the flag", () => {

@@ -237,7 +237,7 @@ describe("index and flush", () => {
     } catch (e) {
       const err = ConnectError.from(e);
       expect(err.code).toBe(Code.Unimplemented);
-      expect(err.rawMessage).toContain("no ingress/egress filter");
+      expect(err.rawMessage).toContain("no vectorizer is configured");
     }
     const stream = async () => {
       for await (const _ of c.client.filter.streamInsertObject((async function* () {})()));

@@ -1,12 +1,12 @@
-// vald.v1.Filter: object (blob) in, vector out through an external vectorizer. The
-// agent stores and searches vectors only; no vectorizer or filter service is
-// configurable, so every method says so instead of a bare Unimplemented.
+// vald.v1.Filter: object (blob) in, vector out through a vectorizer. The agent stores
+// and searches vectors only (the server's gateway serves Filter when its config file
+// has a vectorizer), so every method says so instead of a bare Unimplemented.
 import { ConnectError, Code, type ServiceImpl } from "@connectrpc/connect";
 import type { Filter } from "../../gen/vald/v1/filter_pb";
 
 const MESSAGE =
-  "vald.v1.Filter needs a vectorizer (ingress filter) and none is configured: alvd stores vectors only; " +
-  "vectorize the object yourself and call Insert/Update/Upsert/Search with the vector";
+  "vald.v1.Filter needs a vectorizer, and an agent has none: call the server's gateway, whose config file may set one " +
+  "(vectorizer in its server section), or vectorize the object yourself and call Insert/Update/Upsert/Search with the vector";
 
 function unimplemented(): never {
   throw new ConnectError(MESSAGE, Code.Unimplemented);
