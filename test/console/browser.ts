@@ -12,9 +12,9 @@ export const SHOTS = join(import.meta.dir, "screenshots");
 // without the background-networking flags chromium dials Google's hosts at every start
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-/** playwright gives every launch a fresh, empty --user-data-dir of its own */
+/** playwright gives every launch a fresh, empty --user-data-dir of its own; on a loaded 2-core box Chromium can take most of a minute to come up */
 export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30_000 });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 90_000 });
 }
 
 export interface Watched {
