@@ -2,11 +2,12 @@
 // run the method in-process (interceptors included), encode, wrap. Shared by the two
 // places that skip Connect's generic handler pipeline for plain unary calls: HTTP/2
 // streams (grpc-unary.ts) and the agent's end of the tunnel (tunnel/dispatch.ts).
-import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
+import { toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { DirectTransport } from "./direct-transport";
 import { envelope, unwrapEnvelope } from "./envelope";
+import { decodeWithFloats } from "./wire-floats";
 
 /** A request that is not valid protobuf for its method: the client's mistake. */
 export function undecodable(e: unknown): ConnectError {
@@ -49,7 +50,7 @@ export async function invokeUnary(
   const message = unwrapEnvelope(request, "request");
   let input;
   try {
-    input = fromBinary(method.input, message);
+    input = decodeWithFloats(method.input, message);
   } catch (e) {
     throw undecodable(e);
   }

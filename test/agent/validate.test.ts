@@ -49,9 +49,10 @@ describe("searchSettings", () => {
 });
 
 test("checkVector: f32 conversion, and values beyond f32 range are rejected as Infinity", () => {
-  expect(checkVector([1, 2], 2, "v")).toEqual(new Float32Array([1, 2]));
-  expect(() => checkVector([1, 1e39], 2, "v")).toThrow(/finite/);
-  expect(() => checkVector([1, 2, 3], 2, "v")).toThrow(/dimension/);
+  expect(checkVector({ vector: [1, 2] }, 2, "v")).toEqual(new Float32Array([1, 2]));
+  expect(() => checkVector({ vector: [1, 1e39] }, 2, "v")).toThrow(/finite/);
+  expect(() => checkVector({ vector: [1, 2, 3] }, 2, "v")).toThrow(/dimension/);
+  expect(() => checkVector(undefined, 2, "v")).toThrow(/0 floats/);
 });
 
 test("ids over --max-id-length (in UTF-8 bytes) and batches over --max-batch are InvalidArgument", () => {

@@ -97,7 +97,7 @@ export function replicaService(env: HandlerEnv): ServiceImpl<typeof Replica> {
         const items = req.vectors.map((v, i) => {
           const field = `vectors[${i}]`;
           if (v.timestamp <= 0n) throw invalidArgument(`${field}.timestamp must be set on a copy`, [{ field: `${field}.timestamp`, description: "> 0" }]);
-          return { id: checkId(v.id, `${field}.id`, env.limits), vector: checkVector(v.vector, engine.options.dimension, `${field}.vector`), timestamp: v.timestamp };
+          return { id: checkId(v.id, `${field}.id`, env.limits), vector: checkVector(v, engine.options.dimension, `${field}.vector`), timestamp: v.timestamp };
         });
         const applied = await Promise.all(items.map((it) => engine.putIfNewer(it.id, it.vector, it.timestamp)));
         return create(PutResponseSchema, { applied });

@@ -53,7 +53,7 @@ export function searchService(env: HandlerEnv): ServiceImpl<typeof Search> {
   const byVector = (req: Search_Request, field = ""): Prepared => ({
     // config first: a missing config is the more fundamental mistake
     settings: searchSettings(req.config, expansionSearch, env.limits, `${field}config`),
-    query: checkVector(req.vector, dimension, `${field}vector`),
+    query: checkVector(req, dimension, `${field}vector`),
   });
 
   const byId = (req: Search_IDRequest, field = ""): Prepared => {

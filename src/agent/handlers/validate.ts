@@ -4,6 +4,7 @@
 import { overBytes, type RequestLimits } from "../../config/limits";
 import type { Search_Config } from "../../gen/payload/v1/payload_pb";
 import type { SearchParams } from "../engine/types";
+import { floatsOf } from "../../rpc/wire-floats";
 import { invalidArgument } from "./errors";
 
 /** HNSW expansion the native index accepts at most; a larger request is clamped, not refused. */
@@ -29,8 +30,14 @@ export function checkBatch(items: number, limits: RequestLimits): void {
   }
 }
 
-/** wire floats → Float32Array after checking length, dimension and finiteness */
-export function checkVector(values: number[] | undefined, dimension: number, field: string): Float32Array {
+/**
+ * A message's `vector` → Float32Array after checking length, dimension and finiteness.
+ * Takes the message, not the list: a vector decoded off the wire is already a fresh
+ * Float32Array (rpc/wire-floats.ts), and reading `vector` would build its number[].
+ */
+export function checkVector(owner: { vector: number[] } | undefined, dimension: number, field: string): Float32Array {
+  const wire = floatsOf(owner, "vector");
+  const values: ArrayLike<number> | undefined = wire ?? owner?.vector;
   const n = values?.length ?? 0;
   if (n < 2) {
     throw invalidArgument(`${field} has ${n} floats, at least 2 are required`, [{ field, description: "min_items 2" }], "INVALID_VECTOR");
@@ -42,7 +49,7 @@ export function checkVector(values: number[] | undefined, dimension: number, fie
       "INVALID_DIMENSION",
     );
   }
-  const v = Float32Array.from(values as number[]);
+  const v = wire ?? Float32Array.from(values as number[]);
   for (let i = 0; i < n; i++) {
     // Checked after the f32 conversion: finite doubles beyond f32 range become Infinity.
     if (!Number.isFinite(v[i])) {

@@ -52,7 +52,7 @@ interface WriteItem {
 
 function parse(req: WriteRequest, dimension: number, field: string, limits: RequestLimits): WriteItem {
   const id = checkId(req.vector?.id, `${field}.id`, limits);
-  const vector = checkVector(req.vector?.vector, dimension, `${field}.vector`);
+  const vector = checkVector(req.vector, dimension, `${field}.vector`);
   // Config.timestamp is Vald's; Object.Vector.timestamp is honoured when the config has none.
   const timestamp = checkTimestamp(req.config?.timestamp || req.vector?.timestamp || 0n, "config.timestamp");
   return { id, vector, timestamp, skip: req.config?.skipStrictExistCheck ?? false };

@@ -1,0 +1,152 @@
+// fromBinary for messages that carry vectors. protobuf-es reads a packed `repeated
+// float` one element at a time through a closure shared by every list field of every
+// message, pushing into a growing number[]; for a 784-d query that was the largest
+// single cost of a Search call outside the index. Here such a field is copied off the
+// wire in one memcpy into a Float32Array, which a handler takes with floatsOf(); the
+// message still has its number[] field, built from the copy only if something reads
+// it (an interceptor, a re-encode), so the message stays what fromBinary would give.
+//
+// Everything else in the message is decoded by protobuf-es itself (mergeFromBinary
+// over the byte ranges between vector fields), so field semantics stay protobuf-es's.
+import { mergeFromBinary, ScalarType, create, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+
+/** Typed-array copies of the wire bytes are only valid on a little-endian host. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** message → its float list fields still unread as number[], by local name */
+const unread = new WeakMap<object, Map<string, Float32Array>>();
+
+interface Plan {
+  /** packed float lists, by field number */
+  floats: Map<number, DescField & { fieldKind: "list" }>;
+  /** message fields (single or repeated) whose type holds float lists, by field number */
+  nested: Map<number, DescField>;
+}
+
+const plans = new WeakMap<DescMessage, Plan | null>();
+
+/** null: the message holds no float list at any depth (plain fromBinary is as good) */
+function planOf(desc: DescMessage, visiting = new Set<DescMessage>()): Plan | null {
+  const known = plans.get(desc);
+  if (known !== undefined) return known;
+  if (visiting.has(desc)) return null; // recursive types: the outer visit decides
+  visiting.add(desc);
+  const plan: Plan = { floats: new Map(), nested: new Map() };
+  for (const f of desc.fields) {
+    if (f.fieldKind === "list" && f.listKind === "scalar" && f.scalar === ScalarType.FLOAT) plan.floats.set(f.number, f);
+    else if ((f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) && !f.oneof && !f.delimitedEncoding) {
+      if (planOf(f.message!, visiting) !== null) plan.nested.set(f.number, f);
+    }
+  }
+  visiting.delete(desc);
+  const result = plan.floats.size + plan.nested.size > 0 ? plan : null;
+  plans.set(desc, result);
+  return result;
+}
+
+/** The message's float list as the wire carried it, if nothing has read the number[] yet. */
+export function floatsOf(message: object | undefined, localName: string): Float32Array | undefined {
+  return message === undefined ? undefined : unread.get(message)?.get(localName);
+}
+
+/** fromBinary(desc, bytes), with float lists copied off the wire (see floatsOf). */
+export function decodeWithFloats<D extends DescMessage>(desc: D, bytes: Uint8Array): MessageShape<D> {
+  const plan = LITTLE_ENDIAN ? planOf(desc) : null;
+  if (plan === null) return mergeFromBinary(desc, create(desc), bytes);
+  const message = create(desc);
+  decodeInto(desc, plan, message as Record<string, unknown>, bytes);
+  return message;
+}
+
+function decodeInto(desc: DescMessage, plan: Plan, message: Record<string, unknown>, bytes: Uint8Array): void {
+  const reader = new BinaryReader(bytes);
+  // bytes of the fields protobuf-es decodes, as [from, to) runs between ours
+  let runStart = 0;
+  const flush = (end: number) => {
+    if (end > runStart) mergeFromBinary(desc, message as MessageShape<DescMessage>, bytes.subarray(runStart, end));
+  };
+  while (reader.pos < bytes.length) {
+    const fieldStart = reader.pos;
+    const [no, wireType] = reader.tag();
+    const floats = plan.floats.get(no);
+    if (floats !== undefined && wireType === WireType.LengthDelimited) {
+      flush(fieldStart);
+      const len = reader.uint32();
+      const start = reader.pos;
+      if (len % 4 !== 0 || start + len > bytes.length) throw new Error(`invalid packed float field ${desc.typeName}.${floats.name}`);
+      reader.pos = start + len;
+      appendFloats(message, floats.localName, bytes.subarray(start, start + len));
+      runStart = reader.pos;
+      continue;
+    }
+    const nested = plan.nested.get(no);
+    if (nested !== undefined && wireType === WireType.LengthDelimited) {
+      flush(fieldStart);
+      const len = reader.uint32();
+      const start = reader.pos;
+      if (start + len > bytes.length) throw new Error(`premature EOF in ${desc.typeName}.${nested.name}`);
+      reader.pos = start + len;
+      const child = nested.message!;
+      const childPlan = planOf(child)!;
+      const sub = bytes.subarray(start, start + len);
+      if (nested.fieldKind === "list") {
+        const item = create(child);
+        decodeInto(child, childPlan, item as Record<string, unknown>, sub);
+        (message[nested.localName] as unknown[]).push(item);
+      } else {
+        // a message field given twice merges, as protobuf has it
+        const item = (message[nested.localName] as Record<string, unknown> | undefined) ?? create(child);
+        decodeInto(child, childPlan, item as Record<string, unknown>, sub);
+        message[nested.localName] = item;
+      }
+      runStart = reader.pos;
+      continue;
+    }
+    reader.skip(wireType, no);
+  }
+  flush(bytes.length);
+}
+
+/** Appends wire floats to a list field, keeping them as a Float32Array until read. */
+function appendFloats(message: Record<string, unknown>, localName: string, wire: Uint8Array): void {
+  const copy = new Float32Array(wire.length / 4);
+  new Uint8Array(copy.buffer).set(wire);
+  let fields = unread.get(message);
+  const before = fields?.get(localName);
+  const existing = before === undefined ? (message[localName] as number[]) : undefined;
+  let values: Float32Array;
+  if (before !== undefined) {
+    // a list split over several packed runs: rare, joined here
+    values = new Float32Array(before.length + copy.length);
+    values.set(before);
+    values.set(copy, before.length);
+  } else if (existing !== undefined && existing.length > 0) {
+    // unpacked elements came first (decoded by protobuf-es): join them in front
+    values = new Float32Array(existing.length + copy.length);
+    values.set(existing);
+    values.set(copy, existing.length);
+  } else {
+    values = copy;
+  }
+  if (fields === undefined) unread.set(message, (fields = new Map()));
+  fields.set(localName, values);
+  Object.defineProperty(message, localName, {
+    configurable: true,
+    enumerable: true,
+    get(this: Record<string, unknown>) {
+      const list = Array.from(values);
+      settle(this, localName, list);
+      return list;
+    },
+    set(this: Record<string, unknown>, v: unknown) {
+      settle(this, localName, v);
+    },
+  });
+}
+
+/** The field becomes a plain data property; the wire copy no longer speaks for it. */
+function settle(message: Record<string, unknown>, localName: string, value: unknown): void {
+  Object.defineProperty(message, localName, { value, writable: true, enumerable: true, configurable: true });
+  unread.get(message)?.delete(localName);
+}
