@@ -25,7 +25,7 @@ import type {
   TimestampOperator,
   WriteHealth,
 } from "./types";
-import { checkId, checkVector } from "./validate";
+import { checkId, checkQuery, checkVector } from "./validate";
 import type { WalRecord } from "./wal-record";
 
 export interface EngineParts {
@@ -360,7 +360,8 @@ export class AgentEngine implements Engine {
 
   private checkQuery(query: Float32Array, params: SearchParams): Float32Array {
     if (!Number.isInteger(params.num) || params.num < 1) throw invalidArgument(`num must be at least 1, got ${params.num}`);
-    return checkVector(query, this.options.dimension);
+    // not copied: a query is only read until the search settles
+    return checkQuery(query, this.options.dimension);
   }
 
   private readonly isLive = (id: string, key: number): boolean => this.store.idOfKey(key) === id;

@@ -1,31 +1,42 @@
 // Merging graph hits with exact hits over uncommitted vectors into one answer.
 import type { Hit } from "./types";
 
-interface Candidate {
-  key: number;
-  distance: number;
-}
-
 /**
- * Collects candidate hits, keeping one (the nearest) per id, then cuts to the k
- * nearest. Candidates carry their index key so hits whose vector was removed or
- * replaced while the search ran can be dropped at the end.
+ * Collects candidate hits, then keeps the nearest one per id and cuts to the k nearest.
+ * Candidates carry their index key so hits whose vector was removed or replaced while
+ * the search ran can be dropped at the end. Kept in flat arrays: a search offers about
+ * k candidates, and an object and a map entry per candidate cost more than the sort.
  */
 export class HitCollector {
-  private readonly best = new Map<string, Candidate>();
+  private readonly ids: string[] = [];
+  private readonly keys: number[] = [];
+  private readonly distances: number[] = [];
 
   constructor(private readonly radius: number) {}
 
   offer(id: string, key: number, distance: number): void {
     if (this.radius > 0 && Number.isFinite(this.radius) && distance > this.radius) return;
-    const seen = this.best.get(id);
-    if (seen === undefined || distance < seen.distance) this.best.set(id, { key, distance });
+    this.ids.push(id);
+    this.keys.push(key);
+    this.distances.push(distance);
   }
 
   top(k: number, live: (id: string, key: number) => boolean): Hit[] {
+    const { ids, keys, distances } = this;
+    const order: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (live(ids[i]!, keys[i]!)) order.push(i);
+    // nearest first; equal distances by id, so answers do not depend on arrival order
+    order.sort((a, b) => distances[a]! - distances[b]! || (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
     const hits: Hit[] = [];
-    for (const [id, c] of this.best) if (live(id, c.key)) hits.push({ id, distance: c.distance });
-    hits.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return hits.length > k ? hits.slice(0, k) : hits;
+    // the first time an id shows up in that order is its nearest candidate
+    const seen = new Set<string>();
+    for (const i of order) {
+      if (hits.length >= k) break;
+      const id = ids[i]!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      hits.push({ id, distance: distances[i]! });
+    }
+    return hits;
   }
 }

@@ -8,14 +8,18 @@ export function checkId(id: string): void {
 }
 
 export function checkVector(vector: Float32Array, dimension: number): Float32Array {
+  return checkQuery(new Float32Array(vector), dimension);
+}
+
+/** The same checks without the copy, for a vector only read while the call runs (a query). */
+export function checkQuery(vector: Float32Array, dimension: number): Float32Array {
   if (vector.length !== dimension) {
     throw invalidArgument(`vector has ${vector.length} dimensions, expected ${dimension}`);
   }
-  const copy = new Float32Array(vector);
-  for (let i = 0; i < copy.length; i++) {
-    if (!Number.isFinite(copy[i]!)) {
-      throw invalidArgument(`vector element ${i} is ${copy[i]}; only finite values are accepted`);
+  for (let i = 0; i < vector.length; i++) {
+    if (!Number.isFinite(vector[i]!)) {
+      throw invalidArgument(`vector element ${i} is ${vector[i]}; only finite values are accepted`);
     }
   }
-  return copy;
+  return vector;
 }
