@@ -331,7 +331,7 @@ export class AgentEngine implements Engine {
    * A consistent point for a backup (checkpoint.ts): full = the newest snapshot, saved
    * now when anything changed since; incremental = the log since sinceWalSeq.
    */
-  async checkpoint(opts: { sinceWalSeq?: number }): Promise<EngineCheckpoint> {
+  async checkpoint(opts: { sinceWalSeq?: number; history?: string }): Promise<EngineCheckpoint> {
     this.ensureWritable();
     const p = this.persistence;
     const since = opts.sinceWalSeq;
@@ -341,7 +341,7 @@ export class AgentEngine implements Engine {
     let out: EngineCheckpoint | undefined;
     await this.enqueue(async () => {
       if (p && since !== undefined) {
-        out = await incrementalCheckpoint(p, this.options, since);
+        out = await incrementalCheckpoint(p, this.options, since, opts.history ?? "");
       } else if (p) {
         if (p.dirty || p.newest.generation === 0) await this.save(false);
         out = await fullCheckpoint(p);

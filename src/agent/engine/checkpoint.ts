@@ -37,6 +37,8 @@ export interface EngineCheckpoint {
   files: CheckpointFile[];
   /** incremental: records in the held segments */
   logRecords: number;
+  /** the log's history ("" without a log) */
+  history: string;
   /** incremental: the records, oldest first, in batches */
   readLog(): AsyncGenerator<WalRecord[]>;
   /** keepLog: the backup was written, keep the log from walSeq on for the next incremental one */
@@ -59,6 +61,7 @@ export async function fullCheckpoint(p: Persistence): Promise<EngineCheckpoint> 
   const release = p.hold(g.generation, g.walSeq);
   try {
     return {
+      history: await p.history(),
       generation: g.generation,
       walSeq: g.walSeq,
       sinceWalSeq: g.walSeq,
@@ -78,8 +81,14 @@ export async function fullCheckpoint(p: Persistence): Promise<EngineCheckpoint> 
 }
 
 /** The log since `since` on a persistent agent: closes the current segment and holds the ones in between. */
-export async function incrementalCheckpoint(p: Persistence, options: EngineOptions, since: number): Promise<EngineCheckpoint> {
+export async function incrementalCheckpoint(p: Persistence, options: EngineOptions, since: number, history: string): Promise<EngineCheckpoint> {
   const name = options.name;
+  const mine = await p.history();
+  if (history !== mine) {
+    throw failedPrecondition(
+      `agent ${name} does not hold the data the previous backup was taken from (a restore or a new --index-path replaced it since): take a full backup`,
+    );
+  }
   const to = await p.rotateLog();
   if (!Number.isSafeInteger(since) || since < 0 || since > to) {
     throw failedPrecondition(
@@ -113,6 +122,7 @@ export async function incrementalCheckpoint(p: Persistence, options: EngineOptio
     dir: p.directory,
     files: [],
     logRecords,
+    history: mine,
     async *readLog() {
       for (const s of found.segments) {
         const records = read(s.path);
@@ -137,7 +147,7 @@ export async function memoryCheckpoint(options: EngineOptions, captured: IdFileC
     const graph = await fileChecksum(graphPath);
     const manifest = { generation, walSeq: 0, graphBytes: graph.bytes, graphCrc32: graph.crc32, dimension: options.dimension, metric: options.metric, quantization: options.quantization };
     await writeFileAtomic(join(dir, idName(generation)), encodeIdFile(captured, manifest));
-    return { generation, walSeq: -1, sinceWalSeq: -1, dir, files: await describeFiles(dir, generation), logRecords: 0, readLog: noLog, release: async () => remove() };
+    return { generation, walSeq: -1, sinceWalSeq: -1, history: "", dir, files: await describeFiles(dir, generation), logRecords: 0, readLog: noLog, release: async () => remove() };
   } catch (err) {
     remove();
     throw err;

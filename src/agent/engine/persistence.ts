@@ -16,7 +16,7 @@ import { lockDir } from "./dir-lock";
 import { commitTemp, tempPathFor, writeFileAtomic } from "./durable-file";
 import { describeIo, failedPrecondition } from "./errors";
 import { encodeIdFile, type IdFileContents } from "./id-file";
-import { readLogPin, writeLogPin } from "./log-pin";
+import { dropLogPin, readLogPin, writeLogPin, type LogPin } from "./log-pin";
 import { writeMeta, type KeptGeneration, type Meta } from "./meta";
 import { recover, type RecoveryReport } from "./recovery";
 import { fileChecksum, idName, indexName, moveAside, strayFiles } from "./snapshot-files";
@@ -40,8 +40,8 @@ export class Persistence {
   private readonly asideInto: string;
   /** what running backups read: a generation's files and the segments from fromSeq on */
   private readonly holds = new Set<{ generation: number; fromSeq: number }>();
-  /** the first segment the last backup did not contain, kept for the next incremental one */
-  private logPin: number | null;
+  /** the log's history and the first segment the last backup did not contain (kept for the next incremental one) */
+  private logPin: LogPin | null;
 
   private constructor(
     private readonly dir: string,
@@ -71,7 +71,17 @@ export class Persistence {
   }
 
   get keptLogFrom(): number | null {
-    return this.logPin;
+    return this.logPin?.walSeq ?? null;
+  }
+
+  /** the name of this log's history, made (durably) on first use */
+  async history(): Promise<string> {
+    if (!this.logPin) {
+      const pin = { history: crypto.randomUUID(), walSeq: null };
+      await writeLogPin(this.dir, pin);
+      this.logPin = pin;
+    }
+    return this.logPin.history;
   }
 
   /** a lenient recovery read records from files it must not trust again: save before serving */
@@ -184,8 +194,9 @@ export class Persistence {
 
   /** A backup holding every segment before seq was written: keep the log from seq on. */
   async keepLogFrom(seq: number): Promise<void> {
-    await writeLogPin(this.dir, seq);
-    this.logPin = seq;
+    const pin = { history: await this.history(), walSeq: seq };
+    await writeLogPin(this.dir, pin);
+    this.logPin = pin;
   }
 
   /**
@@ -206,6 +217,9 @@ export class Persistence {
       const manifest = { generation, walSeq: seq, graphBytes: graph.bytes, graphCrc32: graph.crc32, dimension: o.dimension, metric: o.metric, quantization: o.quantization };
       await writeFileAtomic(idPath, encodeIdFile(ids, manifest));
       await retired;
+      // before the commit point: a crash after it must not leave the old history's positions
+      dropLogPin(this.dir);
+      this.logPin = null;
       const keep = Math.max(1, this.options.keepGenerations ?? 2);
       const meta: Meta = { ...this.meta, generations: [{ generation, walSeq: seq }, ...this.meta.generations].slice(0, keep) };
       await writeMeta(this.dir, meta);
@@ -223,7 +237,7 @@ export class Persistence {
   /** Deletes generations no longer kept and the segments none of the kept ones (nor a backup) needs. */
   private drop(): void {
     const held = [...this.holds];
-    const oldest = Math.min(...this.meta.generations.map((g) => g.walSeq), ...held.map((h) => h.fromSeq), this.logPin ?? Infinity);
+    const oldest = Math.min(...this.meta.generations.map((g) => g.walSeq), ...held.map((h) => h.fromSeq), this.logPin?.walSeq ?? Infinity);
     const kept = new Set([...this.meta.generations.map((g) => g.generation), ...held.map((h) => h.generation)]);
     const doomed = [
       ...listSegments(this.dir).filter((s) => s.seq < oldest).map((s) => s.path),

@@ -268,7 +268,7 @@ function closeChain(dir: string, chain: Chain, aside: string, report: RecoveryRe
 
 /** Deletes what no kept generation (nor the last backup's log pin) needs: older segments, other generations' files, temp files. */
 function tidy(dir: string, meta: Meta): void {
-  const oldest = Math.min(...meta.generations.map((g) => g.walSeq), readLogPin(dir) ?? Infinity);
+  const oldest = Math.min(...meta.generations.map((g) => g.walSeq), readLogPin(dir)?.walSeq ?? Infinity);
   for (const s of listSegments(dir)) if (s.seq < oldest) unlinkSync(s.path);
   for (const name of strayFiles(dir, new Set(meta.generations.map((g) => g.generation)))) unlinkSync(join(dir, name));
 }

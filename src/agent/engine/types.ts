@@ -119,7 +119,7 @@ export interface Engine {
   /** remove every vector */
   flush(): Promise<void>;
   /** a consistent point for a backup, held until released: full, or the log since sinceWalSeq */
-  checkpoint(opts: { sinceWalSeq?: number }): Promise<EngineCheckpoint>;
+  checkpoint(opts: { sinceWalSeq?: number; history?: string }): Promise<EngineCheckpoint>;
   /** the log segment kept for the next incremental backup, or null */
   keptLogFrom(): number | null;
   /** a temporary path for a file adopt() consumes */

@@ -101,7 +101,7 @@ export function snapshotService(env: HandlerEnv): ServiceImpl<typeof Snapshot> {
         const holdMs = req.holdMs === 0 ? DEFAULT_HOLD_MS : req.holdMs;
         if (holdMs > MAX_HOLD_MS) throw invalidArgument(`hold_ms is at most ${MAX_HOLD_MS}`, [{ field: "hold_ms", description: `1..${MAX_HOLD_MS}` }]);
         const since = req.incremental ? Number(req.sinceWalSeq) : undefined;
-        const checkpoint = await engine.checkpoint({ sinceWalSeq: since });
+        const checkpoint = await engine.checkpoint({ sinceWalSeq: since, history: req.history });
         const id = randomUUID();
         held.set(id, { checkpoint, timer: expire(id, holdMs), holdMs });
         const c = checkpoint;
@@ -119,6 +119,7 @@ export function snapshotService(env: HandlerEnv): ServiceImpl<typeof Snapshot> {
           sinceWalSeq: BigInt(c.sinceWalSeq),
           files: c.files.map((f) => ({ name: f.name, bytes: BigInt(f.bytes), crc32: f.crc32 })),
           logRecords: BigInt(c.logRecords),
+          history: c.history,
         });
       }),
 
@@ -200,7 +201,7 @@ export function snapshotService(env: HandlerEnv): ServiceImpl<typeof Snapshot> {
         const t0 = performance.now();
         const temp = graphTemp;
         graphTemp = undefined; // adopt consumes it
-        const done = await unary(env, ctx, () => engine.adopt(temp, Buffer.concat(ids!)));
+        const done = await unary(env, ctx, () => engine.adopt(temp, new Uint8Array(Buffer.concat(ids!))));
         log.info("restore: snapshot installed", { from: idsName, generation: done.generation, stored: done.stored, ms: Math.round(performance.now() - t0) });
         return create(InstalledSchema, { stored: BigInt(done.stored), generation: BigInt(done.generation) });
       } finally {
