@@ -85,9 +85,15 @@ beforeAll(async () => {
   expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
   expect(r.stdout).toMatch(/^backed up 2 agents \(498 vectors\) to .*alvd-\d{8}T\d{6}Z-full\.alvdbak \([\d.]+ MB\) in [\d.]+ s\n$/);
   full = join(dir, readdirSync(dir).find((n) => n.endsWith("-full.alvdbak"))!);
-  // changes after it: new vectors, a removal of a committed one, a replaced vector
-  await insertAll(server, items.slice(500, 700));
+  // changes after it: new vectors, a removal of a committed one, a replaced vector, with
+  // saves in between: with --keep-generations 2 they would delete the log the next
+  // incremental backup needs, but the agents keep it from the last backup on
+  await insertAll(server, items.slice(500, 600));
+  await server.client(Agent).saveIndex({});
+  await insertAll(server, items.slice(600, 700));
+  await server.client(Agent).saveIndex({});
   await remove.remove({ id: { id: "v-10" } });
+  await server.client(Agent).saveIndex({});
   await server.client(Insert).insert({ vector: { id: "v-3", vector: Array.from(vectors[3]!.map((x) => -x)) }, config: { timestamp: 42n } });
   const r2 = await cli(["backup", ...at(server), "--out", `${dir}/`, "--since", dir, "--progress", "none"]);
   expect({ code: r2.code, err: r2.stderr }).toEqual({ code: 0, err: `alvd backup: incremental since ${full} (full, ${JSON.parse(Buffer.from(readFileSync(full).subarray(16, 16 + readFileSync(full).readUInt32LE(12))).toString()).created})\n` });
