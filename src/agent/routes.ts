@@ -1,5 +1,5 @@
 // The agent's RPC surface: every vald.v1 service plus core.v1.Agent (and our own
-// alvd.cluster.v1.Replica for the servers' repair), registered on a
+// alvd.cluster.v1.Replica for the servers' repair and Snapshot for backups), registered on a
 // Connect router. The same routes serve the agent's own port, the tunnel to a server
 // (router.handlers) and in-process calls from an embedded agent.
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";

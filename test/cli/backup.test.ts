@@ -143,11 +143,20 @@ describe("alvd backup and restore", () => {
       const r = await cli(["restore", full, incr, ...at(other), "--progress", "none"]);
       expect(r.code).toBe(0);
       expect(r.stderr).toBe("alvd restore: by import, not by files: the backup has 2 agents, the cluster 1\n");
-      expect(r.stdout).toMatch(/^restored 698 vectors .* by import \(Vald API inserts\)\n$/m);
+      expect(r.stdout).toMatch(/^restored 698 vectors on 1 agent from 2 backup files in [\d.]+ s: by import \(Vald API inserts\)\n$/);
       expectSame(await contents(other.client(Object$)), want);
       const again = await cli(["restore", full, ...at(other), "--progress", "none"]);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/^alvd restore: the cluster at 127\.0\.0\.1:\d+ holds 698 vectors: restore into an empty cluster, or add --force to upsert the backup's vectors over those with the same ids\n$/);
+      // --force: the backup's vectors upserted over those of the same ids, the others left alone
+      await other.client(Insert).insert({ vector: { id: "extra", vector: Array.from(f32Vectors(1, D, 9)[0]!) }, config: {} });
+      await other.client(Remove).remove({ id: { id: "v-0" } });
+      const forced = await cli(["restore", full, incr, ...at(other), "--force", "--progress", "none"]);
+      expect({ code: forced.code, err: forced.stderr }).toEqual({ code: 0, err: "alvd restore: by import, not by files: the backup has 2 agents, the cluster 1\n" });
+      const after = await contents(other.client(Object$));
+      expect(after.has("extra")).toBe(true);
+      after.delete("extra");
+      expectSame(after, want);
       const files = await cli(["restore", full, ...at(other), "--mode", "files", "--force", "--progress", "none"]);
       expect(files.code).toBe(2);
       expect(files.stderr).toContain("--mode files needs empty agents that match the backup's: the backup has 2 agents, the cluster 1");

@@ -274,8 +274,11 @@ async function importAll(ctx: Ctx, sources: Source[], force: boolean): Promise<n
         }
       },
     });
-    const code = await reportWrite(ctx, "restored", o, () => "run the same restore again: vectors already restored are skipped");
-    if (code !== 0) throw new CliError("the restore by import did not finish", code);
+    if (o.failed > 0 || o.stopped !== undefined || o.inputError !== undefined) {
+      // what failed and how to go on; the summary line below is for a complete restore
+      const code = await reportWrite(ctx, "restored", o, () => "run the same restore again (with --force once the cluster holds some): vectors already restored are skipped");
+      throw new CliError("the restore by import did not finish", code);
+    }
     return o.ok;
   } finally {
     for (const e of engines) await e.close().catch(() => undefined);
