@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> 
   gateway: async () => (await import("./gateway")).benchGateway,
   dist: async () => (await import("./dist")).benchDist,
   cli: async () => (await import("./cli")).benchCli,
+  backup: async () => (await import("./backup")).benchBackup,
   heal: async () => (await import("./heal")).benchHeal,
   perf: async () => (await import("./perf")).benchPerf,
   hooks: async () => (await import("./hooks")).benchHooks,

@@ -1,8 +1,9 @@
 // The agent's RPC surface: every vald.v1 service plus core.v1.Agent (and our own
-// alvd.cluster.v1.Replica for the servers' repair), registered on a
+// alvd.cluster.v1.Replica for the servers' repair and Snapshot for backups), registered on a
 // Connect router. The same routes serve the agent's own port, the tunnel to a server
 // (router.handlers) and in-process calls from an embedded agent.
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Snapshot } from "../gen/alvd/cluster/v1/backup_pb";
 import { Replica } from "../gen/alvd/cluster/v1/replica_pb";
 import { Agent } from "../gen/core/v1/agent_pb";
 import { Filter } from "../gen/vald/v1/filter_pb";
@@ -26,6 +27,7 @@ import { objectService } from "./handlers/object";
 import { removeService } from "./handlers/remove";
 import { replicaService } from "./handlers/replica";
 import { searchService } from "./handlers/search";
+import { snapshotService } from "./handlers/snapshot";
 import { updateService } from "./handlers/update";
 import { upsertService } from "./handlers/upsert";
 
@@ -64,6 +66,7 @@ export function agentRoutes(
   // One instance for every router these routes serve (own port, tunnels, in-process):
   // it holds the agent's lease and draining flag, which all roads must see alike.
   const replica = replicaService(env);
+  const snapshot = snapshotService(env);
   return (router) => {
     router.service(Insert, insertService(env), options);
     router.service(Update, updateService(env), options);
@@ -76,5 +79,6 @@ export function agentRoutes(
     router.service(Filter, filterService(), options);
     router.service(Agent, agentService(env), options);
     router.service(Replica, replica, options);
+    router.service(Snapshot, snapshot, options);
   };
 }

@@ -17,7 +17,7 @@ export interface Progress {
 const BAR_REDRAW_MS = 100;
 const RATE_WINDOW_MS = 5_000;
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const fmtCount = (n: number) => Math.round(n).toLocaleString("en-US");
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
@@ -28,8 +28,17 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
+/** bytes as a size, for progress counted in bytes */
+export function formatBytes(n: number): string {
+  const [div, unit] = n >= 1e9 ? [1e9, "GB"] : n >= 1e6 ? [1e6, "MB"] : n >= 1e3 ? [1e3, "kB"] : [1, "B"];
+  return `${(n / div).toFixed(div === 1 ? 0 : 1)} ${unit}`;
+}
+
+/** unit "bytes": counts, totals and rates are shown as sizes (12.3 MB/45.0 MB, 80.1 MB/s) */
 export function createProgress(io: Io, opts: { mode: ProgressMode; intervalMs: number; label: string; unit: string; total?: number }): Progress {
   const mode = opts.mode === "auto" ? (io.stderrIsTTY ? "bar" : "log") : opts.mode;
+  const bytes = opts.unit === "bytes";
+  const fmt = bytes ? formatBytes : fmtCount;
   let total = opts.total;
   let done = 0;
   let failed = 0;
@@ -44,14 +53,15 @@ export function createProgress(io: Io, opts: { mode: ProgressMode; intervalMs: n
   const parts = (now: number) => {
     const r = rate(now);
     const eta = total !== undefined && r > 0 ? `ETA ${formatDuration((total - done) / r)}` : `${formatDuration((now - t0) / 1000)} elapsed`;
-    return { r: `${fmt(r)}/s`, eta, failedText: failed > 0 ? `, ${fmt(failed)} failed` : "" };
+    return { r: `${fmt(r)}/s`, eta, failedText: failed > 0 ? `, ${fmtCount(failed)} failed` : "" };
   };
   const draw = () => {
     const now = performance.now();
     samples.push([now, done]);
     const { r, eta, failedText } = parts(now);
     if (mode === "log") {
-      const of = total !== undefined ? `/${fmt(total)} ${opts.unit} (${((100 * done) / Math.max(total, 1)).toFixed(1)}%)` : ` ${opts.unit}`;
+      const unit = bytes ? "" : ` ${opts.unit}`;
+      const of = total !== undefined ? `/${fmt(total)}${unit} (${((100 * done) / Math.max(total, 1)).toFixed(1)}%)` : unit;
       io.err(`${opts.label}: ${fmt(done)}${of}, ${r}, ${eta}${failedText}\n`);
       return;
     }

@@ -25,6 +25,8 @@ const COMMANDS: Record<ClientCommand, () => Promise<Command>> = {
   load: async () => (await import("./load/load")).load,
   export: async () => (await import("./archive/export")).exportCommand,
   import: async () => (await import("./archive/import")).importCommand,
+  backup: async () => (await import("./archive/backup")).backupCommand,
+  restore: async () => (await import("./archive/restore")).restoreCommand,
 };
 
 export async function runClient(command: ClientCommand, argv: string[], env: Record<string, string | undefined>): Promise<number> {

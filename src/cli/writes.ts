@@ -26,6 +26,8 @@ export interface WriteOptions {
   /** the label on progress and summary lines */
   label: string;
   total?: number;
+  /** skipStrictExistCheck: an upsert of the same vector then only sets its timestamp (restore --force) */
+  force?: boolean;
   /** ALREADY_EXISTS: true = count the item as already written (import's identical copy) */
   alreadyThere?(item: WriteItem): Promise<boolean>;
 }
@@ -68,7 +70,7 @@ export async function streamWrite(ctx: Ctx, items: AsyncIterable<WriteItem>, opt
   // Config.timestamp is what Vald's agents store; Object.Vector.timestamp is set too
   const message = (item: WriteItem) => {
     const ts = item.timestamp ?? 0n;
-    return { vector: { id: item.id, vector: Array.from(item.vector), timestamp: ts }, config: { skipStrictExistCheck: false, timestamp: ts } };
+    return { vector: { id: item.id, vector: Array.from(item.vector), timestamp: ts }, config: { skipStrictExistCheck: opts.force === true, timestamp: ts } };
   };
   const result =
     opts.op === "insert"

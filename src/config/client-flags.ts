@@ -22,6 +22,8 @@ export const CLIENT_COMMANDS = {
   load: { args: "FILE", about: "bulk-load .fvecs .bvecs .ivecs .npy .jsonl .csv .tsv or IDX files (also .gz)" },
   export: { args: "", about: "write every vector with its id and timestamp to --out (alvd export format)" },
   import: { args: "FILE", about: "insert the vectors of an export file, keeping ids and timestamps" },
+  backup: { args: "", about: "a consistent backup of every agent into --out (their snapshot files; with --since only the log since then)" },
+  restore: { args: "FILE...", about: "bring a cluster back from a backup and the incrementals after it (into empty agents, else by import)" },
 } as const;
 
 export type ClientCommand = keyof typeof CLIENT_COMMANDS;
@@ -32,9 +34,9 @@ export function isClientCommand(name: string): name is ClientCommand {
 
 const unary = ["insert", "upsert", "search", "exists", "get", "remove"] as const;
 const streams = ["stream-insert", "stream-upsert", "stream-search"] as const;
-const bulk = [...streams, "load", "import"] as const;
-const remote = [...unary, ...streams, "index", "flush", "load", "export", "import"] as const;
-const progressing = [...bulk, "export"] as const;
+const bulk = [...streams, "load", "import", "restore"] as const;
+const remote = [...unary, ...streams, "index", "flush", "load", "export", "import", "backup", "restore"] as const;
+const progressing = [...bulk, "export", "backup"] as const;
 const searching = ["search", "stream-search"] as const;
 
 function flag<S extends z.ZodMiniType>(spec: FlagSpec<S, ClientCommand>): FlagSpec<S, ClientCommand> {
@@ -104,9 +106,25 @@ export const CLIENT_FLAGS = {
   skip: flag({ help: "skip the first N rows (to resume a load; ids stay the same)", default: "0", schema: v.intRange(0, Number.MAX_SAFE_INTEGER), commands: ["load"], env: false }),
   limit: flag({ help: "load at most N rows (0 = all)", default: "0", schema: v.intRange(0, Number.MAX_SAFE_INTEGER), commands: ["load"], env: false }),
   upsert: flag({ help: "upsert instead of insert (replace ids that exist)", default: "false", schema: v.bool, commands: ["load"], env: false }),
-  // export / import
-  out: flag({ help: "file to write (- = stdout); written to FILE.partial and renamed when complete", default: "", schema: v.text, commands: ["export"], short: "o", env: false }),
-  "dry-run": flag({ help: "only read and verify the file, send nothing", default: "false", schema: v.bool, commands: ["import"], env: false }),
+  // export / import, backup / restore
+  out: flag({
+    help: "file to write (export: - = stdout; backup: a directory gets a file named by the time); written to FILE.partial and renamed when complete",
+    default: "",
+    schema: v.text,
+    commands: ["export", "backup"],
+    short: "o",
+    env: false,
+  }),
+  "dry-run": flag({ help: "only read and verify the file(s), send nothing", default: "false", schema: v.bool, commands: ["import", "restore"], env: false }),
+  since: flag({ help: "incremental: only what changed since this earlier backup (a file, or the newest backup in a directory)", default: "", schema: v.text, commands: ["backup"], env: false }),
+  mode: flag({
+    help: "restore by installing snapshot files into empty agents (files), by upserts through the Vald API (import), or files when possible (auto)",
+    default: "auto",
+    schema: v.oneOf({ auto: "auto", files: "files", import: "import" } as const),
+    commands: ["restore"],
+    env: false,
+  }),
+  force: flag({ help: "restore into a cluster that holds vectors: the backup's are upserted over those with the same ids", default: "false", schema: v.bool, commands: ["restore"], env: false }),
 } satisfies Record<string, FlagSpec<z.ZodMiniType, ClientCommand>>;
 
 export type ClientFlagName = keyof typeof CLIENT_FLAGS;

@@ -2,6 +2,7 @@
 // service. Clients sit on any Transport — the websocket tunnel for remote agents, an
 // in-process transport for the embedded one — so nothing below knows how calls travel.
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { Snapshot } from "../gen/alvd/cluster/v1/backup_pb";
 import { Replica } from "../gen/alvd/cluster/v1/replica_pb";
 import { Agent } from "../gen/core/v1/agent_pb";
 import { Flush } from "../gen/vald/v1/flush_pb";
@@ -25,6 +26,8 @@ export interface AgentClients {
   agent: Client<typeof Agent>;
   /** alvd.cluster.v1.Replica: listing, conditional copies, lease (repair) */
   replica: Client<typeof Replica>;
+  /** alvd.cluster.v1.Snapshot: backup checkpoints and installing a restored snapshot */
+  snapshot: Client<typeof Snapshot>;
 }
 
 export interface AgentHandle {
@@ -61,6 +64,7 @@ export function agentClients(transport: Transport): AgentClients {
     flush: createClient(Flush, transport),
     agent: createClient(Agent, transport),
     replica: createClient(Replica, transport),
+    snapshot: createClient(Snapshot, transport),
   };
 }
 

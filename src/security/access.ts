@@ -1,5 +1,7 @@
 // Which calls a read-only key may make. Everything not listed needs a read-write key,
 // so a method added later is protected until someone decides it is a read.
+// alvd.cluster.v1.Backup and Snapshot are absent on purpose: a backup saves the index
+// and pins the log (a write to the agents' disks), and a restore writes every vector.
 const READS: Record<string, readonly string[]> = {
   "vald.v1.Search": [
     "Search",

@@ -21,6 +21,7 @@ import { listenRpc } from "../rpc/listen";
 import { createProtection } from "../security/protection";
 import { listenTunnel } from "../tunnel/listener";
 import { adminRoutes } from "./admin";
+import { backupRoutes } from "./backup";
 import { createHealer, type Healer } from "./heal/healer";
 import { createMembership } from "./heal/membership";
 import { createRateHistory } from "./rates";
@@ -145,6 +146,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
     const rates = createRateHistory(registry, "gateway");
     stack.push(async () => rates.close());
     const admin = adminRoutes({ pool, membership, healer, rates, link: (name) => agents.session(name), startedMs, keys: protection.keys });
+    const backup = backupRoutes({ pool, log });
     const pages = cfg.console ? await loadConsole() : undefined;
     const rpc = await listenRpc({
       host: cfg.gateway.host,
@@ -152,6 +154,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       routes: (router) => {
         gateway(router);
         admin(router);
+        backup(router);
       },
       log,
       interceptors: [rpcMetricsInterceptor(registry, "gateway"), rates.interceptor],

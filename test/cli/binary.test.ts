@@ -101,4 +101,25 @@ describe("alvd binary as a client", () => {
     expect(tty.code).toBe(0);
     expect(tty.stdout).toMatch(/\r\x1b\[Kload \[#+\] 100% 500\/500 /);
   });
+
+  test("README quick start: alvd backup → flush → alvd restore through the binary, bit for bit (in-memory agent, files mode)", async () => {
+    const { index, object } = clients();
+    const ids = ["fm-0", "fm-2499", "h-3"];
+    const before = await Promise.all(ids.map((id) => object.getObject({ id: { id } })));
+    const count = await held(index);
+    const file = join(box.dir, "cluster.alvdbak");
+    const bk = await run(["backup", "-p", `${port}`, "--out", file]);
+    expect({ code: bk.code, err: bk.stderr }).toEqual({ code: 0, err: "" });
+    expect(bk.stdout).toStartWith(`backed up 1 agent (${count.toLocaleString("en-US")} vectors) to ${file}`);
+    expect((await run(["flush", "-p", `${port}`, "--yes"])).code).toBe(0);
+    const rs = await run(["restore", file, "-p", `${port}`]);
+    expect({ code: rs.code, err: rs.stderr }).toEqual({ code: 0, err: "" });
+    expect(rs.stdout).toMatch(new RegExp(`^restored ${count.toLocaleString("en-US")} vectors on 1 agent from 1 backup file in [\\d.]+ s: installed the snapshot files into empty agents\n$`));
+    expect(await held(index)).toBe(count);
+    for (const b of before) {
+      const a = await object.getObject({ id: { id: b.id } });
+      expect(a.timestamp).toBe(b.timestamp);
+      expect(sameBits(a.vector, b.vector)).toBe(true);
+    }
+  });
 });

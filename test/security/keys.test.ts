@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "../../src/gen/alvd/cluster/v1/admin_pb";
+import { Backup, Snapshot } from "../../src/gen/alvd/cluster/v1/backup_pb";
 import { Replica } from "../../src/gen/alvd/cluster/v1/replica_pb";
 import { Agent } from "../../src/gen/core/v1/agent_pb";
 import { Filter } from "../../src/gen/vald/v1/filter_pb";
@@ -35,7 +36,7 @@ const RW = "rw-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const RO = "ro-aa55aa55aa55aa55aa55aa55aa55aa55";
 const METRICS = "metrics-5c5c5c5c5c5c5c5c";
 const TOKEN = "join-token-for-keys-test";
-const SERVICES: DescService[] = [Insert, Update, Upsert, Remove, Search, Object$, Index, Flush, Filter, Agent, Admin];
+const SERVICES: DescService[] = [Insert, Update, Upsert, Remove, Search, Object$, Index, Flush, Filter, Agent, Admin, Backup];
 
 let dir: string;
 let keyFile: string;
@@ -74,6 +75,13 @@ async function codeOf(transport: Transport, service: DescService, method: DescMe
       case "server_streaming":
         for await (const _ of call(input, opts) as AsyncIterable<unknown>) break;
         break;
+      case "client_streaming": {
+        const one = (async function* () {
+          yield input;
+        })();
+        await call(one, opts);
+        break;
+      }
       default: {
         const one = (async function* () {
           yield input;
@@ -116,8 +124,8 @@ describe("every method on every road", () => {
       let reads = 0;
       for (const service of SERVICES) {
         for (const method of service.methods) {
-          // HTTP/1.1 carries no bidi streams (neither Connect's client nor a browser can)
-          if (road !== "grpc" && method.methodKind === "bidi_streaming") continue;
+          // HTTP/1.1 carries no bidi or client streams (neither Connect's client nor a browser can)
+          if (road !== "grpc" && (method.methodKind === "bidi_streaming" || method.methodKind === "client_streaming")) continue;
           const path = `/${service.typeName}/${method.name}`;
           const a = await codeOf(anon, service, method);
           if (a !== Code.Unauthenticated) wrongs.push(`${path} anonymous: ${a}`);
@@ -134,16 +142,16 @@ describe("every method on every road", () => {
     });
   }
 
-  test("an agent's own port: Replica (the repair's listing and copies) follows the same rules", async () => {
+  test("an agent's own port: Replica (the repair's listing and copies) and Snapshot (backups) follow the same rules", async () => {
     const wrongs: string[] = [];
     for (const port of [server.agentPort, agent.grpcPort]) {
       const anon = transports(port, undefined)["grpc"]!;
       const ro = transports(port, RO)["grpc"]!;
-      for (const method of Replica.methods) {
-        const path = `/${Replica.typeName}/${method.name}`;
-        const a = await codeOf(anon, Replica, method);
+      for (const [service, method] of [Replica, Snapshot].flatMap((s) => s.methods.map((m) => [s, m] as const))) {
+        const path = `/${service.typeName}/${method.name}`;
+        const a = await codeOf(anon, service, method);
         if (a !== Code.Unauthenticated) wrongs.push(`${port} ${path} anonymous: ${a}`);
-        const r = await codeOf(ro, Replica, method);
+        const r = await codeOf(ro, service, method);
         if (isReadOnlyCall(path) ? r === Code.PermissionDenied || r === Code.Unauthenticated : r !== Code.PermissionDenied) wrongs.push(`${port} ${path} read-only: ${r}`);
       }
     }

@@ -5,11 +5,18 @@
 // agent is restarted; reads keep working.
 // Graph builds and saves run one at a time on a job chain; while one runs, removals
 // of graph nodes are deferred by the store and searches keep being served.
-import { cpus } from "node:os";
+import { unlink } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { join } from "node:path";
 import type { AnnIndex, SearchHits } from "../../index/types";
 import { distanceFor, reportedDistance, type DistanceFn } from "./distance";
 import { crashPoints, type CrashPoint } from "./crash-points";
-import { alreadyExists, describeIo, internal, invalidArgument, notFound, unavailable, unavailableBecause } from "./errors";
+import { fullCheckpoint, incrementalCheckpoint, memoryCheckpoint, type EngineCheckpoint } from "./checkpoint";
+import { alreadyExists, describeIo, failedPrecondition, internal, invalidArgument, notFound, unavailable, unavailableBecause } from "./errors";
+import { tempPathFor } from "./durable-file";
+import { DamagedFile, decodeIdFile } from "./id-file";
+import { graphProblem } from "./snapshot-files";
 import { HitCollector } from "./hits";
 import { InFlight } from "./inflight";
 import { stampOf } from "./clock";
@@ -67,6 +74,7 @@ export class AgentEngine implements Engine {
   /** the native addAsync of the running build (LinearSearch waits for it) */
   private building: Promise<void> | null = null;
   private saving = false;
+  private restoring = false;
   private autoIndexQueued = false;
   private mutatedSinceTick = false;
   private closing: Promise<void> | null = null;
@@ -317,6 +325,112 @@ export class AgentEngine implements Engine {
     return this.enqueue(() => this.save(false));
   }
 
+  // ---- backup and restore -------------------------------------------------------
+
+  /**
+   * A consistent point for a backup (checkpoint.ts): full = the newest snapshot, saved
+   * now when anything changed since; incremental = the log since sinceWalSeq.
+   */
+  async checkpoint(opts: { sinceWalSeq?: number; history?: string }): Promise<EngineCheckpoint> {
+    this.ensureWritable();
+    const p = this.persistence;
+    const since = opts.sinceWalSeq;
+    if (since !== undefined && !p) {
+      throw failedPrecondition(`agent ${this.options.name} keeps no write-ahead log (it runs without --index-path): an incremental backup needs one; take a full backup`);
+    }
+    let out: EngineCheckpoint | undefined;
+    await this.enqueue(async () => {
+      if (p && since !== undefined) {
+        out = await incrementalCheckpoint(p, this.options, since, opts.history ?? "");
+      } else if (p) {
+        if (p.dirty || p.newest.generation === 0) await this.save(false);
+        out = await fullCheckpoint(p);
+      } else {
+        const captured = this.inflight.capture();
+        out = await memoryCheckpoint(this.options, captured, async (path) => {
+          this.store.beginExclusive();
+          try {
+            await this.index.saveAsync(path);
+          } finally {
+            this.store.idle();
+          }
+        });
+      }
+    });
+    return out!;
+  }
+
+  keptLogFrom(): number | null {
+    return this.persistence?.keptLogFrom ?? null;
+  }
+
+  /** Where a file for adopt() is written first: inside --index-path, so it is moved in place without a copy. */
+  stagingPath(name: string): string {
+    return tempPathFor(join(this.options.indexPath ?? tmpdir(), name));
+  }
+
+  /**
+   * Installs a snapshot (its graph at graphTemp, from stagingPath; its ids file's bytes)
+   * into this agent, which must hold nothing: verified against the agent's shape and the
+   * ids file's record of the graph, committed as the newest generation, then loaded.
+   * Writes are refused meanwhile. graphTemp is consumed either way.
+   */
+  async adopt(graphTemp: string, idsFile: Uint8Array): Promise<{ generation: number; stored: number }> {
+    this.ensureWritable();
+    if (this.restoring) throw failedPrecondition(`agent ${this.options.name} is already restoring a backup`);
+    this.restoring = true;
+    let generation = 0;
+    try {
+      await this.enqueue(async () => {
+        await this.inflight.drained();
+        if (this.store.size > 0) {
+          throw failedPrecondition(`agent ${this.options.name} holds ${this.store.size} vectors: a snapshot is installed only into an empty agent`);
+        }
+        let ids: ReturnType<typeof decodeIdFile>;
+        try {
+          ids = decodeIdFile(idsFile);
+        } catch (err) {
+          if (err instanceof DamagedFile) throw new ConnectError(`the snapshot's ids file is damaged: ${err.message}`, Code.DataLoss);
+          throw err;
+        }
+        const m = ids.manifest;
+        const o = this.options;
+        if (m.dimension !== o.dimension || m.metric !== o.metric || m.quantization !== o.quantization) {
+          throw failedPrecondition(
+            `the snapshot holds ${m.dimension}-dimensional ${m.metric}/${m.quantization} vectors but agent ${o.name} runs with ${o.dimension}/${o.metric}/${o.quantization}`,
+          );
+        }
+        const problem = await graphProblem(graphTemp, ids.manifest);
+        if (problem) throw new ConnectError(`the snapshot's graph file does not match its ids file: ${problem}`, Code.DataLoss);
+        const p = this.persistence;
+        const graphPath = p ? (await p.adopt(graphTemp, ids.contents)).graphPath : graphTemp;
+        // not while a native search reads the graph; then clear, load and restore in one tick
+        while (this.store.pinned) await new Promise((r) => setTimeout(r, 1));
+        this.store.clear();
+        this.index.load(graphPath);
+        this.store.restore(ids.contents.committed, ids.contents.pending, ids.contents.nextKey);
+        generation = p ? p.newest.generation : ids.manifest.generation;
+      });
+    } finally {
+      this.restoring = false;
+      // moved in place when a persistent agent adopted it; removed in every other case
+      await unlink(graphTemp).catch(() => {});
+    }
+    this.maybeAutoIndex();
+    return { generation, stored: this.store.size };
+  }
+
+  /** Applies logged outcomes as they were (restore of an incremental backup), durably like any write. */
+  async applyLog(records: WalRecord[]): Promise<void> {
+    this.ensureWritable();
+    for (const r of records) {
+      if (r.kind === "flush") continue;
+      checkId(r.id);
+      if (r.kind === "put") checkVector(r.vector, this.options.dimension);
+    }
+    if (records.length > 0) await this.commit(records);
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t);
@@ -343,6 +457,7 @@ export class AgentEngine implements Engine {
 
   private ensureWritable(): void {
     this.ensureOpen();
+    if (this.restoring) throw unavailableBecause(`agent ${this.options.name} is installing a backup; writes resume when it is done`);
     if (!this.writesStopped) return;
     this.refusedWrites++;
     throw unavailableBecause(

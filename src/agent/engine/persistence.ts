@@ -16,13 +16,14 @@ import { lockDir } from "./dir-lock";
 import { commitTemp, tempPathFor, writeFileAtomic } from "./durable-file";
 import { describeIo, failedPrecondition } from "./errors";
 import { encodeIdFile, type IdFileContents } from "./id-file";
-import { writeMeta, type Meta } from "./meta";
+import { dropLogPin, readLogPin, writeLogPin, type LogPin } from "./log-pin";
+import { writeMeta, type KeptGeneration, type Meta } from "./meta";
 import { recover, type RecoveryReport } from "./recovery";
 import { fileChecksum, idName, indexName, moveAside, strayFiles } from "./snapshot-files";
 import type { VectorStore } from "./store";
 import type { EngineOptions } from "./types";
 import { encodeRecord, type WalRecord } from "./wal-record";
-import { listSegments } from "./wal-segment";
+import { listSegments, segmentName } from "./wal-segment";
 import { WalWriter } from "./wal-writer";
 
 export type { RecoveryReport } from "./recovery";
@@ -37,6 +38,10 @@ export class Persistence {
   private nextGeneration: number;
   private asideAfterSave: string[];
   private readonly asideInto: string;
+  /** what running backups read: a generation's files and the segments from fromSeq on */
+  private readonly holds = new Set<{ generation: number; fromSeq: number }>();
+  /** the log's history and the first segment the last backup did not contain (kept for the next incremental one) */
+  private logPin: LogPin | null;
 
   private constructor(
     private readonly dir: string,
@@ -53,6 +58,30 @@ export class Persistence {
     this.nextGeneration = recovered.nextGeneration;
     this.asideAfterSave = recovered.asideAfterSave;
     this.asideInto = recovered.asideInto;
+    this.logPin = readLogPin(dir);
+  }
+
+  get directory(): string {
+    return this.dir;
+  }
+
+  /** the newest committed generation (0 = none yet) and the first segment it does not contain */
+  get newest(): KeptGeneration {
+    return this.meta.generations[0]!;
+  }
+
+  get keptLogFrom(): number | null {
+    return this.logPin?.walSeq ?? null;
+  }
+
+  /** the name of this log's history, made (durably) on first use */
+  async history(): Promise<string> {
+    if (!this.logPin) {
+      const pin = { history: crypto.randomUUID(), walSeq: null };
+      await writeLogPin(this.dir, pin);
+      this.logPin = pin;
+    }
+    return this.logPin.history;
   }
 
   /** a lenient recovery read records from files it must not trust again: save before serving */
@@ -138,10 +167,78 @@ export class Persistence {
     this.crash("save:after-drop");
   }
 
-  /** Deletes generations no longer kept and the segments none of the kept ones needs. */
+  // ---- backups ----------------------------------------------------------------
+
+  /** Keeps a generation's files and the segments from fromSeq on until the returned release is called. */
+  hold(generation: number, fromSeq: number): () => void {
+    const h = { generation, fromSeq };
+    this.holds.add(h);
+    return () => void this.holds.delete(h);
+  }
+
+  /** Closes the current segment; resolves to the new one's seq once every record before it is sealed on disk. */
+  async rotateLog(): Promise<number> {
+    const { seq, retired } = this.wal.rotate();
+    await retired;
+    return seq;
+  }
+
+  /** The segments [from, to), or why not all of them are there. */
+  segmentsBetween(from: number, to: number): { segments: { seq: number; path: string }[] } | { missing: string } {
+    const found = listSegments(this.dir).filter((s) => s.seq >= from && s.seq < to);
+    for (let seq = from, i = 0; seq < to; seq++, i++) {
+      if (found[i]?.seq !== seq) return { missing: segmentName(seq) };
+    }
+    return { segments: found };
+  }
+
+  /** A backup holding every segment before seq was written: keep the log from seq on. */
+  async keepLogFrom(seq: number): Promise<void> {
+    const pin = { history: await this.history(), walSeq: seq };
+    await writeLogPin(this.dir, pin);
+    this.logPin = pin;
+  }
+
+  /**
+   * Makes a restored snapshot (its graph written to graphTemp in this directory, and
+   * its ids) the newest generation, with a fresh log segment after it: the same steps
+   * and commit point (meta.json) as a save. The caller loads it into memory after.
+   */
+  async adopt(graphTemp: string, ids: IdFileContents): Promise<{ generation: number; graphPath: string }> {
+    const generation = this.nextGeneration;
+    const { seq, retired } = this.wal.rotate();
+    retired.catch(() => undefined);
+    const graphPath = join(this.dir, indexName(generation));
+    const idPath = join(this.dir, idName(generation));
+    try {
+      const graph = await fileChecksum(graphTemp);
+      await commitTemp(graphTemp, graphPath);
+      const o = this.options;
+      const manifest = { generation, walSeq: seq, graphBytes: graph.bytes, graphCrc32: graph.crc32, dimension: o.dimension, metric: o.metric, quantization: o.quantization };
+      await writeFileAtomic(idPath, encodeIdFile(ids, manifest));
+      await retired;
+      // before the commit point: a crash after it must not leave the old history's positions
+      dropLogPin(this.dir);
+      this.logPin = null;
+      const keep = Math.max(1, this.options.keepGenerations ?? 2);
+      const meta: Meta = { ...this.meta, generations: [{ generation, walSeq: seq }, ...this.meta.generations].slice(0, keep) };
+      await writeMeta(this.dir, meta);
+      this.meta = meta;
+      this.nextGeneration = generation + 1;
+    } catch (err) {
+      for (const p of [graphTemp, graphPath, idPath]) await unlink(p).catch(() => {});
+      throw err;
+    }
+    this.dirty = false;
+    this.drop();
+    return { generation, graphPath };
+  }
+
+  /** Deletes generations no longer kept and the segments none of the kept ones (nor a backup) needs. */
   private drop(): void {
-    const oldest = Math.min(...this.meta.generations.map((g) => g.walSeq));
-    const kept = new Set(this.meta.generations.map((g) => g.generation));
+    const held = [...this.holds];
+    const oldest = Math.min(...this.meta.generations.map((g) => g.walSeq), ...held.map((h) => h.fromSeq), this.logPin?.walSeq ?? Infinity);
+    const kept = new Set([...this.meta.generations.map((g) => g.generation), ...held.map((h) => h.generation)]);
     const doomed = [
       ...listSegments(this.dir).filter((s) => s.seq < oldest).map((s) => s.path),
       ...strayFiles(this.dir, kept).map((name) => join(this.dir, name)),

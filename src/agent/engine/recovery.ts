@@ -14,6 +14,7 @@ import { checkShape, FORMAT_VERSION, META_FILE, readMeta, writeMeta, type KeptGe
 import { brokenDir, generationsOnDisk, graphProblem, idName, indexName, moveAside, strayFiles } from "./snapshot-files";
 import type { VectorStore } from "./store";
 import type { RecoverMode } from "./types";
+import { readLogPin } from "./log-pin";
 import { encodeSeal } from "./wal-record";
 import { listSegments, readSegment, segmentName, type SegmentContents } from "./wal-segment";
 
@@ -265,9 +266,9 @@ function closeChain(dir: string, chain: Chain, aside: string, report: RecoveryRe
   return next;
 }
 
-/** Deletes what no kept generation needs: older segments, other generations' files, temp files. */
+/** Deletes what no kept generation (nor the last backup's log pin) needs: older segments, other generations' files, temp files. */
 function tidy(dir: string, meta: Meta): void {
-  const oldest = Math.min(...meta.generations.map((g) => g.walSeq));
+  const oldest = Math.min(...meta.generations.map((g) => g.walSeq), readLogPin(dir)?.walSeq ?? Infinity);
   for (const s of listSegments(dir)) if (s.seq < oldest) unlinkSync(s.path);
   for (const name of strayFiles(dir, new Set(meta.generations.map((g) => g.generation)))) unlinkSync(join(dir, name));
 }

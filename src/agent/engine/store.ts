@@ -161,6 +161,11 @@ export class VectorStore {
     this.pins++;
   }
 
+  /** a native search reads the graph now: it must not be replaced */
+  get pinned(): boolean {
+    return this.pins > 0;
+  }
+
   unpin(): void {
     this.pins--;
     if (this.pins === 0 && !this.busy) this.applyDeferred();

@@ -4,6 +4,8 @@
 // (InvalidArgument, AlreadyExists, NotFound, Unavailable ...) so every transport
 // reports them the same way.
 import type { Metric, Quantization, SimdMode } from "../../index/types";
+import type { EngineCheckpoint } from "./checkpoint";
+import type { WalRecord } from "./wal-record";
 
 export interface EngineOptions {
   /** agent name, reported in Object.Location.name */
@@ -116,6 +118,16 @@ export interface Engine {
   saveIndex(): Promise<void>;
   /** remove every vector */
   flush(): Promise<void>;
+  /** a consistent point for a backup, held until released: full, or the log since sinceWalSeq */
+  checkpoint(opts: { sinceWalSeq?: number; history?: string }): Promise<EngineCheckpoint>;
+  /** the log segment kept for the next incremental backup, or null */
+  keptLogFrom(): number | null;
+  /** a temporary path for a file adopt() consumes */
+  stagingPath(name: string): string;
+  /** installs a snapshot (graph file, ids file bytes) into this empty agent */
+  adopt(graphTemp: string, idsFile: Uint8Array): Promise<{ generation: number; stored: number }>;
+  /** applies logged outcomes as they were (an incremental backup's records) */
+  applyLog(records: WalRecord[]): Promise<void>;
   /** detail for IndexStatistics / IndexProperty */
   memoryUsage(): number;
   readonly isa: string;

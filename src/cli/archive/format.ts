@@ -16,8 +16,9 @@
 // A reader checks each block's CRC before it hands out any of its records, and at the
 // end the counts and the SHA-256: a file cut short, reordered or spliced is refused
 // (nothing after the trailer either). A reader refuses versions newer than its own.
-// Later kinds of content (a backup's snapshot files) are meant to reuse this framing:
-// the metadata names the kind, and new block tags can carry other records.
+// Other kinds of content reuse this framing (FramedWriter, readFramed): the metadata
+// names the kind and other block tags carry other items; `alvd backup` writes snapshot
+// files and log records so (backup-format.ts).
 import { CliError } from "../errors";
 import type { ByteReader } from "../load/bytes";
 
@@ -37,7 +38,7 @@ export interface ExportRecord {
 }
 
 export interface ExportMeta {
-  kind: "vectors";
+  kind: "vectors" | "backup";
   created: string;
   tool: string;
   source: string;
@@ -46,13 +47,14 @@ export interface ExportMeta {
 const crc32 = (b: Uint8Array) => Bun.hash.crc32(b) >>> 0;
 const utf8 = new TextEncoder();
 
-/** Builds the file's bytes; the caller writes each chunk it returns, in order. */
-export class ExportEncoder {
+/**
+ * The framing: header, blocks of any tag (u8 tag | u32 items | u32 payload bytes |
+ * payload | u32 CRC-32), trailer. Returns each piece's bytes for the caller to write in
+ * order, and hashes them all for the trailer.
+ */
+export class FramedWriter {
   private readonly sha = new Bun.CryptoHasher("sha256");
-  private parts: Uint8Array[] = [];
-  private payload = 0;
-  private inBlock = 0;
-  records = 0;
+  items = 0;
   blocks = 0;
   bytes = 0;
 
@@ -62,7 +64,7 @@ export class ExportEncoder {
     return b;
   }
 
-  header(meta: ExportMeta): Uint8Array {
+  header(meta: object): Uint8Array {
     const json = utf8.encode(JSON.stringify(meta));
     const b = new Uint8Array(8 + 4 + 4 + json.length + 4);
     const v = new DataView(b.buffer);
@@ -72,6 +74,60 @@ export class ExportEncoder {
     b.set(json, 16);
     v.setUint32(16 + json.length, crc32(b.subarray(0, 16 + json.length)), true);
     return this.emit(b);
+  }
+
+  /** one block of `items` items whose bytes are `parts` in order */
+  block(tag: number, items: number, parts: Uint8Array[]): Uint8Array {
+    let payload = 0;
+    for (const p of parts) payload += p.length;
+    if (payload > MAX_PAYLOAD) throw new RangeError(`a block of ${payload} bytes is over the ${MAX_PAYLOAD}-byte limit`);
+    const b = new Uint8Array(9 + payload + 4);
+    const v = new DataView(b.buffer);
+    b[0] = tag;
+    v.setUint32(1, items, true);
+    v.setUint32(5, payload, true);
+    let at = 9;
+    for (const p of parts) {
+      b.set(p, at);
+      at += p.length;
+    }
+    v.setUint32(at, crc32(b.subarray(0, at)), true);
+    this.items += items;
+    this.blocks++;
+    return this.emit(b);
+  }
+
+  trailer(): Uint8Array {
+    const b = new Uint8Array(TRAILER_BYTES);
+    const v = new DataView(b.buffer);
+    b[0] = END;
+    v.setBigUint64(1, BigInt(this.items), true);
+    v.setBigUint64(9, BigInt(this.blocks), true);
+    b.set(this.sha.digest() as Uint8Array, 17);
+    v.setUint32(49, crc32(b.subarray(0, 49)), true);
+    this.bytes += b.length;
+    return b;
+  }
+}
+
+/** Builds an export file's bytes; the caller writes each chunk it returns, in order. */
+export class ExportEncoder {
+  private readonly w = new FramedWriter();
+  private parts: Uint8Array[] = [];
+  private payload = 0;
+  private inBlock = 0;
+  records = 0;
+
+  get blocks(): number {
+    return this.w.blocks;
+  }
+
+  get bytes(): number {
+    return this.w.bytes;
+  }
+
+  header(meta: ExportMeta): Uint8Array {
+    return this.w.header(meta);
   }
 
   /** a finished block when this record filled one, else undefined */
@@ -94,35 +150,16 @@ export class ExportEncoder {
   /** the open block, if it holds any record */
   flush(): Uint8Array | undefined {
     if (this.inBlock === 0) return undefined;
-    const b = new Uint8Array(9 + this.payload + 4);
-    const v = new DataView(b.buffer);
-    b[0] = BLOCK;
-    v.setUint32(1, this.inBlock, true);
-    v.setUint32(5, this.payload, true);
-    let at = 9;
-    for (const p of this.parts) {
-      b.set(p, at);
-      at += p.length;
-    }
-    v.setUint32(at, crc32(b.subarray(0, at)), true);
+    const b = this.w.block(BLOCK, this.inBlock, this.parts);
     this.parts = [];
     this.payload = 0;
     this.inBlock = 0;
-    this.blocks++;
-    return this.emit(b);
+    return b;
   }
 
   /** the trailer; call flush() first */
   trailer(): Uint8Array {
-    const b = new Uint8Array(TRAILER_BYTES);
-    const v = new DataView(b.buffer);
-    b[0] = END;
-    v.setBigUint64(1, BigInt(this.records), true);
-    v.setBigUint64(9, BigInt(this.blocks), true);
-    b.set(this.sha.digest() as Uint8Array, 17);
-    v.setUint32(49, crc32(b.subarray(0, 49)), true);
-    this.bytes += b.length;
-    return b;
+    return this.w.trailer();
   }
 }
 
@@ -140,15 +177,37 @@ export interface Reading {
   blocks: number;
 }
 
-/** Records in file order; throws (CliError) at the first thing that does not check out. */
-export async function* readExport(r: ByteReader, name: string, into: Reading): AsyncGenerator<ExportRecord> {
+export interface FramedBlock {
+  tag: number;
+  /** items the block says it holds */
+  count: number;
+  /** the payload (a view into the block, valid until the next block is read) */
+  payload: Uint8Array;
+  /** 1-based, for messages */
+  number: number;
+}
+
+/**
+ * Blocks in file order, each yielded only once its CRC checked out; at the end the
+ * trailer's counts (into.records = the items of every block) and the whole-file SHA-256
+ * are checked, and nothing may follow. `tags` are the block tags this kind of file has;
+ * `check(meta)` refuses a header of another kind. Throws a CliError naming the file.
+ */
+export async function* readFramed(
+  r: ByteReader,
+  name: string,
+  into: Reading,
+  kind: { noun: "export" | "backup"; tags: number[]; check(meta: ExportMeta): string | undefined },
+): AsyncGenerator<FramedBlock> {
   const bad = (why: string) => new CliError(`${name}: ${why}`);
+  const { noun, tags } = kind;
+  const an = noun === "export" ? "an" : "a";
   const sha = new Bun.CryptoHasher("sha256");
   const head = await r.read(16).catch(() => undefined); // shorter than a header: not an export either
-  if (head === undefined || !MAGIC.every((m, i) => head[i] === m)) throw bad("not an alvd export file (no ALVDEXP magic)");
+  if (head === undefined || !MAGIC.every((m, i) => head[i] === m)) throw bad(`not an alvd ${noun} file (no ALVDEXP magic)`);
   const hv = new DataView(head.buffer, head.byteOffset, 16);
   const version = hv.getUint32(8, true);
-  if (version > VERSION) throw bad(`export format version ${version} is newer than this alvd reads (${VERSION}): use a newer alvd`);
+  if (version > VERSION) throw bad(`${noun} format version ${version} is newer than this alvd reads (${VERSION}): use a newer alvd`);
   const metaLen = hv.getUint32(12, true);
   if (metaLen > 1 << 20) throw bad("corrupt header (metadata length)");
   const rest = await r.need(metaLen + 4, "the end of the header");
@@ -161,11 +220,12 @@ export async function* readExport(r: ByteReader, name: string, into: Reading): A
   } catch {
     throw bad("corrupt header (metadata is not JSON)");
   }
-  const text = new TextDecoder("utf-8", { fatal: true });
+  const refused = kind.check(into.meta);
+  if (refused) throw bad(refused);
   for (;;) {
-    const tag = await r.need(1, "the trailer (an export that did not finish?)");
+    const tag = await r.need(1, `the trailer (${an} ${noun} that did not finish?)`);
     if (tag[0] === END) break;
-    if (tag[0] !== BLOCK) throw bad(`corrupt: unknown block tag 0x${tag[0]!.toString(16)} after ${into.records} records`);
+    if (!tags.includes(tag[0]!)) throw bad(`corrupt: unknown block tag 0x${tag[0]!.toString(16)} after ${into.records} records`);
     const bh = await r.need(8, "a block header");
     const bv = new DataView(bh.buffer, bh.byteOffset, 8);
     const count = bv.getUint32(0, true);
@@ -178,31 +238,9 @@ export async function* readExport(r: ByteReader, name: string, into: Reading): A
     }
     sha.update(block);
     sha.update(body.subarray(len));
-    const out: ExportRecord[] = [];
-    const pv = new DataView(block.buffer, block.byteOffset + 9, len);
-    let at = 0;
-    try {
-      for (let i = 0; i < count; i++) {
-        const idLen = pv.getUint32(at, true);
-        const id = text.decode(block.subarray(9 + at + 4, 9 + at + 4 + idLen));
-        at += 4 + idLen;
-        const timestamp = pv.getBigInt64(at, true);
-        const dim = pv.getUint32(at + 8, true);
-        at += 12;
-        if (at + 4 * dim > len) throw new RangeError("record past the block's end");
-        // a copy: aligned for Float32Array, and not pinning the block
-        out.push({ id, timestamp, vector: new Float32Array(new Uint8Array(block.subarray(9 + at, 9 + at + 4 * dim)).buffer) });
-        at += 4 * dim;
-      }
-    } catch (e) {
-      throw bad(`block ${into.blocks + 1} does not parse (${(e as Error).message})`);
-    }
-    if (at !== len) throw bad(`block ${into.blocks + 1} has bytes after its ${count} records`);
     into.blocks++;
-    for (const rec of out) {
-      into.records++;
-      yield rec;
-    }
+    yield { tag: tag[0]!, count, payload: block.subarray(9), number: into.blocks };
+    into.records += count;
   }
   const t = await r.need(TRAILER_BYTES - 1, "the end of the trailer");
   const tv = new DataView(t.buffer, t.byteOffset, t.byteLength);
@@ -213,4 +251,35 @@ export async function* readExport(r: ByteReader, name: string, into: Reading): A
   }
   if (!Buffer.from(sha.digest() as Uint8Array).equals(t.subarray(16, 48))) throw bad("whole-file SHA-256 mismatch (blocks missing, reordered or altered)");
   if ((await r.read(1)) !== undefined) throw bad("bytes after the trailer");
+}
+
+/** Records in file order; throws (CliError) at the first thing that does not check out. */
+export async function* readExport(r: ByteReader, name: string, into: Reading): AsyncGenerator<ExportRecord> {
+  const bad = (why: string) => new CliError(`${name}: ${why}`);
+  const text = new TextDecoder("utf-8", { fatal: true });
+  const kindCheck = (m: ExportMeta) => (m.kind === "backup" ? "this is an alvd backup, not an export: bring it back with alvd restore" : undefined);
+  for await (const b of readFramed(r, name, into, { noun: "export", tags: [BLOCK], check: kindCheck })) {
+    const out: ExportRecord[] = [];
+    const len = b.payload.length;
+    const pv = new DataView(b.payload.buffer, b.payload.byteOffset, len);
+    let at = 0;
+    try {
+      for (let i = 0; i < b.count; i++) {
+        const idLen = pv.getUint32(at, true);
+        const id = text.decode(b.payload.subarray(at + 4, at + 4 + idLen));
+        at += 4 + idLen;
+        const timestamp = pv.getBigInt64(at, true);
+        const dim = pv.getUint32(at + 8, true);
+        at += 12;
+        if (at + 4 * dim > len) throw new RangeError("record past the block's end");
+        // a copy: aligned for Float32Array, and not pinning the block
+        out.push({ id, timestamp, vector: new Float32Array(new Uint8Array(b.payload.subarray(at, at + 4 * dim)).buffer) });
+        at += 4 * dim;
+      }
+    } catch (e) {
+      throw bad(`block ${b.number} does not parse (${(e as Error).message})`);
+    }
+    if (at !== len) throw bad(`block ${b.number} has bytes after its ${b.count} records`);
+    yield* out;
+  }
 }
