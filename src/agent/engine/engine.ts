@@ -50,7 +50,7 @@ export async function createEngine(options: EngineOptions, deps: EngineDeps = {}
     },
     options.simd,
   );
-  const store = new VectorStore(index);
+  const store = new VectorStore(index, options.dimension);
   const persistence = options.indexPath ? await Persistence.open(options, index, store) : null;
   if (persistence) deps.onRecovered?.(persistence.recovery);
   const engine = new AgentEngine({

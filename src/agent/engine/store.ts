@@ -6,6 +6,7 @@
 // still sit in the graph (while a build or save is running, removals are deferred), and
 // a reused key would let a stale graph node answer for a new vector.
 import type { AnnIndex } from "../../index/types";
+import { VectorArena } from "./arena";
 import type { WalRecord } from "./wal-record";
 
 export interface Entry {
@@ -44,8 +45,15 @@ export class VectorStore {
   private pins = 0;
   private uncommittedCount = 0;
   nextKey = 0;
+  /** where uncommitted vectors are kept (arena.ts) */
+  readonly arena: VectorArena;
 
-  constructor(private readonly index: AnnIndex) {}
+  constructor(
+    private readonly index: AnnIndex,
+    dimension: number,
+  ) {
+    this.arena = new VectorArena(dimension);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -74,7 +82,7 @@ export class VectorStore {
   put(id: string, vector: Float32Array, timestamp: bigint): void {
     const old = this.entries.get(id);
     if (old) this.retire(id, old);
-    this.stage(id, { key: this.nextKey++, timestamp, pending: vector });
+    this.stage(id, { key: this.nextKey++, timestamp, pending: this.arena.adopt(vector) });
   }
 
   /** Applies a logged outcome (replay, or a write whose record just became durable). */
@@ -197,11 +205,24 @@ export class VectorStore {
     this.doomed = [];
   }
 
-  /** Hands the staged entries to a build and starts a fresh staging area. */
-  takeBatch(): Map<string, Entry> | null {
+  /**
+   * Hands the oldest staged entries (at most `limit`) to a build; the rest stay staged,
+   * searchable as before, for the next batch.
+   */
+  takeBatch(limit = Infinity): Map<string, Entry> | null {
     if (this.staged.size === 0) return null;
-    const batch = this.staged;
-    this.staged = new Map();
+    let batch: Map<string, Entry>;
+    if (this.staged.size <= limit) {
+      batch = this.staged;
+      this.staged = new Map();
+    } else {
+      batch = new Map();
+      for (const [id, entry] of this.staged) {
+        if (batch.size >= limit) break;
+        batch.set(id, entry);
+      }
+      for (const id of batch.keys()) this.staged.delete(id);
+    }
     this.building = batch;
     this.beginExclusive();
     return batch;
@@ -255,7 +276,7 @@ export class VectorStore {
       this.entries.set(r.id, { key: r.key, timestamp: r.timestamp, pending: null });
       this.owners.set(r.key, r.id);
     }
-    for (const r of pending) this.stage(r.id, { key: r.key, timestamp: r.timestamp, pending: r.vector });
+    for (const r of pending) this.stage(r.id, { key: r.key, timestamp: r.timestamp, pending: this.arena.adopt(r.vector) });
     for (let key = 0; key < nextKey; key++) {
       if (!this.owners.has(key) && this.index.contains(key)) this.index.remove(key);
     }

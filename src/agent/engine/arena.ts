@@ -1,0 +1,75 @@
+// Where uncommitted vectors live until CreateIndex: packed side by side in large
+// chunks rather than one small allocation each. A build then hands whole runs of a
+// chunk to the index without gathering them into one batch-sized copy, and once a
+// chunk's vectors are all in the graph the chunk is one allocation for the allocator
+// to give back to the OS, not thousands of scattered ones.
+
+const FIRST_CHUNK_VECTORS = 256;
+const MAX_CHUNK_BYTES = 16 << 20;
+/**
+ * A write leaves garbage several times its vector's size behind (the decoded request,
+ * its log record); collecting every so many staged bytes keeps that garbage, and so
+ * the RSS of a bulk load, proportional to this instead of to the whole load.
+ */
+const COLLECT_EVERY_BYTES = 32 << 20;
+
+export class VectorArena {
+  private chunk: Float32Array | null = null;
+  private used = 0;
+  private nextVectors = FIRST_CHUNK_VECTORS;
+  /** chunk buffers this arena made (a vector viewing one needs no copy) */
+  private readonly chunks = new WeakSet<ArrayBufferLike>();
+  private sinceCollect = 0;
+
+  constructor(private readonly dimension: number) {}
+
+  /** A copy of `v` inside the arena. */
+  copy(v: ArrayLike<number>): Float32Array {
+    const d = this.dimension;
+    if (this.chunk === null || this.used + d > this.chunk.length) this.grow();
+    const view = this.chunk!.subarray(this.used, this.used + d);
+    view.set(v);
+    this.used += d;
+    this.sinceCollect += view.byteLength;
+    if (this.sinceCollect >= COLLECT_EVERY_BYTES) {
+      this.sinceCollect = 0;
+      Bun.gc(true);
+    }
+    return view;
+  }
+
+  /** `v` itself when it already lives in the arena, else a copy that does. */
+  adopt(v: Float32Array): Float32Array {
+    return this.chunks.has(v.buffer) && v.length === this.dimension ? v : this.copy(v);
+  }
+
+  private grow(): void {
+    // chunks start small (an agent holding a handful of vectors stays small) and double
+    const cap = Math.max(1, Math.floor(MAX_CHUNK_BYTES / 4 / this.dimension));
+    const vectors = Math.min(this.nextVectors, cap);
+    this.nextVectors = Math.min(cap, this.nextVectors * 2);
+    this.chunk = new Float32Array(vectors * this.dimension);
+    this.chunks.add(this.chunk.buffer);
+    this.used = 0;
+  }
+}
+
+/** Runs of vectors that sit back to back in one chunk, in the order given. */
+export function contiguousRuns<T>(items: T[], vectorOf: (item: T) => Float32Array): { items: T[]; vectors: Float32Array }[] {
+  const runs: { items: T[]; vectors: Float32Array }[] = [];
+  let start = 0;
+  const close = (end: number) => {
+    if (end <= start) return;
+    const first = vectorOf(items[start]!);
+    const d = first.length;
+    runs.push({ items: items.slice(start, end), vectors: new Float32Array(first.buffer, first.byteOffset, (end - start) * d) });
+    start = end;
+  };
+  for (let i = 1; i < items.length; i++) {
+    const prev = vectorOf(items[i - 1]!);
+    const cur = vectorOf(items[i]!);
+    if (cur.buffer !== prev.buffer || cur.byteOffset !== prev.byteOffset + prev.byteLength) close(i);
+  }
+  close(items.length);
+  return runs;
+}
