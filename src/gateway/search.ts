@@ -15,6 +15,7 @@ import {
 } from "../gen/payload/v1/payload_pb";
 import type { Status } from "../gen/google/rpc/status_pb";
 import type { Search } from "../gen/vald/v1/search_pb";
+import { attachFloats, floatsOf } from "../rpc/wire-floats";
 import { mergeResults } from "./aggregation";
 import { multi, scopeOf, streamEach } from "./batch";
 import type { Gateway } from "./context";
@@ -44,7 +45,8 @@ export function searchDeadline(gw: Gateway, cfg: Search_Config, scope: CallScope
  * when no agent answered; too few results is NotFound (Vald), or DeadlineExceeded
  * when agents that missed the deadline might have supplied the rest.
  */
-export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, vector: number[], cfg: Search_Config, scope: CallScope): Promise<Search_Response> {
+/** `vector`: a Float32Array taken off the wire goes on to agents without a number[] (wire-floats.ts). */
+export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, vector: number[] | Float32Array, cfg: Search_Config, scope: CallScope): Promise<Search_Response> {
   const agents = gw.agents.list();
   if (agents.length === 0) throw noAgents(rpc, cfg.requestId);
   const deadline = searchDeadline(gw, cfg, scope);
@@ -52,7 +54,7 @@ export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, v
   // Vald's ratio: with several agents each contributes only its share of num.
   const perAgent = ratio !== undefined && ratio > 0 && ratio < 1 && agents.length > 1 ? Math.max(1, Math.ceil(cfg.num * ratio), cfg.minNum) : cfg.num;
   const agentReq = create(Search_RequestSchema, {
-    vector,
+    vector: vector instanceof Float32Array ? [] : vector,
     config: {
       requestId: cfg.requestId,
       num: perAgent,
@@ -65,6 +67,7 @@ export async function searchVector(gw: Gateway, kind: SearchKind, rpc: string, v
       edgeSize: cfg.edgeSize,
     },
   });
+  if (vector instanceof Float32Array) attachFloats(agentReq, "vector", vector);
   const leave = gw.searches.enter();
   let outcomes;
   try {
@@ -128,10 +131,14 @@ async function askAgents(gw: Gateway, agents: readonly AgentHandle[], rpc: strin
 
 export async function searchOne(gw: Gateway, kind: SearchKind, rpc: string, req: Search_Request, scope: CallScope): Promise<Search_Response> {
   const cfg = checkSearchConfig(rpc, req.config, gw.limits);
-  checkFloats(rpc, req.vector, cfg.requestId);
   const hook = gw.hooks.search;
-  if (hook !== undefined) return hook(rpc, req, scope, (r, s) => searchVector(gw, kind, rpc, r.vector, r.config!, s));
-  return searchVector(gw, kind, rpc, req.vector, cfg, scope);
+  if (hook !== undefined) {
+    checkFloats(rpc, req.vector, cfg.requestId);
+    return hook(rpc, req, scope, (r, s) => searchVector(gw, kind, rpc, r.vector, r.config!, s));
+  }
+  const vector = floatsOf(req, "vector") ?? req.vector;
+  checkFloats(rpc, vector, cfg.requestId);
+  return searchVector(gw, kind, rpc, vector, cfg, scope);
 }
 
 /** The id's own vector from any replica, then a search with it (so the id itself is in the answer). */

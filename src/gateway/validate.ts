@@ -29,7 +29,7 @@ export function checkBatch(rpc: string, items: number, limits: RequestLimits): v
   }
 }
 
-export function checkFloats(rpc: string, vector: readonly number[], requestId?: string): void {
+export function checkFloats(rpc: string, vector: ArrayLike<number>, requestId?: string): void {
   if (vector.length < MIN_DIMENSION) {
     throw invalidArgument(rpc, `vector has ${vector.length} dimensions, at least ${MIN_DIMENSION} are required`, requestId);
   }

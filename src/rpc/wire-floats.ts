@@ -8,8 +8,8 @@
 //
 // Everything else in the message is decoded by protobuf-es itself (mergeFromBinary
 // over the byte ranges between vector fields), so field semantics stay protobuf-es's.
-import { mergeFromBinary, ScalarType, create, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { mergeFromBinary, ScalarType, create, toBinary, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 
 /** Typed-array copies of the wire bytes are only valid on a little-endian host. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -109,9 +109,14 @@ function decodeInto(desc: DescMessage, plan: Plan, message: Record<string, unkno
 }
 
 /** Appends wire floats to a list field, keeping them as a Float32Array until read. */
-function appendFloats(message: Record<string, unknown>, localName: string, wire: Uint8Array): void {
-  const copy = new Float32Array(wire.length / 4);
-  new Uint8Array(copy.buffer).set(wire);
+function appendFloats(message: Record<string, unknown>, localName: string, wire: Uint8Array, given?: Float32Array): void {
+  let copy: Float32Array;
+  if (given !== undefined) {
+    copy = given;
+  } else {
+    copy = new Float32Array(wire.length / 4);
+    new Uint8Array(copy.buffer).set(wire);
+  }
   let fields = unread.get(message);
   const before = fields?.get(localName);
   const existing = before === undefined ? (message[localName] as number[]) : undefined;
@@ -149,4 +154,85 @@ function appendFloats(message: Record<string, unknown>, localName: string, wire:
 function settle(message: Record<string, unknown>, localName: string, value: unknown): void {
   Object.defineProperty(message, localName, { value, writable: true, enumerable: true, configurable: true });
   unread.get(message)?.delete(localName);
+}
+
+/**
+ * Gives a message's float list field the values of `values` (a Float32Array nobody
+ * else writes to), kept unread like a decoded one: an in-process callee takes it with
+ * floatsOf and encodeWithFloats writes it out in one copy.
+ */
+export function attachFloats(message: object, localName: string, values: Float32Array): void {
+  unread.get(message)?.delete(localName);
+  (message as Record<string, unknown>)[localName] = [];
+  appendFloats(message as Record<string, unknown>, localName, EMPTY, values);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * toBinary(desc, message), writing float lists still held as Float32Array (decoded or
+ * attached, see floatsOf) in one copy each instead of element by element.
+ */
+export function encodeWithFloats<D extends DescMessage>(desc: D, message: MessageShape<D>): Uint8Array {
+  const plan = LITTLE_ENDIAN ? planOf(desc) : null;
+  if (plan === null || !holdsUnread(plan, message as Record<string, unknown>)) return toBinary(desc, message);
+  const parts: Uint8Array[] = [];
+  encodeInto(desc, plan, message as Record<string, unknown>, parts);
+  return join(parts);
+}
+
+function holdsUnread(plan: Plan, message: Record<string, unknown>): boolean {
+  const fields = unread.get(message);
+  if (fields !== undefined && fields.size > 0) return true;
+  for (const f of plan.nested.values()) {
+    const childPlan = planOf(f.message!)!;
+    const v = message[f.localName];
+    if (f.fieldKind === "list") {
+      for (const item of v as Record<string, unknown>[]) if (holdsUnread(childPlan, item)) return true;
+    } else if (v !== undefined && holdsUnread(childPlan, v as Record<string, unknown>)) return true;
+  }
+  return false;
+}
+
+/** Our fields first (tag, length, bytes), then every other field as protobuf-es writes it. */
+function encodeInto(desc: DescMessage, plan: Plan, message: Record<string, unknown>, parts: Uint8Array[]): void {
+  const fields = unread.get(message);
+  // a copy without the fields written here; Object.keys, not a spread, which would
+  // read (and so build) the lists still held as Float32Array
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(message)) if (fields?.has(k) !== true) rest[k] = message[k];
+  for (const f of plan.floats.values()) {
+    const values = fields?.get(f.localName);
+    if (values === undefined) continue;
+    rest[f.localName] = [];
+    if (values.length === 0) continue;
+    parts.push(new BinaryWriter().tag(f.number, WireType.LengthDelimited).uint32(values.byteLength).finish());
+    parts.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+  for (const f of plan.nested.values()) {
+    const v = message[f.localName];
+    if (v === undefined) continue;
+    const items = f.fieldKind === "list" ? (v as Record<string, unknown>[]) : [v as Record<string, unknown>];
+    const childPlan = planOf(f.message!)!;
+    for (const item of items) {
+      const sub: Uint8Array[] = [];
+      encodeInto(f.message!, childPlan, item, sub);
+      const len = sub.reduce((n, p) => n + p.byteLength, 0);
+      parts.push(new BinaryWriter().tag(f.number, WireType.LengthDelimited).uint32(len).finish(), ...sub);
+    }
+    rest[f.localName] = f.fieldKind === "list" ? [] : undefined;
+  }
+  parts.push(toBinary(desc, rest as MessageShape<DescMessage>));
+}
+
+function join(parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }

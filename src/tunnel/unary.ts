@@ -3,11 +3,12 @@
 // trailers, decode. Same wire exchange as the gRPC transport makes (request head with
 // grpc headers, enveloped body, response head, body, trailers with grpc-status), so
 // either end may still be Connect's.
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { readAllBytes } from "@connectrpc/connect/protocol";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { envelope, ENVELOPE_HEADER_BYTES, unwrapEnvelope } from "../rpc/envelope";
+import { encodeWithFloats } from "../rpc/wire-floats";
 import type { Mux } from "./mux";
 
 export interface TunnelUnaryLimits {
@@ -26,7 +27,7 @@ export async function tunnelUnary<I extends DescMessage, O extends DescMessage>(
 ): Promise<UnaryResponse<I, O>> {
   if (signal?.aborted) throw ConnectError.from(signal.reason ?? new ConnectError("call canceled", Code.Canceled), Code.Canceled);
   const message = isMessage(input, method.input) ? input : create(method.input, input);
-  const bytes = toBinary(method.input, message);
+  const bytes = encodeWithFloats(method.input, message);
   if (bytes.byteLength > limits.writeMaxBytes) {
     throw new ConnectError(`message size ${bytes.byteLength} is larger than configured writeMaxBytes ${limits.writeMaxBytes}`, Code.ResourceExhausted);
   }

@@ -11,7 +11,7 @@ import {
   Search_RequestSchema,
   Search_ResponseSchema,
 } from "../../src/gen/payload/v1/payload_pb";
-import { decodeWithFloats, floatsOf } from "../../src/rpc/wire-floats";
+import { attachFloats, decodeWithFloats, encodeWithFloats, floatsOf } from "../../src/rpc/wire-floats";
 import { rng } from "../fuzz/rng";
 
 function same<D extends DescMessage>(desc: D, bytes: Uint8Array): MessageShape<D> {
@@ -91,4 +91,32 @@ test("broken input is refused, as fromBinary refuses it; messages without floats
   expect(() => decodeWithFloats(Search_RequestSchema, odd)).toThrow(/packed float/);
   const res = create(Search_ResponseSchema, { requestId: "x", results: [{ id: "a", distance: 1 }] });
   same(Search_ResponseSchema, toBinary(Search_ResponseSchema, res));
+});
+
+test("encodeWithFloats writes what toBinary would mean: decoded, attached and nested vectors round-trip", () => {
+  const g = rng(11);
+  const r = () => g.next();
+  for (let i = 0; i < 100; i++) {
+    const d = 2 + Math.floor(r() * 200);
+    const inserts = create(Insert_MultiRequestSchema, {
+      requests: Array.from({ length: 1 + Math.floor(r() * 4) }, (_, j) => ({ vector: { id: `id-${i}-${j}`, vector: vector(r, d), timestamp: BigInt(j + 1) }, config: { timestamp: 5n } })),
+    });
+    const plain = toBinary(Insert_MultiRequestSchema, inserts);
+    const decoded = decodeWithFloats(Insert_MultiRequestSchema, plain);
+    const again = encodeWithFloats(Insert_MultiRequestSchema, decoded);
+    expect(equals(Insert_MultiRequestSchema, fromBinary(Insert_MultiRequestSchema, again), inserts)).toBe(true);
+    // encoding read nothing: the vectors are still held as Float32Array
+    expect(floatsOf(decoded.requests[0]!.vector, "vector")).toBeDefined();
+
+    const q = create(Search_RequestSchema, { config: { num: 3, requestId: `r${i}` } });
+    const f32 = new Float32Array(vector(r, d));
+    attachFloats(q, "vector", f32);
+    expect(floatsOf(q, "vector")).toBe(f32);
+    const wire = encodeWithFloats(Search_RequestSchema, q);
+    const back = fromBinary(Search_RequestSchema, wire);
+    expect(back.vector).toEqual(Array.from(f32));
+    expect(back.config?.requestId).toBe(`r${i}`);
+    expect(q.vector).toEqual(Array.from(f32)); // and the message reads as it should
+    expect(encodeWithFloats(Search_RequestSchema, q)).toEqual(toBinary(Search_RequestSchema, q));
+  }
 });
