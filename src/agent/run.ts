@@ -179,6 +179,8 @@ export async function startAgent(
   const engine = await (createEngine ?? nativeEngineFactory(alog))(engineOptions(cfg, name));
   const counts = engine.counts();
   alog.info("index loaded", {
+    // the distance kernel picked for this metric and type on this CPU (e.g. haswell = AVX2+FMA, skylake/genoa/sapphire = AVX-512 flavours, neon/sve on arm64)
+    kernel: `${cfg.index.metric} ${cfg.index.quantization}: ${engine.isa}`,
     isa: engine.isa,
     simd: cfg.index.simd,
     dimension: cfg.index.dimension,
