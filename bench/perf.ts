@@ -23,16 +23,17 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
+  Insert_MultiRequestSchema,
+  Insert_RequestSchema,
+  Object_StreamLocationSchema,
   Search_MultiRequestSchema,
   Search_RequestSchema,
   Search_ResponseSchema,
   Search_ResponsesSchema,
-  type Search_Request,
+  Search_StreamResponseSchema,
 } from "../src/gen/payload/v1/payload_pb";
 import { Agent } from "../src/gen/core/v1/agent_pb";
 import { Index } from "../src/gen/vald/v1/index_pb";
-import { Insert } from "../src/gen/vald/v1/insert_pb";
-import { Search } from "../src/gen/vald/v1/search_pb";
 import { openIndex } from "../src/index/addon";
 import { benchArgs } from "./lib/args";
 import { cLoad } from "./lib/cload";
@@ -193,30 +194,30 @@ function rawRun(search: (q: Float32Array) => ArrayLike<number>, queries: Float32
   return { cpuUs: (u.user + u.system) / n, qps: (n / wall) * 1000, latencies, found };
 }
 
-async function ingest(kind: "multi" | "stream", addr: string, ds: Dataset, n: number, holder: () => number): Promise<{ insertS: number; indexS: number; peakRss: number }> {
-  const client = new GrpcClient(addr);
+/** Pre-encoded ingest bodies: MultiInsert batches of BATCH, and StreamInsert items. */
+function ingestBodies(ds: Dataset, n: number): { multi: Uint8Array[]; stream: Uint8Array[] } {
   const d = ds.dimension;
   const item = (i: number) => ({ vector: { id: String(i), vector: Array.from(row(ds.train, d, i)) } });
+  const multi: Uint8Array[] = [];
+  for (let from = 0; from < n; from += BATCH) {
+    const requests = Array.from({ length: Math.min(BATCH, n - from) }, (_, j) => item(from + j));
+    multi.push(toBinary(Insert_MultiRequestSchema, create(Insert_MultiRequestSchema, { requests })));
+  }
+  const stream = Array.from({ length: n }, (_, i) => toBinary(Insert_RequestSchema, create(Insert_RequestSchema, item(i))));
+  return { multi, stream };
+}
+
+/** The C-core client sends pre-encoded inserts (its CPU and encoding are not alvd's), then CreateIndex. */
+async function ingest(kind: "multi" | "stream", addr: string, bodies: { multi: Uint8Array[]; stream: Uint8Array[] }, n: number, holder: () => number): Promise<{ insertS: number; indexS: number; peakRss: number }> {
+  const client = new GrpcClient(addr);
   try {
     await client.waitReady();
     let t = performance.now();
     if (kind === "multi") {
-      let next = 0;
-      const worker = async () => {
-        while (next < n) {
-          const from = next;
-          next = Math.min(n, next + BATCH);
-          const requests = Array.from({ length: next - from }, (_, j) => item(from + j));
-          await client.unary(Insert.method.multiInsert, { requests });
-        }
-      };
-      await Promise.all([worker(), worker()]);
+      await cLoad(addr, "/vald.v1.Insert/MultiInsert", bodies.multi, { concurrency: 2 });
     } else {
-      const reqs = Array.from({ length: n }, (_, i) => create(Insert.method.streamInsert.input, item(i)));
-      let failed = 0;
-      await client.pipeline(Insert.method.streamInsert, reqs, 64, (res) => {
-        if (res.payload.case === "status") failed++;
-      });
+      const run = await cLoad(addr, "/vald.v1.Insert/StreamInsert", bodies.stream, { concurrency: 64, stream: true });
+      const failed = run.responses.filter((b) => fromBinary(Object_StreamLocationSchema, b).payload.case !== "location").length;
       if (failed > 0) throw new Error(`StreamInsert: ${failed} items failed`);
     }
     const insertS = (performance.now() - t) / 1000;
@@ -244,11 +245,15 @@ export async function benchPerf(argv: string[]): Promise<void> {
   const searchBytes = queries.map((v) =>
     toBinary(Search_RequestSchema, create(Search_RequestSchema, { vector: Array.from(v), config: { num: K, radius: -1, edgeSize: o.ef, timeout: 10_000_000_000n } })),
   );
+  // StreamSearch takes Search.Request messages, like Search
+  const streamSearchBytes = searchBytes;
   const multiBytes: Uint8Array[] = [];
   for (let q = 0; q < o.queries; q += 16) {
     const requests = queries.slice(q, q + 16).map((v) => ({ vector: Array.from(v), config: { num: K, radius: -1, edgeSize: o.ef, timeout: 10_000_000_000n } }));
     multiBytes.push(toBinary(Search_MultiRequestSchema, create(Search_MultiRequestSchema, { requests })));
   }
+  log("encoding the ingest requests …");
+  const bodies = ingestBodies(ds, n);
   const keys = Float64Array.from({ length: n }, (_, i) => i);
   const vectors = ds.train.subarray(0, n * d);
 
@@ -296,7 +301,7 @@ export async function benchPerf(argv: string[]): Promise<void> {
     try {
       const rssBefore = rssOf(dep.holder.proc.pid);
       log(`${kind}: MultiInsert ${n} + CreateIndex …`);
-      const ing = await ingest("multi", dep.addr, ds, n, () => dep.holder.proc.pid);
+      const ing = await ingest("multi", dep.addr, bodies, n, () => dep.holder.proc.pid);
       const rssAfter = rssOf(dep.holder.proc.pid);
       ingestRows.push([kind, "MultiInsert ×1000 + CreateIndex", fmt.s(ing.insertS), fmt.s(ing.indexS), fmt.s(ing.insertS + ing.indexS), fmt.s(addonBuildS), fmt.ratio(ing.insertS + ing.indexS, addonBuildS)]);
       log(`${kind}: insert ${fmt.s(ing.insertS)} + index ${fmt.s(ing.indexS)}; settling ${o.settleS} s …`);
@@ -307,7 +312,8 @@ export async function benchPerf(argv: string[]): Promise<void> {
       const methods: [string, string, Uint8Array[], number][] = [["Search", "/vald.v1.Search/Search", searchBytes, o.concurrency]];
       if (kind === "agent") methods.push(["MultiSearch ×16", "/vald.v1.Search/MultiSearch", multiBytes, 1]);
       for (const [label, path, bodies, conc] of methods) {
-        await cLoad(dep.addr, path, bodies.slice(0, 50), { concurrency: conc }); // warm-up
+        // warm-up: one pass over the bodies, so the JIT has settled before CPU is counted
+        await cLoad(dep.addr, path, bodies, { concurrency: conc });
         const cpu: number[] = [];
         const qps: number[] = [];
         let last: Awaited<ReturnType<typeof cLoad>> | undefined;
@@ -329,27 +335,25 @@ export async function benchPerf(argv: string[]): Promise<void> {
         log(`${kind} ${label}: ${fmt.int(m.cpuUs)} µs/q (usearch ${fmt.int(median(refCpu.usearch))}, addon ${fmt.int(median(refCpu.addon))}), p50 ${fmt.ms(m.p50)} p99 ${fmt.ms(m.p99)}`);
       }
       if (kind === "agent") {
-        // StreamSearch, 16 in flight on one stream (grpc-js: its CPU is not counted either)
-        const reqs: Search_Request[] = searchBytes.map((b) => fromBinary(Search_RequestSchema, b));
+        // StreamSearch: one stream, --concurrency queries in flight, the same C-core client
         const cpu: number[] = [];
         const qps: number[] = [];
-        let found: number[][] = [];
-        let latencies: Float64Array = new Float64Array(0);
+        let last: Awaited<ReturnType<typeof cLoad>> | undefined;
         for (let r = 0; r < o.runs; r++) {
           measure("usearch");
           measure("addon");
           const c0 = cpuOf(dep.pids());
-          const got: number[][] = [];
-          const run = await client.pipeline(Search.method.streamSearch, reqs, o.concurrency, (res) => {
-            got.push(res.payload.case === "response" ? res.payload.value.results.map((x) => Number(x.id)) : []);
-          });
-          cpu.push(((cpuOf(dep.pids()) - c0) * 1e6) / reqs.length);
-          qps.push((reqs.length / run.wallMs) * 1000);
-          found = got;
-          latencies = run.latencies;
+          last = await cLoad(dep.addr, "/vald.v1.Search/StreamSearch", streamSearchBytes, { concurrency: o.concurrency, repeat: o.repeat, stream: true });
+          cpu.push(((cpuOf(dep.pids()) - c0) * 1e6) / last.responses.length);
+          qps.push((last.responses.length / last.wallMs) * 1000);
         }
-        const m = summarise(cpu, qps, latencies, found, gt);
+        const found = last!.responses.slice(0, o.queries).map((b) => {
+          const res = fromBinary(Search_StreamResponseSchema, b);
+          return res.payload.case === "response" ? res.payload.value.results.map((x) => Number(x.id)) : [];
+        });
+        const m = summarise(cpu, qps, last!.latenciesMs, found, gt);
         rows.push([kind, "StreamSearch", o.concurrency, fmt.f(m.recall, 4), fmt.int(m.cpuUs), fmt.ratio(median(refCpu.usearch), m.cpuUs), fmt.ratio(median(refCpu.addon), m.cpuUs), fmt.int(m.qps), fmt.ms(m.p50), fmt.ms(m.p99), fmt.ratio(m.p99, m.p50)]);
+        log(`${kind} StreamSearch: ${fmt.int(m.cpuUs)} µs/q, p50 ${fmt.ms(m.p50)} p99 ${fmt.ms(m.p99)}`);
       }
       client.close();
       let rssRestart: number | undefined;
@@ -379,7 +383,7 @@ export async function benchPerf(argv: string[]): Promise<void> {
       const sdep = await deploy("agent", d, o.ef, sdir);
       try {
         log("agent: StreamInsert + CreateIndex …");
-        const s = await ingest("stream", sdep.addr, ds, n, () => sdep.holder.proc.pid);
+        const s = await ingest("stream", sdep.addr, bodies, n, () => sdep.holder.proc.pid);
         ingestRows.push(["agent", "StreamInsert (64 in flight) + CreateIndex", fmt.s(s.insertS), fmt.s(s.indexS), fmt.s(s.insertS + s.indexS), fmt.s(addonBuildS), fmt.ratio(s.insertS + s.indexS, addonBuildS)]);
       } finally {
         await sdep.stop();

@@ -27,13 +27,14 @@ function frame(messages: Uint8Array[]): Uint8Array {
   return out;
 }
 
-export async function cLoad(target: string, path: string, requests: Uint8Array[], opts: { repeat?: number; concurrency: number }): Promise<LoadRun> {
+/** `stream`: the requests go down one bidi stream with `concurrency` in flight */
+export async function cLoad(target: string, path: string, requests: Uint8Array[], opts: { repeat?: number; concurrency: number; stream?: boolean }): Promise<LoadRun> {
   const dir = mkdtempSync(join(tmpdir(), "alvd-cload-"));
   try {
     const reqFile = join(dir, "requests.bin");
     const outFile = join(dir, "out.bin");
     writeFileSync(reqFile, frame(requests));
-    const p = Bun.spawn(["/usr/bin/python3", SCRIPT, target, path, reqFile, String(opts.repeat ?? 1), String(opts.concurrency), outFile], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["/usr/bin/python3", SCRIPT, target, path, reqFile, String(opts.repeat ?? 1), String(opts.concurrency), outFile, ...(opts.stream ? ["stream"] : [])], { stdout: "pipe", stderr: "pipe" });
     const [err, code] = [await new Response(p.stderr).text(), await p.exited];
     if (code !== 0) throw new Error(`python grpc load on ${path} failed (${code}): ${err.trim()}`);
     const buf = readFileSync(outFile);
