@@ -113,13 +113,19 @@ async function* mapOutput<D extends DescMessage>(desc: D, out: AsyncIterable<Mes
 export interface DirectTransport extends Transport {
   /** the unary methods the routes registered, by request path ("/vald.v1.Search/Search") */
   readonly unaryMethods: ReadonlyMap<string, DescMethodUnary>;
+  /** the streaming methods, likewise */
+  readonly streamMethods: ReadonlyMap<string, DescMethodStreaming>;
 }
 
 /** `interceptors` run around every method, outside those the routes register themselves. */
 export function createDirectTransport(routes: (router: ConnectRouter) => void, interceptors: Interceptor[] = []): DirectTransport {
   const methods = capture(routes, interceptors);
   const unaryMethods = new Map<string, DescMethodUnary>();
-  for (const [path, r] of methods) if (r.spec.kind === "unary") unaryMethods.set(path, r.spec.method as DescMethodUnary);
+  const streamMethods = new Map<string, DescMethodStreaming>();
+  for (const [path, r] of methods) {
+    if (r.spec.kind === "unary") unaryMethods.set(path, r.spec.method as DescMethodUnary);
+    else streamMethods.set(path, r.spec.method as DescMethodStreaming);
+  }
   const lookup = (m: DescMethod): Registered => {
     const r = methods.get(key(m));
     if (r === undefined) throw new ConnectError(`${m.parent.typeName}.${m.name} is not implemented`, Code.Unimplemented);
@@ -140,6 +146,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
 
   return {
     unaryMethods,
+    streamMethods,
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
       signal: AbortSignal | undefined,

@@ -5,14 +5,16 @@
 // that machinery cost more CPU than the vector search itself. Here a call is: read the
 // body, run it through invokeUnary (unary-call.ts), respond, send the status as trailers.
 //
-// Only plain unary calls take this path: protobuf (not JSON) bodies without
-// compression. Everything else (streams, gRPC-web, Connect, gzip, unknown paths) falls
-// through to Connect unchanged, so behaviour is Connect's wherever this path declines.
+// Streaming calls take the same road through grpc-stream.ts. Only plain gRPC takes it:
+// protobuf (not JSON) bodies without message compression. Everything else (gRPC-web,
+// Connect, gzip, unknown paths) falls through to Connect unchanged, so behaviour is
+// Connect's wherever this path declines.
 import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { createDirectTransport, type DirectTransport } from "./direct-transport";
 import { ENVELOPE_HEADER_BYTES } from "./envelope";
+import { serveStream } from "./grpc-stream";
 import { headerBlock, stopReading } from "./h2-adapter";
 import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "./unary-call";
 
@@ -32,14 +34,18 @@ export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHea
 export function grpcUnaryHandler(opts: GrpcUnaryOptions): StreamHandler {
   const transport = createDirectTransport(opts.routes);
   const methods = transport.unaryMethods;
+  const streaming = transport.streamMethods;
 
   return (stream, headers, header, refusal) => {
     if (headers[":method"] !== "POST") return false;
-    const method = methods.get(headers[":path"] ?? "");
-    if (method === undefined) return false;
+    const path = headers[":path"] ?? "";
+    const method = methods.get(path);
+    const streamMethod = method === undefined ? streaming.get(path) : undefined;
+    if (method === undefined && streamMethod === undefined) return false;
     if (!isPlainGrpc(headers["content-type"], headers["grpc-encoding"] as string | undefined)) return false;
     if (refusal) respondStatus(stream, refusal);
-    else void serve(stream, header, method, transport, opts);
+    else if (method !== undefined) void serve(stream, header, method, transport, opts);
+    else void serveStream(stream, header, streamMethod!, transport, opts);
     return true;
   };
 }

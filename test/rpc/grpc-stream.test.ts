@@ -1,0 +1,87 @@
+// Streaming calls on an agent's port, framed by hand over node:http2, for what a normal
+// client never sends: envelopes cut at every byte, a compressed flag without an
+// encoding, a stream that ends inside a message, garbage after good items. Each must
+// end with the right status, and the port must go on serving.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import http2 from "node:http2";
+import { Insert_RequestSchema, Object_StreamLocationSchema, Search_RequestSchema, Search_StreamResponseSchema } from "../../src/gen/payload/v1/payload_pb";
+import { startAgent, type AgentProc } from "../lib/cluster";
+
+let agent: AgentProc;
+beforeAll(async () => {
+  agent = await startAgent({ servers: [], name: "stream-frames", dimension: 4, extra: ["--server=", "--max-message-size=4KiB"] });
+});
+afterAll(async () => {
+  await agent.stop();
+});
+
+function envelope(bytes: Uint8Array, flags = 0): Uint8Array {
+  const out = new Uint8Array(5 + bytes.length);
+  out[0] = flags;
+  new DataView(out.buffer).setUint32(1, bytes.length);
+  out.set(bytes, 5);
+  return out;
+}
+
+/** Sends `chunks` (each its own write) and half-closes; collects the answer's messages and status. */
+async function call(path: string, chunks: Uint8Array[]): Promise<{ messages: Uint8Array[]; status: number; message: string }> {
+  const session = http2.connect(`http://127.0.0.1:${agent.grpcPort}`);
+  try {
+    const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+    let body = Buffer.alloc(0);
+    let trailers: http2.IncomingHttpHeaders = {};
+    let head: http2.IncomingHttpHeaders = {};
+    req.on("response", (h) => (head = h));
+    req.on("trailers", (t) => (trailers = t));
+    req.on("data", (c: Buffer) => (body = Buffer.concat([body, c])));
+    const ended = new Promise<void>((resolve) => req.on("close", () => resolve()));
+    for (const c of chunks) req.write(c);
+    req.end();
+    await ended;
+    const messages: Uint8Array[] = [];
+    for (let at = 0; at + 5 <= body.length; ) {
+      const len = body.readUInt32BE(at + 1);
+      messages.push(body.subarray(at + 5, at + 5 + len));
+      at += 5 + len;
+    }
+    const st = trailers["grpc-status"] ?? head["grpc-status"];
+    return { messages, status: Number(st), message: decodeURIComponent(String(trailers["grpc-message"] ?? head["grpc-message"] ?? "")) };
+  } finally {
+    session.close();
+  }
+}
+
+const insert = (id: string, v: number[]) => toBinary(Insert_RequestSchema, create(Insert_RequestSchema, { vector: { id, vector: v } }));
+
+test("envelopes cut at every byte still decode, and each item is answered in order", async () => {
+  const whole = new Uint8Array([...envelope(insert("a", [1, 2, 3, 4])), ...envelope(insert("b", [5, 6, 7, 8]))]);
+  const bytes = Array.from(whole, (b) => new Uint8Array([b]));
+  const r = await call("/vald.v1.Insert/StreamInsert", bytes);
+  expect(r.status).toBe(0);
+  const locs = r.messages.map((m) => fromBinary(Object_StreamLocationSchema, m));
+  expect(locs.map((l) => (l.payload.case === "location" ? l.payload.value.uuid : "status"))).toEqual(["a", "b"]);
+  const s = await call("/vald.v1.Search/StreamSearch", [envelope(toBinary(Search_RequestSchema, create(Search_RequestSchema, { vector: [1, 2, 3, 4], config: { num: 1 } })))]);
+  expect(s.status).toBe(0);
+  const hit = fromBinary(Search_StreamResponseSchema, s.messages[0]!);
+  expect(hit.payload.case === "response" ? hit.payload.value.results[0]?.id : undefined).toBe("a");
+});
+
+test("broken framing ends the stream with INVALID_ARGUMENT or RESOURCE_EXHAUSTED, and the agent keeps serving", async () => {
+  const good = envelope(insert("c", [1, 1, 1, 1]));
+  const garbage = await call("/vald.v1.Insert/StreamInsert", [good, envelope(new Uint8Array([0xff, 0xff, 0xff]))]);
+  expect(garbage.status).toBe(Code.InvalidArgument);
+  expect(garbage.message).toMatch(/cannot decode/);
+  const compressed = await call("/vald.v1.Insert/StreamInsert", [envelope(insert("d", [1, 1, 1, 1]), 1)]);
+  expect(compressed.status).toBe(Code.InvalidArgument);
+  expect(compressed.message).toMatch(/compressed/);
+  const cut = await call("/vald.v1.Insert/StreamInsert", [good.subarray(0, good.length - 2)]);
+  expect(cut.status).toBe(Code.InvalidArgument);
+  expect(cut.message).toMatch(/ended inside a message/);
+  const big = await call("/vald.v1.Insert/StreamInsert", [envelope(new Uint8Array(8192))]);
+  expect(big.status).toBe(Code.ResourceExhausted);
+  // and the agent still serves
+  const after = await call("/vald.v1.Insert/StreamInsert", [envelope(insert("e", [2, 2, 2, 2]))]);
+  expect(after.status).toBe(0);
+});
