@@ -8,10 +8,13 @@ const FIRST_CHUNK_VECTORS = 256;
 const MAX_CHUNK_BYTES = 16 << 20;
 /**
  * A write leaves garbage several times its vector's size behind (the decoded request,
- * its log record); collecting every so many staged bytes keeps that garbage, and so
- * the RSS of a bulk load, proportional to this instead of to the whole load.
+ * its log record). Collecting every so many staged bytes keeps that garbage, and so the
+ * RSS of a bulk load, proportional to this instead of to the whole load. A collection
+ * costs time in proportion to the objects the agent holds, so the interval grows with
+ * them: about the same collection time per vector stored, at any size.
  */
-const COLLECT_EVERY_BYTES = 32 << 20;
+const COLLECT_EVERY_BYTES = 8 << 20;
+const COLLECT_BYTES_PER_HELD = 64;
 
 export class VectorArena {
   private chunk: Float32Array | null = null;
@@ -21,7 +24,11 @@ export class VectorArena {
   private readonly chunks = new WeakSet<ArrayBufferLike>();
   private sinceCollect = 0;
 
-  constructor(private readonly dimension: number) {}
+  /** `held`: how many vectors the agent holds (the collection's cost grows with it) */
+  constructor(
+    private readonly dimension: number,
+    private readonly held: () => number = () => 0,
+  ) {}
 
   /** A copy of `v` inside the arena. */
   copy(v: ArrayLike<number>): Float32Array {
@@ -31,7 +38,7 @@ export class VectorArena {
     view.set(v);
     this.used += d;
     this.sinceCollect += view.byteLength;
-    if (this.sinceCollect >= COLLECT_EVERY_BYTES) {
+    if (this.sinceCollect >= Math.max(COLLECT_EVERY_BYTES, this.held() * COLLECT_BYTES_PER_HELD)) {
       this.sinceCollect = 0;
       Bun.gc(true);
     }

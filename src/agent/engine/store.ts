@@ -52,7 +52,7 @@ export class VectorStore {
     private readonly index: AnnIndex,
     dimension: number,
   ) {
-    this.arena = new VectorArena(dimension);
+    this.arena = new VectorArena(dimension, () => this.entries.size);
   }
 
   get size(): number {
