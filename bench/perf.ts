@@ -80,6 +80,7 @@ function parseArgs(argv: string[]): Options {
 /** The npm prebuilt usearch, loaded the way its users load it. */
 interface PrebuiltIndex {
   add(keys: BigUint64Array, vectors: Float32Array, threads?: number): void;
+  save(path: string): void;
   search(vector: Float32Array, k: number, threads?: number): { keys: BigUint64Array; count: number };
 }
 
@@ -273,6 +274,13 @@ export async function benchPerf(argv: string[]): Promise<void> {
   await addon.addAsync(keys, vectors, threads);
   const addonBuildS = (performance.now() - t) / 1000;
   log(`built: usearch ${fmt.s(upstreamBuildS)}, addon ${fmt.s(addonBuildS)} (addon isa ${addon.isa})`);
+  // The kernels compared on one graph: the prebuilt's own index file, loaded by our addon
+  // (two builds on several threads give two slightly different graphs).
+  const graphFile = join(mkdtempSync(join(tmpdir(), "alvd-perf-graph-")), "usearch.bin");
+  upstream.save(graphFile);
+  const sameGraph = openIndex({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: o.ef }, "auto");
+  sameGraph.load(graphFile);
+  rmSync(graphFile, { force: true });
   const searchUpstream = (q: Float32Array) => {
     const m = upstream.search(q, K, 1);
     return Array.from(m.keys.subarray(0, m.count), Number);
@@ -281,15 +289,20 @@ export async function benchPerf(argv: string[]): Promise<void> {
     const h = addon.search(q, K, o.ef);
     return h.keys.subarray(0, h.count);
   };
+  const searchSameGraph = (q: Float32Array) => {
+    const h = sameGraph.search(q, K, o.ef);
+    return h.keys.subarray(0, h.count);
+  };
 
   const rows: (string | number)[][] = [];
-  const refCpu = { usearch: [] as number[], addon: [] as number[] };
-  const refQps = { usearch: [] as number[], addon: [] as number[] };
-  const refLast: Partial<Record<"usearch" | "addon", ReturnType<typeof rawRun>>> = {};
+  type Ref = "usearch" | "addon" | "same";
+  const refCpu: Record<Ref, number[]> = { usearch: [], addon: [], same: [] };
+  const refQps: Record<Ref, number[]> = { usearch: [], addon: [], same: [] };
+  const refLast: Partial<Record<Ref, ReturnType<typeof rawRun>>> = {};
   const ingestRows: (string | number)[][] = [];
   const memRows: (string | number)[][] = [];
-  const measure = (which: "usearch" | "addon") => {
-    const r = rawRun(which === "usearch" ? searchUpstream : searchAddon, queries, o.repeat);
+  const measure = (which: Ref) => {
+    const r = rawRun(which === "usearch" ? searchUpstream : which === "addon" ? searchAddon : searchSameGraph, queries, o.repeat);
     refCpu[which].push(r.cpuUs);
     refQps[which].push(r.qps);
     refLast[which] = r;
@@ -391,9 +404,14 @@ export async function benchPerf(argv: string[]): Promise<void> {
       }
     }
   }
-  const refRows = (["usearch", "addon"] as const).map((w) => {
+  // kernels on one graph: alternate the prebuilt and our addon on the prebuilt's own index
+  for (let r = 0; r < o.runs; r++) {
+    measure("usearch");
+    measure("same");
+  }
+  const refRows = (["usearch", "addon", "same"] as const).map((w) => {
     const last = refLast[w];
-    return [w === "usearch" ? "usearch (npm prebuilt), 1 thread" : "our addon, 1 thread", last ? fmt.f(recallAtK(last.found, gt, K), 4) : "–", fmt.int(median(refCpu[w])), fmt.int(median(refQps[w])), last ? fmt.ms(percentile(last.latencies, 50)) : "–"];
+    return [w === "usearch" ? "usearch (npm prebuilt), 1 thread" : w === "addon" ? "our addon, 1 thread (its own build)" : "our addon on usearch's graph, 1 thread", last ? fmt.f(recallAtK(last.found, gt, K), 4) : "–", fmt.int(median(refCpu[w])), fmt.int(median(refQps[w])), last ? fmt.ms(percentile(last.latencies, 50)) : "–"];
   });
   const report = [
     `## perf — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
@@ -417,4 +435,5 @@ export async function benchPerf(argv: string[]): Promise<void> {
   mkdirSync(CACHE_DIR, { recursive: true });
   writeFileSync(join(CACHE_DIR, "perf-last.md"), report);
   addon.clear();
+  sameGraph.clear();
 }
