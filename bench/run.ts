@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<(argv: string[]) => Promise<void>>> 
   heal: async () => (await import("./heal")).benchHeal,
   perf: async () => (await import("./perf")).benchPerf,
   hooks: async () => (await import("./hooks")).benchHooks,
+  scale: async () => (await import("./scale")).benchScale,
 };
 
 const [name, ...rest] = process.argv.slice(2);
