@@ -20,7 +20,7 @@
 // --runs 3, --repeat 2, --concurrency 16, --centres 300, --seed 1, --settle-s 10, --render
 import { createRequire } from "node:module";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { z } from "zod";
@@ -247,6 +247,7 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
   const d = p.d;
   const nq = p.queries.length / d;
   const queries = Array.from({ length: nq }, (_, q) => p.queries.subarray(q * d, (q + 1) * d));
+  const loadStart = loadavg()[0]!;
   log(`\n== ${p.label}: ${p.n} × ${d}, ${nq} queries, ef ${o.ef}`);
 
   // buffers reused by every chunk: allocated before the baselines are read
@@ -356,6 +357,7 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
       buildS: { usearch: usearchS, addon: addonS, alvdInsert: insertS, alvdIndex: indexS },
       rss: { usearch: usearchRss, addon: addonRss, alvd: agentRss, alvdSettled: agentSettled, alvdPeak: agentPeak },
       addonIndexBytes,
+      load: [loadStart, loadavg()[0]!],
       search: {
         usearch: raw(acc.usearch),
         addon: raw(acc.addon),

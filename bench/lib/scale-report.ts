@@ -15,6 +15,8 @@ export interface PointResult {
   /** bytes: RSS growth of this process (raw) or of the agent (alvd) */
   rss: { usearch: number; addon: number; alvd: number; alvdSettled: number; alvdPeak: number };
   addonIndexBytes: number;
+  /** 1-minute load average when the point started and ended (absent in older runs) */
+  load?: [start: number, end: number];
   search: {
     usearch: { recall: number; cpuUs: number; qps: number };
     addon: { recall: number; cpuUs: number; qps: number };
@@ -111,6 +113,7 @@ export function scaleReport(run: ScaleRun, svgFile: string): string {
     fmt.s(alvdBuild(p)),
     fmt.ratio(alvdBuild(p), p.buildS.addon),
     fmt.int((alvdBuild(p) * 1e6) / p.n),
+    p.load ? `${fmt.f(p.load[0], 1)} → ${fmt.f(p.load[1], 1)}` : "–",
   ]);
   const memRows = pts.map((p) => [
     label(p),
@@ -146,6 +149,9 @@ export function scaleReport(run: ScaleRun, svgFile: string): string {
     `- Memory per vector: RSS growth of the benchmark process while a raw index is built (rows generated into one reused buffer, a full GC before each ` +
       `reading), against the agent's RSS growth over ingest + CreateIndex, again ${run.settleS} s later, and its peak. \`memoryUsage\` is what the addon says it holds.`,
     `- Builds run once per point; search figures are medians of ${run.runs} run(s) of ${pts[0]?.queries ?? "?"} queries × ${run.repeat}, raw and alvd alternating.`,
+    `- Reading: a build is one measurement on a shared ${run.cores}-core box, so its ratio carries whatever else ran at that moment (see the load ` +
+      "column): only large build ratios mean something. Recall at one fixed ef falls with N on this data (a high intrinsic dimension, by design: see " +
+      "`bench/lib/synthetic.ts`); compare alvd with raw at the same N, not recall across N.",
     "",
     `### Search (ef ${run.ef}, k ${run.k})`,
     "",
@@ -160,7 +166,7 @@ export function scaleReport(run: ScaleRun, svgFile: string): string {
     "",
     "### Build",
     "",
-    table(["point", "usearch add", "addon add", "alvd MultiInsert", "alvd CreateIndex", "alvd total", "alvd / addon", "alvd µs/vector"], buildRows),
+    table(["point", "usearch add", "addon add", "alvd MultiInsert", "alvd CreateIndex", "alvd total", "alvd / addon", "alvd µs/vector", "load average (start → end)"], buildRows),
     "",
     "### Memory per vector",
     "",
