@@ -419,8 +419,10 @@ export async function benchScale(argv: string[]): Promise<void> {
   const points: (() => PointData)[] = [...o.points].sort((a, b) => a - b).map((n) => () => syntheticPoint(n, o));
   if (o.fmnist > 0) points.push(() => fashionPoint(o.fmnist, o));
   const started = performance.now();
+  const head = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: import.meta.dir });
   const run: ScaleRun = {
     date: new Date().toISOString(),
+    commit: head.exitCode === 0 ? head.stdout.toString().trim() : undefined,
     cores: availableParallelism(),
     bun: Bun.version,
     k: K,

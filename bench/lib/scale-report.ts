@@ -27,6 +27,8 @@ export interface PointResult {
 
 export interface ScaleRun {
   date: string;
+  /** the checkout measured (absent in older runs) */
+  commit?: string;
   cores: number;
   bun: string;
   k: number;
@@ -132,7 +134,7 @@ export function scaleReport(run: ScaleRun, svgFile: string): string {
   return [
     `## Scale: raw index vs \`alvd agent\` as N grows (\`bun run bench scale\`)`,
     "",
-    `Run ${date} UTC, ${run.cores} cores (shared with other work, benchmark under \`nice -n 19\`), bun ${run.bun}, ${run.minutes.toFixed(0)} min. ` +
+    `Run ${date} UTC${run.commit ? ` at ${run.commit}` : ""}, ${run.cores} cores (shared with other work, benchmark under \`nice -n 19\`), bun ${run.bun}, ${run.minutes.toFixed(0)} min. ` +
       `Plot: [\`bench/${svgFile}\`](${svgFile}).`,
     "",
     `- Data: synthetic ${run.mixture.dimension}-d float32, a Gaussian mixture of ${run.mixture.centres} centres with unequal weights and spreads ` +
