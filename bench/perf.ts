@@ -37,6 +37,7 @@ import { Index } from "../src/gen/vald/v1/index_pb";
 import { openIndex } from "../src/index/addon";
 import { benchArgs } from "./lib/args";
 import { cLoad } from "./lib/cload";
+import { rawRun } from "./lib/search-runs";
 import { loadFashionMnist, row, type Dataset } from "./lib/dataset";
 import { CACHE_DIR, groundTruth, recallAtK, type GroundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
@@ -173,26 +174,6 @@ interface Measured {
 
 function summarise(cpuUs: number[], qps: number[], latencies: ArrayLike<number>, found: ArrayLike<number>[], gt: GroundTruth): Measured {
   return { cpuUs: median(cpuUs), qps: median(qps), p50: percentile(latencies, 50), p99: percentile(latencies, 99), recall: recallAtK(found, gt, K) };
-}
-
-/** single-threaded loop over the queries (× repeat), CPU from this process */
-function rawRun(search: (q: Float32Array) => ArrayLike<number>, queries: Float32Array[], repeat: number): { cpuUs: number; qps: number; latencies: Float64Array; found: ArrayLike<number>[] } {
-  const found: ArrayLike<number>[] = [];
-  const latencies = new Float64Array(queries.length * repeat);
-  const u0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let r = 0; r < repeat; r++) {
-    for (let q = 0; q < queries.length; q++) {
-      const s = performance.now();
-      const keys = search(queries[q]!);
-      latencies[r * queries.length + q] = performance.now() - s;
-      if (r === 0) found.push(keys);
-    }
-  }
-  const wall = performance.now() - t0;
-  const u = process.cpuUsage(u0);
-  const n = queries.length * repeat;
-  return { cpuUs: (u.user + u.system) / n, qps: (n / wall) * 1000, latencies, found };
 }
 
 /** Pre-encoded ingest bodies: MultiInsert batches of BATCH, and StreamInsert items. */

@@ -36,7 +36,7 @@ import { CACHE_DIR, groundTruth, recallAtK, type GroundTruth } from "./lib/groun
 import { GrpcClient } from "./lib/grpc";
 import { freePort, startAlvd } from "./lib/process";
 import { replaceSection } from "./lib/results-section";
-import { rawSearcher, runQueries } from "./lib/search-runs";
+import { rawRun, rawSearcher, runQueries, type RawRun } from "./lib/search-runs";
 import { cpuSecondsOf, fmt, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
 import { compact } from "./lib/svg-plot";
 import { Mixture } from "./lib/synthetic";
@@ -183,29 +183,6 @@ async function buildInChunks(p: PointData, what: string, buffer: Float32Array, a
     if (p.n > ADD_CHUNK) log(`  ${what}: ${compact(Math.min(p.n, from + ADD_CHUNK))}/${compact(p.n)} added (${fmt.s(spent)})`);
   }
   return spent;
-}
-
-interface RawRun {
-  cpuUs: number;
-  qps: number;
-  found: ArrayLike<number>[];
-}
-
-/** the queries × repeat on this thread, one at a time; CPU from this process */
-function rawRun(search: (q: Float32Array) => ArrayLike<number>, queries: Float32Array[], repeat: number): RawRun {
-  const found: ArrayLike<number>[] = [];
-  const u0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let r = 0; r < repeat; r++) {
-    for (const q of queries) {
-      const keys = search(q);
-      if (r === 0) found.push(keys);
-    }
-  }
-  const wall = performance.now() - t0;
-  const u = process.cpuUsage(u0);
-  const n = queries.length * repeat;
-  return { cpuUs: (u.user + u.system) / n, qps: (n / wall) * 1000, found };
 }
 
 // ---- alvd ----

@@ -55,3 +55,30 @@ export function rawSearcher(index: AnnIndex, queries: Float32Array[], k: number,
         return h.keys.subarray(0, h.count);
       };
 }
+
+/** The queries (× repeat) one at a time on this thread, with CPU from this process: the raw references of bench perf and bench scale. */
+export interface RawRun {
+  cpuUs: number;
+  qps: number;
+  latencies: Float64Array;
+  found: ArrayLike<number>[];
+}
+
+export function rawRun(search: (q: Float32Array) => ArrayLike<number>, queries: Float32Array[], repeat: number): RawRun {
+  const found: ArrayLike<number>[] = [];
+  const latencies = new Float64Array(queries.length * repeat);
+  const u0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let r = 0; r < repeat; r++) {
+    for (let q = 0; q < queries.length; q++) {
+      const s = performance.now();
+      const keys = search(queries[q]!);
+      latencies[r * queries.length + q] = performance.now() - s;
+      if (r === 0) found.push(keys);
+    }
+  }
+  const wall = performance.now() - t0;
+  const u = process.cpuUsage(u0);
+  const n = queries.length * repeat;
+  return { cpuUs: (u.user + u.system) / n, qps: (n / wall) * 1000, latencies, found };
+}

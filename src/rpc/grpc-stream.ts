@@ -26,7 +26,7 @@ export interface GrpcStreamLimits {
 async function* requestMessages<D extends DescMessage>(stream: ServerHttp2Stream, desc: D, maxMessage: number): AsyncGenerator<MessageShape<D>> {
   let buf: Uint8Array = new Uint8Array(0);
   for await (const chunk of requestChunks(stream)) {
-    buf = buf.byteLength === 0 ? chunk : concat(buf, chunk);
+    buf = buf.byteLength === 0 ? chunk : Buffer.concat([buf, chunk]);
     for (;;) {
       if (buf.byteLength < ENVELOPE_HEADER_BYTES) break;
       if ((buf[0]! & 0b1) !== 0) throw new ConnectError("protocol error: compressed request without grpc-encoding", Code.InvalidArgument);
@@ -45,13 +45,6 @@ async function* requestMessages<D extends DescMessage>(stream: ServerHttp2Stream
     }
   }
   if (buf.byteLength > 0) throw new ConnectError("protocol error: the request stream ended inside a message", Code.InvalidArgument);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 export async function serveStream(

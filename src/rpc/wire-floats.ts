@@ -178,7 +178,7 @@ export function encodeWithFloats<D extends DescMessage>(desc: D, message: Messag
   if (plan === null || !holdsUnread(plan, message as Record<string, unknown>)) return toBinary(desc, message);
   const parts: Uint8Array[] = [];
   encodeInto(desc, plan, message as Record<string, unknown>, parts);
-  return join(parts);
+  return Buffer.concat(parts);
 }
 
 function holdsUnread(plan: Plan, message: Record<string, unknown>): boolean {
@@ -223,16 +223,4 @@ function encodeInto(desc: DescMessage, plan: Plan, message: Record<string, unkno
     rest[f.localName] = f.fieldKind === "list" ? [] : undefined;
   }
   parts.push(toBinary(desc, rest as MessageShape<DescMessage>));
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
