@@ -42,7 +42,7 @@ import { loadFashionMnist, row, type Dataset } from "./lib/dataset";
 import { CACHE_DIR, groundTruth, recallAtK, type GroundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
 import { freePort, startAlvd, type AlvdProcess } from "./lib/process";
-import { cpuSecondsOf, fmt, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
+import { cpuSecondsOf, fmt, jitSecondsOf, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
 
 const K = 10;
 const M = 16;
@@ -163,6 +163,35 @@ async function deploy(kind: Deployment, d: number, ef: number, indexPath: string
 }
 
 const cpuOf = (pids: number[]) => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
+const jitOf = (pids: number[]) => pids.reduce((s, p) => s + jitSecondsOf(p), 0);
+
+/** JIT compile time per query below which a deployment counts as warmed up */
+const SETTLED_JIT_US = 5;
+/** queries per warm-up window: /proc counts CPU in 10 ms ticks, so ≥ 4000 resolve 2.5 µs */
+const WARM_WINDOW_QUERIES = 4000;
+const MAX_WARM_WINDOWS = 15;
+
+/**
+ * Runs windows of passes over the bodies until the deployment's JIT compiler threads go
+ * quiet (a server's steady state; JavaScriptCore keeps compiling for the first
+ * ten-thousands of calls) or MAX_WARM_WINDOWS. Returns the queries run and the JIT µs per
+ * query of the last window.
+ */
+async function warmUp(pids: number[], queriesPerPass: number, run: () => Promise<unknown>): Promise<{ queries: number; jitUs: number }> {
+  let jitUs = Infinity;
+  let queries = 0;
+  for (let w = 0; w < MAX_WARM_WINDOWS && jitUs >= SETTLED_JIT_US; w++) {
+    const j0 = jitOf(pids);
+    let inWindow = 0;
+    while (inWindow < WARM_WINDOW_QUERIES) {
+      await run();
+      inWindow += queriesPerPass;
+    }
+    jitUs = ((jitOf(pids) - j0) * 1e6) / inWindow;
+    queries += inWindow;
+  }
+  return { queries, jitUs };
+}
 
 interface Measured {
   cpuUs: number;
@@ -308,8 +337,9 @@ export async function benchPerf(argv: string[]): Promise<void> {
       const methods: [string, string, Uint8Array[], number][] = [["Search", "/vald.v1.Search/Search", searchBytes, o.concurrency]];
       if (kind === "agent") methods.push(["MultiSearch ×16", "/vald.v1.Search/MultiSearch", multiBytes, 1]);
       for (const [label, path, bodies, conc] of methods) {
-        // warm-up: one pass over the bodies, so the JIT has settled before CPU is counted
-        await cLoad(dep.addr, path, bodies, { concurrency: conc });
+        // warm-up until the JIT has settled, so CPU is counted in the steady state
+        const w = await warmUp(dep.pids(), bodies.length * (label.startsWith("Multi") ? 16 : 1), () => cLoad(dep.addr, path, bodies, { concurrency: conc }));
+        log(`${kind} ${label}: warmed up with ${fmt.int(w.queries)} queries (JIT ${fmt.f(w.jitUs, 1)} µs/q at the end)`);
         const cpu: number[] = [];
         const qps: number[] = [];
         let last: Awaited<ReturnType<typeof cLoad>> | undefined;
@@ -332,6 +362,8 @@ export async function benchPerf(argv: string[]): Promise<void> {
       }
       if (kind === "agent") {
         // StreamSearch: one stream, --concurrency queries in flight, the same C-core client
+        const w = await warmUp(dep.pids(), streamSearchBytes.length, () => cLoad(dep.addr, "/vald.v1.Search/StreamSearch", streamSearchBytes, { concurrency: o.concurrency, stream: true }));
+        log(`${kind} StreamSearch: warmed up with ${fmt.int(w.queries)} queries (JIT ${fmt.f(w.jitUs, 1)} µs/q at the end)`);
         const cpu: number[] = [];
         const qps: number[] = [];
         let last: Awaited<ReturnType<typeof cLoad>> | undefined;
@@ -401,7 +433,8 @@ export async function benchPerf(argv: string[]): Promise<void> {
     "",
     `fashion-mnist ${n} × ${d}, ${o.queries} queries × ${o.repeat}, k=${K}, M=${M}, efC=${EF_CONSTRUCTION}, ef=${o.ef}, f32, l2; ${threads} cores. ` +
       `CPU µs/q: all CPU time of the deployment's alvd processes (from /proc) per query, the client (python3-grpcio, C-core) not counted; ` +
-      `raw/alvd = the reference's CPU per query over alvd's (higher is better, 1.00 = no overhead). Medians of ${o.runs} alternating run(s).`,
+      `raw/alvd = the reference's CPU per query over alvd's (higher is better, 1.00 = no overhead). Medians of ${o.runs} alternating run(s), ` +
+      `each deployment and call measured in its steady state: after warm-up windows of ${WARM_WINDOW_QUERIES} queries until its JIT compiler threads used < ${SETTLED_JIT_US} µs per query.`,
     "",
     table(["reference", "recall@10", "CPU µs/q", "QPS", "p50"], refRows),
     "",

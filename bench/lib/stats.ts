@@ -1,5 +1,5 @@
 // Small statistics and formatting helpers for benchmark reports.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** p in [0, 100] over an unsorted sample (nearest-rank) */
 export function percentile(sample: ArrayLike<number>, p: number): number {
@@ -66,6 +66,27 @@ export function cpuSecondsOf(pid: number): number {
   // fields after the command name, which is in parentheses and may hold spaces
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
+/**
+ * CPU seconds JavaScriptCore's compiler threads (JITWorker) have used in a process: the
+ * optimizing tiers compile a function only after it ran many thousand times, so a server
+ * keeps compiling for its first ten-thousands of calls. A steady-state figure starts
+ * once this stops growing.
+ */
+export function jitSecondsOf(pid: number): number {
+  let s = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim() !== "JITWorker") continue;
+      const f = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+      const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      s += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return s;
 }
 
 /** the peak resident set size of a process since it started (bytes) */
