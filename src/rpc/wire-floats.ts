@@ -114,8 +114,11 @@ function appendFloats(message: Record<string, unknown>, localName: string, wire:
   if (given !== undefined) {
     copy = given;
   } else {
-    copy = new Float32Array(wire.length / 4);
-    new Uint8Array(copy.buffer).set(wire);
+    // the buffer first: reading .buffer off a fresh typed array makes the engine
+    // materialise an ArrayBuffer object for it, which costs more than the copy
+    const buffer = new ArrayBuffer(wire.length);
+    new Uint8Array(buffer).set(wire);
+    copy = new Float32Array(buffer);
   }
   let fields = unread.get(message);
   const before = fields?.get(localName);
