@@ -47,20 +47,33 @@ export async function invokeUnary(
 ): Promise<UnaryAnswer> {
   const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
   if (timeout.error) throw timeout.error;
-  const message = unwrapEnvelope(request, "request");
+  const res = await invokeUnaryMessage(transport, method, unwrapEnvelope(request, "request"), header, timeout.timeoutMs, signal, writeMaxBytes);
+  // the call's own header and trailer objects: nothing else holds them once it returned
+  res.header.set("content-type", GRPC_PROTO);
+  res.trailer.set("grpc-status", "0");
+  return { header: res.header, trailer: res.trailer, body: envelope(res.message) };
+}
+
+/** The same from the bare request message (no envelope) to the bare response message. */
+export async function invokeUnaryMessage(
+  transport: DirectTransport,
+  method: DescMethodUnary<DescMessage, DescMessage>,
+  message: Uint8Array,
+  header: ConstructorParameters<typeof Headers>[0],
+  timeoutMs: number | undefined,
+  signal: AbortSignal,
+  writeMaxBytes: number,
+): Promise<{ header: Headers; trailer: Headers; message: Uint8Array }> {
   let input;
   try {
     input = decodeWithFloats(method.input, message);
   } catch (e) {
     throw undecodable(e);
   }
-  const res = await transport.unary(method, signal, timeout.timeoutMs, header, input);
+  const res = await transport.unary(method, signal, timeoutMs, header, input);
   const out = toBinary(method.output, res.message);
   if (out.byteLength > writeMaxBytes) {
     throw new ConnectError(`message size ${out.byteLength} is larger than configured writeMaxBytes ${writeMaxBytes}`, Code.ResourceExhausted);
   }
-  // the call's own header and trailer objects: nothing else holds them once it returned
-  res.header.set("content-type", GRPC_PROTO);
-  res.trailer.set("grpc-status", "0");
-  return { header: res.header, trailer: res.trailer, body: envelope(out) };
+  return { header: res.header, trailer: res.trailer, message: out };
 }

@@ -5,7 +5,7 @@
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Logger } from "../observe/log";
 import { backoffDelay, type BackoffOptions } from "./backoff";
-import { createCallDispatcher, type FastUnary } from "./dispatch";
+import { createCallDispatcher, createCallServer, type FastUnary } from "./dispatch";
 import { helloHeaders, isValidAgentName, tunnelUrl } from "./hello";
 import { Mux } from "./mux";
 import { clientRawSocket, CloseCode } from "./socket";
@@ -83,6 +83,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
   if (!isValidAgentName(opts.name)) throw new Error(`invalid agent name ${JSON.stringify(opts.name)}`);
   const log = opts.log.with({ component: "tunnel", server: url });
   const dispatch = createCallDispatcher(opts.handlers, log, opts.fastUnary);
+  const serveCall = opts.fastUnary ? createCallServer(opts.fastUnary) : undefined;
   let stopped = false;
   let socket: WebSocket | undefined;
   let mux: Mux | undefined;
@@ -101,7 +102,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
   const connectOnce = () =>
     new Promise<Outcome>((resolve) => {
       const tls = url.startsWith("wss:") ? opts.tls?.() : undefined;
-      const ws = new WebSocket(url, { headers: helloHeaders(opts.name, opts.token), perMessageDeflate: false, tls });
+      const ws = new WebSocket(url, { headers: helloHeaders(opts.name, opts.token, serveCall !== undefined), perMessageDeflate: false, tls });
       ws.binaryType = "nodebuffer";
       socket = ws;
       let opened = false;
@@ -114,6 +115,7 @@ export function dialTunnel(opts: DialTunnelOptions): TunnelDialer {
           raw: clientRawSocket(ws),
           peer: `server ${url}`,
           onRequest: dispatch,
+          onCall: serveCall,
           window: opts.window,
           pingIntervalMs: opts.pingIntervalMs,
           pingMisses: opts.pingMisses,

@@ -2,15 +2,17 @@
 // its path — the same router handlers that serve the agent's own gRPC port. Plain
 // unary gRPC calls (every Search, Insert … the server forwards) skip Connect's
 // handler pipeline when an in-process transport over the same routes is given:
-// read the one envelope, invokeUnary, answer head + body + trailers.
+// read the one envelope, invokeUnary, answer head + body + trailers. Calls that came
+// as one Call frame (createCallServer) run the same way and answer with one Reply.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { readAllBytes, type UniversalHandler, type UniversalServerRequest } from "@connectrpc/connect/protocol";
-import { encodeHeaders, encodeResponseHead, FrameType, type RequestHead } from "./frames";
+import { encodeHeaders, encodeResponseHead, FrameType, type DecodedCall, type RequestHead } from "./frames";
+import type { CallOutcome } from "./mux";
 import type { TunnelStream } from "./stream";
 import type { Logger } from "../observe/log";
 import type { DirectTransport } from "../rpc/direct-transport";
 import { ENVELOPE_HEADER_BYTES } from "../rpc/envelope";
-import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "../rpc/unary-call";
+import { GRPC_PROTO, invokeUnary, invokeUnaryMessage, isPlainGrpc, statusTrailers } from "../rpc/unary-call";
 import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 
 export type CallDispatcher = (stream: TunnelStream, head: RequestHead) => void;
@@ -98,4 +100,21 @@ async function serveUnary(method: DescMethodUnary<DescMessage, DescMessage>, str
     const err = ConnectError.from(e, Code.Internal);
     stream.reset(err.code, err.rawMessage);
   }
+}
+
+/** Callee side of Call frames: the unary methods of the fast transport, in-process. */
+export function createCallServer(fast: FastUnary): (call: DecodedCall, signal: AbortSignal) => Promise<CallOutcome> {
+  return async (call, signal) => {
+    try {
+      const method = fast.transport.unaryMethods.get(call.path);
+      if (method === undefined) throw new ConnectError(`no unary method ${call.path} on this agent`, Code.Unimplemented);
+      if (call.message.byteLength > fast.readMaxBytes) {
+        throw new ConnectError(`message size ${call.message.byteLength} is larger than configured readMaxBytes ${fast.readMaxBytes}`, Code.ResourceExhausted);
+      }
+      const res = await invokeUnaryMessage(fast.transport, method, call.message, call.headers, call.timeoutMs > 0 ? call.timeoutMs : undefined, signal, fast.writeMaxBytes);
+      return { message: res.message };
+    } catch (e) {
+      return { trailers: statusTrailers(e) };
+    }
+  };
 }

@@ -32,6 +32,10 @@ export const FrameType = {
   /** either way, stream 0: liveness probe and its answer */
   Ping: 7,
   Pong: 8,
+  /** caller → callee: a whole unary call (deadline, path, headers, request message) */
+  Call: 9,
+  /** callee → caller: a unary call's outcome (the response message, or the error trailers) */
+  Reply: 10,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -50,6 +54,30 @@ const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
+// Integers are big-endian, written and read byte by byte: a DataView needs the array's
+// .buffer, and asking a fresh typed array for it makes the engine build an ArrayBuffer.
+function getU16(p: Uint8Array, at: number): number {
+  if (at + 2 > p.byteLength) throw new RangeError("truncated frame field");
+  return (p[at]! << 8) | p[at + 1]!;
+}
+
+function getU32(p: Uint8Array, at: number): number {
+  if (at + 4 > p.byteLength) throw new RangeError("truncated frame field");
+  return ((p[at]! << 24) | (p[at + 1]! << 16) | (p[at + 2]! << 8) | p[at + 3]!) >>> 0;
+}
+
+function putU16(p: Uint8Array, at: number, v: number): void {
+  p[at] = v >>> 8;
+  p[at + 1] = v & 0xff;
+}
+
+function putU32(p: Uint8Array, at: number, v: number): void {
+  p[at] = v >>> 24;
+  p[at + 1] = (v >>> 16) & 0xff;
+  p[at + 2] = (v >>> 8) & 0xff;
+  p[at + 3] = v & 0xff;
+}
+
 export function encodeFrame(type: FrameType, stream: number, payload: Uint8Array = EMPTY, flags = 0): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
   writeFrameHeader(out, 0, type, flags, stream, payload.byteLength);
@@ -58,25 +86,23 @@ export function encodeFrame(type: FrameType, stream: number, payload: Uint8Array
 }
 
 export function writeFrameHeader(out: Uint8Array, at: number, type: FrameType, flags: number, stream: number, length: number): void {
-  const v = new DataView(out.buffer, out.byteOffset + at, FRAME_HEADER_BYTES);
-  v.setUint8(0, type);
-  v.setUint8(1, flags);
-  v.setUint32(2, stream);
-  v.setUint32(6, length);
+  out[at] = type;
+  out[at + 1] = flags;
+  putU32(out, at + 2, stream);
+  putU32(out, at + 6, length);
 }
 
 /** Splits a websocket message into frames; throws on a truncated or unknown frame. */
 export function decodeFrames(msg: Uint8Array): Frame[] {
   const frames: Frame[] = [];
-  const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
   let at = 0;
   while (at < msg.byteLength) {
     if (msg.byteLength - at < FRAME_HEADER_BYTES) throw new Error("truncated frame header");
-    const type = v.getUint8(at);
-    if (type < FrameType.RequestHead || type > FrameType.Pong) throw new Error(`unknown frame type ${type}`);
-    const flags = v.getUint8(at + 1);
-    const stream = v.getUint32(at + 2);
-    const length = v.getUint32(at + 6);
+    const type = msg[at]!;
+    if (type < FrameType.RequestHead || type > FrameType.Reply) throw new Error(`unknown frame type ${type}`);
+    const flags = msg[at + 1]!;
+    const stream = getU32(msg, at + 2);
+    const length = getU32(msg, at + 6);
     const start = at + FRAME_HEADER_BYTES;
     if (start + length > msg.byteLength) throw new Error("truncated frame payload");
     frames.push({ type: type as FrameType, flags, stream, payload: msg.subarray(start, start + length) });
@@ -102,33 +128,40 @@ function blockSize(entries: [Uint8Array, Uint8Array][]): number {
 }
 
 function writeBlock(out: Uint8Array, at: number, entries: [Uint8Array, Uint8Array][]): void {
-  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  v.setUint16(at, entries.length);
+  putU16(out, at, entries.length);
   at += 2;
   for (const [k, val] of entries) {
-    v.setUint16(at, k.byteLength);
+    putU16(out, at, k.byteLength);
     out.set(k, at + 2);
     at += 2 + k.byteLength;
-    v.setUint32(at, val.byteLength);
+    putU32(out, at, val.byteLength);
     out.set(val, at + 4);
     at += 4 + val.byteLength;
   }
 }
 
-function readBlock(p: Uint8Array, at: number): Headers {
-  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  const h = new Headers();
-  const count = v.getUint16(at);
+/** the entries of the block at `at`, and where it ends; throws on a truncated block */
+function readEntries(p: Uint8Array, at: number): { entries: [string, string][]; end: number } {
+  const count = getU16(p, at);
   at += 2;
+  const entries: [string, string][] = [];
   for (let i = 0; i < count; i++) {
-    const kl = v.getUint16(at);
+    const kl = getU16(p, at);
+    if (at + 2 + kl > p.byteLength) throw new Error("truncated header block");
     const k = utf8d.decode(p.subarray(at + 2, at + 2 + kl));
     at += 2 + kl;
-    const vl = v.getUint32(at);
+    const vl = getU32(p, at);
+    if (at + 4 + vl > p.byteLength) throw new Error("truncated header block");
     const val = utf8d.decode(p.subarray(at + 4, at + 4 + vl));
     at += 4 + vl;
-    h.append(k, val);
+    entries.push([k, val]);
   }
+  return { entries, end: at };
+}
+
+function readBlock(p: Uint8Array, at: number): Headers {
+  const h = new Headers();
+  for (const [k, v] of readEntries(p, at).entries) h.append(k, v);
   return h;
 }
 
@@ -141,15 +174,14 @@ export function encodeRequestHead(head: RequestHead): Uint8Array {
   const path = utf8.encode(head.path);
   const entries = headerEntries(head.headers);
   const out = new Uint8Array(2 + path.byteLength + blockSize(entries));
-  new DataView(out.buffer).setUint16(0, path.byteLength);
+  putU16(out, 0, path.byteLength);
   out.set(path, 2);
   writeBlock(out, 2 + path.byteLength, entries);
   return out;
 }
 
 export function decodeRequestHead(p: Uint8Array): RequestHead {
-  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  const pl = v.getUint16(0);
+  const pl = getU16(p, 0);
   return { path: utf8d.decode(p.subarray(2, 2 + pl)), headers: readBlock(p, 2 + pl) };
 }
 
@@ -161,13 +193,13 @@ export interface ResponseHead {
 export function encodeResponseHead(head: ResponseHead): Uint8Array {
   const entries = headerEntries(head.headers);
   const out = new Uint8Array(2 + blockSize(entries));
-  new DataView(out.buffer).setUint16(0, head.status);
+  putU16(out, 0, head.status);
   writeBlock(out, 2, entries);
   return out;
 }
 
 export function decodeResponseHead(p: Uint8Array): ResponseHead {
-  return { status: new DataView(p.buffer, p.byteOffset, p.byteLength).getUint16(0), headers: readBlock(p, 2) };
+  return { status: getU16(p, 0), headers: readBlock(p, 2) };
 }
 
 export function encodeHeaders(h: Headers): Uint8Array {
@@ -202,10 +234,97 @@ export function decodeReset(p: Uint8Array): ResetInfo {
 
 export function encodeWindow(increment: number): Uint8Array {
   const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, increment);
+  putU32(out, 0, increment);
   return out;
 }
 
 export function decodeWindow(p: Uint8Array): number {
-  return new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0);
+  return getU32(p, 0);
+}
+
+export interface CallHead {
+  path: string;
+  /** the caller's deadline in ms from sending; 0: none */
+  timeoutMs: number;
+  /** request metadata; most calls have none */
+  headers: [string, string][];
+}
+
+export interface DecodedCall extends CallHead {
+  /** the request message (no gRPC envelope); a view into the frame */
+  message: Uint8Array;
+}
+
+/** Call payload: u32 timeout ms | u16 path length | path | header block | message */
+export function encodeCall(head: CallHead, message: Uint8Array): Uint8Array {
+  const path = utf8.encode(head.path);
+  const entries: [Uint8Array, Uint8Array][] = head.headers.map(([k, v]) => [utf8.encode(k), utf8.encode(v)]);
+  const at = 6 + path.byteLength;
+  const size = blockSize(entries);
+  const out = new Uint8Array(at + size + message.byteLength);
+  putU32(out, 0, head.timeoutMs);
+  putU16(out, 4, path.byteLength);
+  out.set(path, 6);
+  writeBlock(out, at, entries);
+  out.set(message, at + size);
+  return out;
+}
+
+export function decodeCall(p: Uint8Array): DecodedCall {
+  const timeoutMs = getU32(p, 0);
+  const pl = getU16(p, 4);
+  if (6 + pl + 2 > p.byteLength) throw new Error("truncated call head");
+  const path = utf8d.decode(p.subarray(6, 6 + pl));
+  const { entries, end } = readEntries(p, 6 + pl);
+  return { path, timeoutMs, headers: entries, message: p.subarray(end) };
+}
+
+export const ReplyKind = {
+  /** the response message follows in this frame */
+  Message: 0,
+  /** the call failed: gRPC status trailers follow (grpc-status, grpc-message, details) */
+  Error: 1,
+  /** the response message (u32 length) follows in Data frames; the last has FLAG_END */
+  Chunked: 2,
+} as const;
+
+export type DecodedReply =
+  | { kind: typeof ReplyKind.Message; message: Uint8Array }
+  | { kind: typeof ReplyKind.Error; trailers: Headers }
+  | { kind: typeof ReplyKind.Chunked; length: number };
+
+export function encodeReplyMessage(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + message.byteLength);
+  out[0] = ReplyKind.Message;
+  out.set(message, 1);
+  return out;
+}
+
+export function encodeReplyError(trailers: Headers): Uint8Array {
+  const entries = headerEntries(trailers);
+  const out = new Uint8Array(1 + blockSize(entries));
+  out[0] = ReplyKind.Error;
+  writeBlock(out, 1, entries);
+  return out;
+}
+
+export function encodeReplyChunked(length: number): Uint8Array {
+  const out = new Uint8Array(5);
+  out[0] = ReplyKind.Chunked;
+  putU32(out, 1, length);
+  return out;
+}
+
+export function decodeReply(p: Uint8Array): DecodedReply {
+  switch (p[0]) {
+    case ReplyKind.Message:
+      return { kind: ReplyKind.Message, message: p.subarray(1) };
+    case ReplyKind.Error:
+      return { kind: ReplyKind.Error, trailers: readBlock(p, 1) };
+    case ReplyKind.Chunked:
+      if (p.byteLength < 5) throw new Error("truncated reply");
+      return { kind: ReplyKind.Chunked, length: getU32(p, 1) };
+    default:
+      throw new Error(`unknown reply kind ${p[0]}`);
+  }
 }

@@ -7,6 +7,13 @@ export const AGENT_NAME_HEADER = "x-alvd-agent-name";
 /** bumped on incompatible changes to frames.ts; the server refuses other versions */
 export const TUNNEL_VERSION = "1";
 export const TUNNEL_VERSION_HEADER = "x-alvd-tunnel-version";
+/**
+ * Optional frame kinds this agent understands, comma-separated. "call": unary calls in
+ * Call/Reply frames. A server sends an agent only what it listed, so servers and agents
+ * of different releases keep talking during a rolling upgrade.
+ */
+export const TUNNEL_FEATURES_HEADER = "x-alvd-tunnel-features";
+export const FEATURE_CALL = "call";
 const AUTHORIZATION = "authorization";
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
@@ -15,8 +22,9 @@ export function isValidAgentName(name: string): boolean {
   return NAME_RE.test(name);
 }
 
-export function helloHeaders(name: string, token: string | undefined): Record<string, string> {
+export function helloHeaders(name: string, token: string | undefined, takesCalls = false): Record<string, string> {
   const h: Record<string, string> = { [AGENT_NAME_HEADER]: name, [TUNNEL_VERSION_HEADER]: TUNNEL_VERSION };
+  if (takesCalls) h[TUNNEL_FEATURES_HEADER] = FEATURE_CALL;
   if (token) h[AUTHORIZATION] = `Bearer ${token}`;
   return h;
 }
@@ -26,6 +34,8 @@ export interface Hello {
   token: string | undefined;
   /** absent from clients that predate versioning; treated as the current one */
   version: string;
+  /** the agent takes unary calls as Call frames */
+  takesCalls: boolean;
 }
 
 export function readHello(headers: Headers): Hello {
@@ -35,6 +45,7 @@ export function readHello(headers: Headers): Hello {
     name: headers.get(AGENT_NAME_HEADER) ?? "",
     token: m?.[1]?.trim(),
     version: headers.get(TUNNEL_VERSION_HEADER) ?? TUNNEL_VERSION,
+    takesCalls: (headers.get(TUNNEL_FEATURES_HEADER) ?? "").split(",").some((f) => f.trim() === FEATURE_CALL),
   };
 }
 

@@ -46,6 +46,8 @@ interface SocketData {
   name: string;
   remote: string;
   refuse?: Refusal;
+  /** the agent's hello listed the "call" feature */
+  takesCalls: boolean;
   session?: TunnelSession;
   drain?: () => void;
 }
@@ -71,7 +73,7 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
   };
 
   const open = (ws: ServerWebSocket<SocketData>) => {
-    const { name, remote, refuse } = ws.data;
+    const { name, remote, refuse, takesCalls } = ws.data;
     if (refuse) {
       ws.close(refuse.code, refuse.reason);
       return;
@@ -92,6 +94,7 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
     const mux = new Mux({
       raw,
       peer: `agent "${name}" (${remote})`,
+      peerTakesCalls: takesCalls,
       window: opts.window,
       pingIntervalMs: opts.pingIntervalMs,
       pingMisses: opts.pingMisses,
@@ -126,7 +129,7 @@ export function listenTunnel(opts: TunnelListenerOptions): Promise<TunnelListene
     // Refusals go through the upgrade and a close frame: a browser-style
     // client sees only "1006" for a plain HTTP 401, but it sees close reasons.
     const refuse = refusal(hello, remote);
-    if (srv.upgrade(req, { data: { name: hello.name, remote, refuse } })) return undefined;
+    if (srv.upgrade(req, { data: { name: hello.name, remote, refuse, takesCalls: hello.takesCalls } })) return undefined;
     return new Response("websocket upgrade failed\n", { status: 400 });
   };
 

@@ -3,20 +3,30 @@
 // moment the socket is gone. Both ends use it; only the server opens streams.
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  decodeCall,
   decodeFrames,
+  decodeReply,
   decodeRequestHead,
   decodeReset,
   decodeResponseHead,
   decodeHeaders,
   decodeWindow,
+  encodeCall,
+  encodeReplyChunked,
+  encodeReplyError,
+  encodeReplyMessage,
   encodeRequestHead,
   encodeReset,
+  FLAG_END,
   FrameType,
+  ReplyKind,
+  type CallHead,
+  type DecodedCall,
   type Frame,
   type RequestHead,
 } from "./frames";
 import { CloseCode, type RawSocket } from "./socket";
-import { TunnelStream, type StreamHost } from "./stream";
+import { MAX_DATA_FRAME, TunnelStream, type StreamHost } from "./stream";
 import { FrameWriter } from "./writer";
 
 export interface MuxOptions {
@@ -28,6 +38,13 @@ export interface MuxOptions {
   pingMisses?: number;
   /** callee side: a new call arrived */
   onRequest?: (stream: TunnelStream, head: RequestHead) => void;
+  /**
+   * callee side: a whole unary call arrived in a Call frame. Settles with the response
+   * message or the error's gRPC trailers; the signal fires if the caller gives up.
+   */
+  onCall?: (call: DecodedCall, signal: AbortSignal) => Promise<CallOutcome>;
+  /** caller side: the peer said in its hello that it takes Call frames */
+  peerTakesCalls?: boolean;
   /** the tunnel ended (either side closed, heartbeat lost, protocol error) */
   onClose?: (err: ConnectError) => void;
   /** names the peer in error messages, e.g. `agent "a1"` */
@@ -41,10 +58,25 @@ export interface TunnelStats {
   messagesReceived: number;
   bytesReceived: number;
   openStreams: number;
+  /** unary calls sent as one Call frame (the rest went as streams) */
+  framedCalls: number;
   /** round trip of the latest heartbeat, if one came back yet */
   rttMs: number | undefined;
   /** when the peer last spoke (ms since the epoch) */
   lastHeardMs: number;
+}
+
+/** what a unary call in Call/Reply frames settles with */
+export type CallOutcome = { message: Uint8Array } | { trailers: Headers };
+
+interface PendingCall {
+  resolve(outcome: CallOutcome): void;
+  reject(err: ConnectError): void;
+  maxReplyBytes: number;
+  /** a chunked reply: its announced length, and the chunks so far */
+  expect?: number;
+  chunks?: Uint8Array[];
+  received: number;
 }
 
 export const DEFAULT_WINDOW = 1024 * 1024;
@@ -59,6 +91,10 @@ export class Mux implements StreamHost {
   readonly writer: FrameWriter;
   readonly window: number;
   private readonly streams = new Map<number, TunnelStream>();
+  /** caller side: unary calls sent as Call frames, waiting for their Reply */
+  private readonly calls = new Map<number, PendingCall>();
+  /** callee side: Call frames being served, to stop one the caller resets */
+  private readonly serving = new Map<number, AbortController>();
   private nextId = 1;
   private lastHeard = Date.now();
   private readonly heartbeat: ReturnType<typeof setInterval>;
@@ -67,6 +103,7 @@ export class Mux implements StreamHost {
   private messagesReceived = 0;
   private bytesReceived = 0;
   private rttMs: number | undefined;
+  private framedCalls = 0;
 
   constructor(private readonly opts: MuxOptions) {
     this.window = opts.window ?? DEFAULT_WINDOW;
@@ -104,7 +141,12 @@ export class Mux implements StreamHost {
   }
 
   get openStreams(): number {
-    return this.streams.size;
+    return this.streams.size + this.calls.size + this.serving.size;
+  }
+
+  /** whether call() may be used: the peer takes Call frames */
+  get takesCalls(): boolean {
+    return this.opts.peerTakesCalls === true;
   }
 
   stats(): TunnelStats {
@@ -113,22 +155,52 @@ export class Mux implements StreamHost {
       bytesSent: this.writer.bytes,
       messagesReceived: this.messagesReceived,
       bytesReceived: this.bytesReceived,
-      openStreams: this.streams.size,
+      openStreams: this.openStreams,
+      framedCalls: this.framedCalls,
       rttMs: this.rttMs,
       lastHeardMs: this.lastHeard,
     };
   }
 
+  private freshId(): number {
+    let id = this.nextId;
+    while (this.streams.has(id) || this.calls.has(id)) id = id >= MAX_STREAM_ID ? 1 : id + 1;
+    this.nextId = id >= MAX_STREAM_ID ? 1 : id + 1;
+    return id;
+  }
+
   /** caller side: start a call; its request head goes out with the next flush */
   open(head: RequestHead): TunnelStream {
     if (this.closedWith) throw this.closedWith;
-    let id = this.nextId;
-    while (this.streams.has(id)) id = id >= MAX_STREAM_ID ? 1 : id + 1;
-    this.nextId = id >= MAX_STREAM_ID ? 1 : id + 1;
+    const id = this.freshId();
     const s = new TunnelStream(id, this, "caller");
     this.streams.set(id, s);
     s.queue(FrameType.RequestHead, encodeRequestHead(head));
     return s;
+  }
+
+  /**
+   * caller side: a unary call in one Call frame (only if takesCalls). The outcome
+   * rejects with the tunnel's error if it closes first; cancelCall stops it.
+   */
+  call(head: CallHead, message: Uint8Array, maxReplyBytes: number): { id: number; outcome: Promise<CallOutcome> } {
+    if (this.closedWith) throw this.closedWith;
+    const id = this.freshId();
+    this.framedCalls++;
+    const outcome = new Promise<CallOutcome>((resolve, reject) => {
+      this.calls.set(id, { resolve, reject, maxReplyBytes, received: 0 });
+    });
+    this.writer.queue(FrameType.Call, id, encodeCall(head, message));
+    return { id, outcome };
+  }
+
+  /** caller side: give up on a call (deadline, cancel); the callee hears it as a Reset */
+  cancelCall(id: number, err: ConnectError): void {
+    const pending = this.calls.get(id);
+    if (pending === undefined) return;
+    this.calls.delete(id);
+    this.writer.queue(FrameType.Reset, id, encodeReset({ code: err.code, message: err.rawMessage }));
+    pending.reject(err);
   }
 
   forget(stream: TunnelStream): void {
@@ -180,6 +252,31 @@ export class Mux implements StreamHost {
         this.opts.onRequest(s, head);
         return;
       }
+      case FrameType.Call:
+        this.serveCall(f.stream, f.payload);
+        return;
+      case FrameType.Reply:
+        this.receiveReply(f.stream, f.payload);
+        return;
+    }
+    const pending = this.calls.get(f.stream);
+    if (pending !== undefined) {
+      if (f.type === FrameType.Data) this.receiveReplyChunk(f.stream, pending, f.payload, f.flags);
+      else if (f.type === FrameType.Reset) {
+        const r = decodeReset(f.payload);
+        this.calls.delete(f.stream);
+        pending.reject(new ConnectError(r.message, r.code));
+      }
+      return;
+    }
+    const served = this.serving.get(f.stream);
+    if (served !== undefined) {
+      if (f.type === FrameType.Reset) {
+        const r = decodeReset(f.payload);
+        this.serving.delete(f.stream);
+        served.abort(new ConnectError(r.message, r.code));
+      }
+      return;
     }
     // Frames for a stream that already finished are expected (races with
     // resets and trailers) and dropped.
@@ -204,6 +301,94 @@ export class Mux implements StreamHost {
         s.onTrailers?.(decodeHeaders(f.payload));
         return;
     }
+  }
+
+  private serveCall(id: number, payload: Uint8Array): void {
+    const onCall = this.opts.onCall;
+    if (onCall === undefined || this.serving.has(id) || this.streams.has(id)) {
+      const why = onCall ? "stream id in use" : "this end does not serve calls";
+      this.writer.queue(FrameType.Reset, id, encodeReset({ code: Code.Internal, message: `tunnel: ${why}` }));
+      return;
+    }
+    const call = decodeCall(payload);
+    const ac = new AbortController();
+    this.serving.set(id, ac);
+    onCall(call, ac.signal).then(
+      (out) => this.sendReply(id, ac, out),
+      (e: unknown) => {
+        if (this.serving.get(id) !== ac) return;
+        this.serving.delete(id);
+        const err = ConnectError.from(e, Code.Internal);
+        this.writer.queue(FrameType.Reset, id, encodeReset({ code: err.code, message: err.rawMessage }));
+      },
+    );
+  }
+
+  private sendReply(id: number, ac: AbortController, out: CallOutcome): void {
+    // reset by the caller, or the tunnel closed: nobody waits for this answer
+    if (this.serving.get(id) !== ac) return;
+    if ("trailers" in out) {
+      this.serving.delete(id);
+      this.writer.queue(FrameType.Reply, id, encodeReplyError(out.trailers));
+      return;
+    }
+    if (out.message.byteLength <= MAX_DATA_FRAME) {
+      this.serving.delete(id);
+      this.writer.queue(FrameType.Reply, id, encodeReplyMessage(out.message));
+      return;
+    }
+    this.writer.queue(FrameType.Reply, id, encodeReplyChunked(out.message.byteLength));
+    void this.pumpReply(id, ac, out.message);
+  }
+
+  /** a large reply in frame-sized chunks, so other calls' frames interleave with it */
+  private async pumpReply(id: number, ac: AbortController, message: Uint8Array): Promise<void> {
+    for (let at = 0; at < message.byteLength; at += MAX_DATA_FRAME) {
+      const room = this.writer.writable;
+      if (room) await room;
+      if (this.serving.get(id) !== ac) return;
+      const end = Math.min(message.byteLength, at + MAX_DATA_FRAME);
+      this.writer.queue(FrameType.Data, id, message.subarray(at, end), end === message.byteLength ? FLAG_END : 0);
+    }
+    this.serving.delete(id);
+  }
+
+  private receiveReply(id: number, payload: Uint8Array): void {
+    const pending = this.calls.get(id);
+    // the caller gave up already (its Reset and this reply crossed)
+    if (pending === undefined) return;
+    const reply = decodeReply(payload);
+    if (reply.kind === ReplyKind.Chunked) {
+      if (reply.length > pending.maxReplyBytes) {
+        this.cancelCall(id, new ConnectError(`message size ${reply.length} is larger than configured readMaxBytes ${pending.maxReplyBytes}`, Code.ResourceExhausted));
+        return;
+      }
+      pending.expect = reply.length;
+      pending.chunks = [];
+      return;
+    }
+    this.calls.delete(id);
+    if (reply.kind === ReplyKind.Error) pending.resolve({ trailers: reply.trailers });
+    else if (reply.message.byteLength > pending.maxReplyBytes) {
+      pending.reject(new ConnectError(`message size ${reply.message.byteLength} is larger than configured readMaxBytes ${pending.maxReplyBytes}`, Code.ResourceExhausted));
+    } else pending.resolve({ message: reply.message });
+  }
+
+  private receiveReplyChunk(id: number, pending: PendingCall, payload: Uint8Array, flags: number): void {
+    if (pending.chunks === undefined || pending.expect === undefined) throw new Error("reply data before a chunked reply");
+    pending.received += payload.byteLength;
+    if (pending.received > pending.expect) throw new Error("reply longer than announced");
+    pending.chunks.push(payload);
+    if ((flags & FLAG_END) === 0) return;
+    if (pending.received !== pending.expect) throw new Error("reply shorter than announced");
+    this.calls.delete(id);
+    const message = new Uint8Array(pending.expect);
+    let at = 0;
+    for (const c of pending.chunks) {
+      message.set(c, at);
+      at += c.byteLength;
+    }
+    pending.resolve({ message });
   }
 
   /** close from this side: tell the peer why, then fail everything */
@@ -237,6 +422,10 @@ export class Mux implements StreamHost {
     this.writer.close();
     for (const s of [...this.streams.values()]) s.fail(err);
     this.streams.clear();
+    for (const c of this.calls.values()) c.reject(err);
+    this.calls.clear();
+    for (const ac of this.serving.values()) ac.abort(err);
+    this.serving.clear();
     this.opts.onClose?.(err);
   }
 }

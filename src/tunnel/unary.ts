@@ -2,11 +2,13 @@
 // encode the one message, open a stream, send it, collect the answer and its
 // trailers, decode. Same wire exchange as the gRPC transport makes (request head with
 // grpc headers, enveloped body, response head, body, trailers with grpc-status), so
-// either end may still be Connect's.
+// either end may still be Connect's. To an agent that takes Call frames, a small
+// request goes as one Call frame instead, answered by one Reply (frames.ts).
 import { create, fromBinary, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { readAllBytes } from "@connectrpc/connect/protocol";
-import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { findTrailerError, parseTimeout } from "@connectrpc/connect/protocol-grpc";
+import { MAX_DATA_FRAME } from "./stream";
 import { envelope, ENVELOPE_HEADER_BYTES, unwrapEnvelope } from "../rpc/envelope";
 import { encodeWithFloats } from "../rpc/wire-floats";
 import type { Mux } from "./mux";
@@ -31,6 +33,7 @@ export async function tunnelUnary<I extends DescMessage, O extends DescMessage>(
   if (bytes.byteLength > limits.writeMaxBytes) {
     throw new ConnectError(`message size ${bytes.byteLength} is larger than configured writeMaxBytes ${limits.writeMaxBytes}`, Code.ResourceExhausted);
   }
+  if (mux.takesCalls && bytes.byteLength <= MAX_DATA_FRAME) return callUnary(mux, limits, method, signal, timeoutMs, header, bytes);
   const headers = new Headers(header);
   headers.set("content-type", "application/grpc+proto");
   if (timeoutMs !== undefined && timeoutMs > 0) headers.set("grpc-timeout", `${Math.ceil(timeoutMs)}m`);
@@ -79,6 +82,57 @@ export async function tunnelUnary<I extends DescMessage, O extends DescMessage>(
       header: resHeader,
       trailer,
       message: fromBinary(method.output, message),
+    } as UnaryResponse<I, O>;
+  } finally {
+    if (timer) clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Metadata a caller set, as plain pairs, and a deadline it gave as a grpc-timeout header:
+ * the deadline travels in the Call frame itself, as the smaller of the two.
+ */
+function callHead(header: ConstructorParameters<typeof Headers>[0], timeoutMs: number): { headers: [string, string][]; timeoutMs: number } {
+  if (header === undefined) return { headers: [], timeoutMs };
+  const headers: [string, string][] = [];
+  let ms = timeoutMs;
+  new Headers(header).forEach((value, name) => {
+    if (name !== "grpc-timeout") return void headers.push([name, value]);
+    const t = parseTimeout(value, Number.MAX_SAFE_INTEGER);
+    if (t.error) throw t.error;
+    if (t.timeoutMs !== undefined) ms = ms > 0 ? Math.min(ms, Math.ceil(t.timeoutMs)) : Math.ceil(t.timeoutMs);
+  });
+  return { headers, timeoutMs: ms };
+}
+
+async function callUnary<I extends DescMessage, O extends DescMessage>(
+  mux: Mux,
+  limits: TunnelUnaryLimits,
+  method: DescMethodUnary<I, O>,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  header: ConstructorParameters<typeof Headers>[0],
+  bytes: Uint8Array,
+): Promise<UnaryResponse<I, O>> {
+  const ms = timeoutMs !== undefined && timeoutMs > 0 ? Math.ceil(timeoutMs) : 0;
+  const { id, outcome } = mux.call({ path: `/${method.parent.typeName}/${method.name}`, ...callHead(header, ms) }, bytes, limits.readMaxBytes);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onAbort = () => mux.cancelCall(id, ConnectError.from(signal!.reason ?? new ConnectError("call canceled", Code.Canceled), Code.Canceled));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (ms > 0) timer = setTimeout(() => mux.cancelCall(id, new ConnectError(`the operation timed out after ${ms} ms`, Code.DeadlineExceeded)), ms);
+  try {
+    const out = await outcome;
+    if ("trailers" in out) {
+      throw findTrailerError(out.trailers) ?? new ConnectError("tunnel protocol error: an error reply without a status", Code.Internal);
+    }
+    return {
+      stream: false,
+      service: method.parent,
+      method,
+      header: new Headers(),
+      trailer: new Headers(),
+      message: fromBinary(method.output, out.message),
     } as UnaryResponse<I, O>;
   } finally {
     if (timer) clearTimeout(timer);

@@ -27,7 +27,7 @@ afterAll(async () => {
 // `alvd agent` does (dispatch.ts); deadlines and cancellation must behave alike.
 describe.each([
   ["Connect handler on the agent", false],
-  ["in-process unary on the agent", true],
+  ["in-process unary on the agent, in Call frames", true],
 ] as const)("unary, %s", (_label, inProcess) => {
   let h: Harness;
   let session: AgentSession;

@@ -73,6 +73,11 @@ function answer(req: Search_Request) {
     );
     return create(Search_ResponseSchema, { requestId: `len:${req.vector.length}`, results });
   }
+  if (id === "wide") {
+    // ~520 KiB back: larger than one tunnel frame, within the fixture's 1 MiB limits
+    const results = Array.from({ length: 5_000 }, (_, i) => create(Object_DistanceSchema, { id: `${i}`.padStart(100, "w"), distance: i }));
+    return create(Search_ResponseSchema, { requestId: "wide", results });
+  }
   return create(Search_ResponseSchema, {
     requestId: id,
     results: [create(Object_DistanceSchema, { id: `dim-${req.vector.length}`, distance: req.vector[0] ?? 0 })],

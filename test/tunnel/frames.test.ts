@@ -3,14 +3,20 @@ import { expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import { backoffDelay } from "../../src/tunnel/backoff";
 import {
+  decodeCall,
   decodeFrames,
+  decodeReply,
   decodeHeaders,
   decodeRequestHead,
   decodeReset,
   decodeResponseHead,
   decodeWindow,
+  encodeCall,
   encodeFrame,
   encodeHeaders,
+  encodeReplyChunked,
+  encodeReplyError,
+  encodeReplyMessage,
   encodeRequestHead,
   encodeReset,
   encodeResponseHead,
@@ -56,6 +62,25 @@ test("heads, trailers and resets round-trip", () => {
     message: "no such id ✓",
   });
   expect(decodeReset(new Uint8Array([200])).code).toBe(Code.Unknown);
+});
+
+test("Call and Reply frames round-trip", () => {
+  const message = new Uint8Array([9, 8, 7]);
+  const call = decodeCall(encodeCall({ path: "/vald.v1.Search/Search", timeoutMs: 1500, headers: [["x-a", "é1"]] }, message));
+  expect(call).toEqual({ path: "/vald.v1.Search/Search", timeoutMs: 1500, headers: [["x-a", "é1"]], message });
+  expect(decodeCall(encodeCall({ path: "/p", timeoutMs: 0, headers: [] }, new Uint8Array(0))).message.byteLength).toBe(0);
+  expect(decodeReply(encodeReplyMessage(message))).toEqual({ kind: 0, message });
+  const err = decodeReply(encodeReplyError(new Headers({ "grpc-status": "5", "grpc-message": "gone" })));
+  expect(err.kind === 1 && [err.trailers.get("grpc-status"), err.trailers.get("grpc-message")]).toEqual(["5", "gone"]);
+  expect(decodeReply(encodeReplyChunked(300_000))).toEqual({ kind: 2, length: 300_000 });
+});
+
+test("damaged Call and Reply frames are rejected", () => {
+  const whole = encodeCall({ path: "/vald.v1.Search/Search", timeoutMs: 0, headers: [["k", "v"]] }, new Uint8Array(4));
+  expect(() => decodeCall(whole.subarray(0, 10))).toThrow();
+  expect(() => decodeCall(whole.subarray(0, 30))).toThrow();
+  expect(() => decodeReply(new Uint8Array([7]))).toThrow(/unknown reply kind/);
+  expect(() => decodeReply(new Uint8Array([2, 0]))).toThrow(/truncated/);
 });
 
 test("damaged messages are rejected", () => {
