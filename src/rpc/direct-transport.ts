@@ -11,8 +11,6 @@ import { create, isMessage, type DescMessage, type DescMethod, type DescMethodSt
 import {
   Code,
   ConnectError,
-  createContextValues,
-  createHandlerContext,
   createMethodImplSpec,
   createServiceImplSpec,
   type ConnectRouter,
@@ -25,6 +23,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { CallContext } from "./call-context";
 
 interface Registered {
   spec: MethodImplSpec;
@@ -132,16 +131,15 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
     return r;
   };
   const context = (method: DescMethod, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeaderInit, values: ContextValues | undefined) =>
-    createHandlerContext({
+    new CallContext({
       service: method.parent,
       method,
       protocolName: PROTOCOL,
-      requestMethod: "POST",
       url: key(method),
       timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined,
       requestSignal: signal,
       requestHeader: header,
-      contextValues: values ?? createContextValues(),
+      contextValues: values,
     });
 
   return {
@@ -159,9 +157,21 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
       if (reg.spec.kind !== "unary") throw new ConnectError(`${key(method)} is not unary`, Code.Internal);
       const impl = reg.spec.impl as unknown as (req: MessageShape<I>, ctx: ReturnType<typeof context>) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
       const ctx = context(method, signal, timeoutMs, header, contextValues);
+      // headers are built on first read: most calls never touch them
       const call = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
-        const out = await raceSignal(Promise.resolve(impl(req.message, ctx)), ctx.signal);
-        return { stream: false, service: method.parent, method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message: toMessage(method.output, out) };
+        const out = await ctx.race(Promise.resolve(impl(req.message, ctx)));
+        return {
+          stream: false,
+          service: method.parent,
+          method,
+          get header() {
+            return ctx.responseHeader;
+          },
+          get trailer() {
+            return ctx.responseTrailer;
+          },
+          message: toMessage(method.output, out),
+        };
       };
       try {
         return await wrap(call, reg.interceptors)({
@@ -171,7 +181,9 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
           requestMethod: "POST",
           url: key(method),
           signal: ctx.signal,
-          header: ctx.requestHeader,
+          get header() {
+            return ctx.requestHeader;
+          },
           contextValues: ctx.values,
           message: toMessage(method.input, input),
         });
