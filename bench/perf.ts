@@ -42,7 +42,7 @@ import { loadFashionMnist, row, type Dataset } from "./lib/dataset";
 import { CACHE_DIR, groundTruth, recallAtK, type GroundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
 import { freePort, startAlvd, type AlvdProcess } from "./lib/process";
-import { cpuSecondsOf, fmt, jitSecondsOf, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
+import { cpuSecondsOf, fmt, jitDelta, jitThreadsOf, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
 
 const K = 10;
 const M = 16;
@@ -163,7 +163,7 @@ async function deploy(kind: Deployment, d: number, ef: number, indexPath: string
 }
 
 const cpuOf = (pids: number[]) => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
-const jitOf = (pids: number[]) => pids.reduce((s, p) => s + jitSecondsOf(p), 0);
+const jitOf = (pids: number[]) => new Map(pids.flatMap((p) => [...jitThreadsOf(p)]));
 
 /** JIT compile time per query below which a deployment counts as warmed up */
 const SETTLED_JIT_US = 5;
@@ -187,7 +187,7 @@ async function warmUp(pids: number[], queriesPerPass: number, run: () => Promise
       await run();
       inWindow += queriesPerPass;
     }
-    jitUs = ((jitOf(pids) - j0) * 1e6) / inWindow;
+    jitUs = (jitDelta(j0, jitOf(pids)) * 1e6) / inWindow;
     queries += inWindow;
   }
   return { queries, jitUs };

@@ -69,23 +69,31 @@ export function cpuSecondsOf(pid: number): number {
 }
 
 /**
- * CPU seconds JavaScriptCore's compiler threads (JITWorker) have used in a process: the
- * optimizing tiers compile a function only after it ran many thousand times, so a server
- * keeps compiling for its first ten-thousands of calls. A steady-state figure starts
- * once this stops growing.
+ * CPU seconds of each JavaScriptCore compiler thread (JITWorker) of a process, by thread
+ * id: the optimizing tiers compile a function only after it ran many thousand times, so a
+ * server keeps compiling for its first ten-thousands of calls. A steady-state figure
+ * starts once they go quiet. The threads come and go, so compare two readings with
+ * jitDelta, not their sums.
  */
-export function jitSecondsOf(pid: number): number {
-  let s = 0;
+export function jitThreadsOf(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try {
       if (readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim() !== "JITWorker") continue;
       const f = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
       const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-      s += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      threads.set(`${pid}/${t}`, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
     } catch {
       // the thread ended between the listing and the read
     }
   }
+  return threads;
+}
+
+/** JIT CPU seconds used between two readings (a thread that ended in between is left out) */
+export function jitDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let s = 0;
+  for (const [t, v] of after) s += v - (before.get(t) ?? 0);
   return s;
 }
 
