@@ -1,7 +1,8 @@
 // Gateway-side metrics: how each agent answers and how long fan-outs take. Registered
 // on the Registry the server exports, so /metrics shows them next to the RPC metrics.
 import type { Code } from "@connectrpc/connect";
-import { Counter, Gauge, Histogram, Registry } from "../observe/prom";
+import { Gauge, Registry } from "../observe/prom";
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from "../observe/series";
 import { codeLabel } from "../observe/metrics";
 import type { AgentSet } from "./agents";
 
@@ -13,33 +14,17 @@ export interface GatewayMetrics {
 }
 
 export function gatewayMetrics(registry: Registry, agents?: AgentSet): GatewayMetrics {
-  const calls = new Counter({
-    name: "alvd_gateway_agent_calls_total",
-    help: "Calls from the gateway to agents, by agent, method and gRPC status code",
-    labelNames: ["agent", "method", "code"],
-    registers: [registry],
-  });
-  const callLatency = new Histogram({
-    name: "alvd_gateway_agent_call_duration_seconds",
-    help: "Latency of one gateway-to-agent call",
-    labelNames: ["agent", "method"],
-    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-    registers: [registry],
-  });
-  const fanLatency = new Histogram({
-    name: "alvd_gateway_fanout_duration_seconds",
-    help: "Latency of a fan-out to several agents (until the last answer or the deadline)",
-    labelNames: ["method"],
-    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-    registers: [registry],
-  });
-  const fanWidth = new Histogram({
-    name: "alvd_gateway_fanout_agents",
-    help: "Agents asked per fan-out",
-    labelNames: ["method"],
-    buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
-    registers: [registry],
-  });
+  const latencyBuckets = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+  const calls = new SeriesCounter("alvd_gateway_agent_calls_total", "Calls from the gateway to agents, by agent, method and gRPC status code", ["agent", "method", "code"], registry);
+  const callLatency = new SeriesHistogram("alvd_gateway_agent_call_duration_seconds", "Latency of one gateway-to-agent call", ["agent", "method"], latencyBuckets, registry);
+  const fanLatency = new SeriesHistogram(
+    "alvd_gateway_fanout_duration_seconds",
+    "Latency of a fan-out to several agents (until the last answer or the deadline)",
+    ["method"],
+    latencyBuckets,
+    registry,
+  );
+  const fanWidth = new SeriesHistogram("alvd_gateway_fanout_agents", "Agents asked per fan-out", ["method"], [1, 2, 3, 4, 6, 8, 12, 16, 32, 64], registry);
   if (agents !== undefined) {
     new Gauge({
       name: "alvd_gateway_agents",
@@ -50,17 +35,16 @@ export function gatewayMetrics(registry: Registry, agents?: AgentSet): GatewayMe
       },
     });
   }
-  // prom-client hashes label objects on every update; the label sets here are few and
-  // repeat on every call, so their children are looked up once and kept.
-  const callChildren = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
-  const fanChildren = new Map<string, { time: { observe(v: number): void }; width: { observe(v: number): void } }>();
+  // the label sets here are few and repeat on every call: their series are kept
+  const callChildren = new Map<string, { count: CounterSeries; time: HistogramSeries }>();
+  const fanChildren = new Map<string, { time: HistogramSeries; width: HistogramSeries }>();
   return {
     agentCall(agent, method, code, seconds) {
       const key = `${agent}\u0000${method}\u0000${code ?? -1}`;
       let c = callChildren.get(key);
       if (c === undefined) {
         const codeName = codeLabel(code);
-        c = { count: calls.labels(agent, method, codeName), time: callLatency.labels(agent, method) };
+        c = { count: calls.labels({ agent, method, code: codeName }), time: callLatency.labels({ agent, method }) };
         callChildren.set(key, c);
       }
       c.count.inc();
@@ -69,7 +53,7 @@ export function gatewayMetrics(registry: Registry, agents?: AgentSet): GatewayMe
     fanOut(method, n, seconds) {
       let f = fanChildren.get(method);
       if (f === undefined) {
-        f = { time: fanLatency.labels(method), width: fanWidth.labels(method) };
+        f = { time: fanLatency.labels({ method }), width: fanWidth.labels({ method }) };
         fanChildren.set(method, f);
       }
       f.time.observe(seconds);

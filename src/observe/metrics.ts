@@ -1,7 +1,8 @@
 // Process and RPC metrics. prom-client's default collectors report nonsense under Bun
 // (empty GC histogram, V8 heap spaces, wrong node version), so we export our own.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Counter, Gauge, Histogram, Registry } from "./prom";
+import { Gauge, Registry } from "./prom";
+import { CounterSeries, HistogramSeries, SeriesCounter, SeriesHistogram } from "./series";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
 export function createRegistry(): Registry {
@@ -58,8 +59,14 @@ export function codeLabel(code: Code | undefined): string {
  * embedded agent share one registry, told apart by the component label. */
 export function rpcMetricsInterceptor(registry: Registry, component: string): Interceptor {
   const { calls, latency } = rpcMetrics(registry);
+  // the series of each method, looked up once (series.ts)
+  const byMethod = new WeakMap<object, { method: string; latency: HistogramSeries; calls: Map<string, CounterSeries> }>();
   return (next) => async (req) => {
-    const method = `${req.service.typeName}/${req.method.name}`;
+    let m = byMethod.get(req.method);
+    if (m === undefined) {
+      const method = `${req.service.typeName}/${req.method.name}`;
+      byMethod.set(req.method, (m = { method, latency: latency.labels({ component, method }), calls: new Map() }));
+    }
     const t0 = performance.now();
     let code = "ok";
     try {
@@ -68,32 +75,32 @@ export function rpcMetricsInterceptor(registry: Registry, component: string): In
       code = codeLabel(ConnectError.from(e).code);
       throw e;
     } finally {
-      calls.inc({ component, method, code });
-      latency.observe({ component, method }, (performance.now() - t0) / 1000);
+      let c = m.calls.get(code);
+      if (c === undefined) m.calls.set(code, (c = calls.labels({ component, method: m.method, code })));
+      c.inc();
+      m.latency.observe((performance.now() - t0) / 1000);
     }
   };
 }
 
-function rpcMetrics(registry: Registry): { calls: Counter<"component" | "method" | "code">; latency: Histogram<"component" | "method"> } {
+type RpcCalls = SeriesCounter<"component" | "method" | "code">;
+type RpcLatency = SeriesHistogram<"component" | "method">;
+
+function rpcMetrics(registry: Registry): { calls: RpcCalls; latency: RpcLatency } {
   const existing = registry.getSingleMetric("alvd_rpc_requests_total");
   if (existing) {
     return {
-      calls: existing as Counter<"component" | "method" | "code">,
-      latency: registry.getSingleMetric("alvd_rpc_duration_seconds") as Histogram<"component" | "method">,
+      calls: existing as unknown as RpcCalls,
+      latency: registry.getSingleMetric("alvd_rpc_duration_seconds") as unknown as RpcLatency,
     };
   }
-  const calls = new Counter({
-    name: "alvd_rpc_requests_total",
-    help: "RPCs handled, by method and gRPC status code",
-    labelNames: ["component", "method", "code"],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: "alvd_rpc_duration_seconds",
-    help: "RPC handling time (streams: until the stream ends)",
-    labelNames: ["component", "method"],
-    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [registry],
-  });
+  const calls = new SeriesCounter("alvd_rpc_requests_total", "RPCs handled, by method and gRPC status code", ["component", "method", "code"], registry);
+  const latency = new SeriesHistogram(
+    "alvd_rpc_duration_seconds",
+    "RPC handling time (streams: until the stream ends)",
+    ["component", "method"],
+    [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registry,
+  );
   return { calls, latency };
 }

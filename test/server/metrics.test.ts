@@ -46,6 +46,35 @@ test("agents, tunnel traffic, gateway and per-agent calls are counted", async ()
   expect(text).toContain("alvd_process_resident_memory_bytes");
 });
 
+test("latency histograms are cumulative, end in +Inf at the count, and sum the time", async () => {
+  const vald = valdClients(`127.0.0.1:${server.grpcPort}`);
+  const data = vectors(5, 8, 12);
+  try {
+    for (const d of data) await search(vald, d.vector, 3);
+  } finally {
+    vald.close();
+  }
+  const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+  expect(text).toContain("# TYPE alvd_rpc_duration_seconds histogram");
+  expect(text).toContain("# TYPE alvd_rpc_requests_total counter");
+  // each sample line as its name, labels and value
+  const samples = [...text.matchAll(/^(\w+)\{([^}]*)\} (\S+)$/gm)].map((m) => ({
+    name: m[1],
+    labels: Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]])),
+    value: Number(m[3]),
+  }));
+  const ours = samples.filter((x) => x.labels.component === "gateway" && x.labels.method === "vald.v1.Search/Search");
+  const buckets = ours.filter((x) => x.name === "alvd_rpc_duration_seconds_bucket").map((x) => [x.labels.le, x.value] as const);
+  const count = ours.find((x) => x.name === "alvd_rpc_duration_seconds_count")?.value ?? NaN;
+  const sum = ours.find((x) => x.name === "alvd_rpc_duration_seconds_sum")?.value ?? NaN;
+  expect(count).toBeGreaterThanOrEqual(6);
+  expect(buckets.length).toBe(15);
+  expect(buckets.at(-1)).toEqual(["+Inf", count]);
+  for (let i = 1; i < buckets.length; i++) expect(buckets[i]![1]).toBeGreaterThanOrEqual(buckets[i - 1]![1]);
+  expect(sum).toBeGreaterThan(0);
+  expect(sum).toBeLessThan(count * 10);
+});
+
 test("an agent that leaves is dropped from the count at once", async () => {
   await agent.stop();
   await waitForAgents(server, ["embedded"]);
