@@ -6,8 +6,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export const ENVELOPE_HEADER_BYTES = 5;
 
 export function envelope(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + message.byteLength);
-  new DataView(out.buffer).setUint32(1, message.byteLength);
+  const n = message.byteLength;
+  // A Buffer, not a fresh Uint8Array: a stream's write() turns a Uint8Array into a Buffer
+  // through its `.buffer`, which the engine then builds after the fact; paid per message
+  // on a stream. allocUnsafe: every byte is written below.
+  const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + n);
+  out[0] = 0;
+  out.writeUInt32BE(n, 1);
   out.set(message, ENVELOPE_HEADER_BYTES);
   return out;
 }
