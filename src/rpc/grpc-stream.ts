@@ -4,8 +4,7 @@
 // float; a Stream* call is thousands of messages, so that cost is paid per item. Here
 // the request body is cut into envelopes as it arrives, each decoded by
 // decodeWithFloats and handed to the method through the in-process transport
-// (interceptors included); the answers go out enveloped as they are produced (those
-// ready in the same turn in one write), with the
+// (interceptors included); each answer goes out enveloped as it is produced, with the
 // stream's backpressure, and the status follows as trailers.
 import { toBinary, type DescMessage, type DescMethodStreaming, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -49,59 +48,6 @@ async function* requestMessages<D extends DescMessage>(stream: ServerHttp2Stream
   if (buf.byteLength > 0) throw new ConnectError("protocol error: the request stream ended inside a message", Code.InvalidArgument);
 }
 
-/** Envelopes held for one write at most; more than this goes out at once. */
-const BATCH_BYTES = 64 << 10;
-
-/**
- * The answers that become ready in one turn of the event loop (a WAL group commit
- * settles many stream items at once) go out in one write: one DATA frame the client
- * parses instead of one per item, and one pass through the stream's write machinery.
- * An answer waits at most until the end of the current turn.
- */
-class AnswerWriter {
-  private parts: Uint8Array[] = [];
-  private bytes = 0;
-  private scheduled = false;
-  private blocked: Promise<unknown> | null = null;
-
-  constructor(
-    private readonly stream: ServerHttp2Stream,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  push(framed: Uint8Array): void {
-    this.parts.push(framed);
-    this.bytes += framed.byteLength;
-    if (this.bytes >= BATCH_BYTES) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
-  }
-
-  /** the stream's backpressure: awaited before the next answer is taken */
-  async ready(): Promise<void> {
-    if (this.blocked) await this.blocked;
-  }
-
-  readonly flush = (): void => {
-    this.scheduled = false;
-    if (this.parts.length === 0) return;
-    const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
-    this.parts = [];
-    this.bytes = 0;
-    if (this.stream.destroyed || this.stream.closed) return;
-    if (!this.stream.write(out) && !this.blocked) {
-      const drained = once(this.stream, "drain", { signal: this.signal }).finally(() => {
-        if (this.blocked === drained) this.blocked = null;
-      });
-      // awaited by ready(); a stream that closes instead ends the call there
-      drained.catch(() => undefined);
-      this.blocked = drained;
-    }
-  };
-}
-
 export async function serveStream(
   stream: ServerHttp2Stream,
   header: Headers,
@@ -114,7 +60,6 @@ export async function serveStream(
   stream.once("close", onClose);
   let headed = false;
   let trailers: Record<string, string | number> = {};
-  let answers: AnswerWriter | undefined;
   const head = (h: Headers) => {
     if (headed) return;
     headed = true;
@@ -126,7 +71,6 @@ export async function serveStream(
     const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
     if (timeout.error) throw timeout.error;
     const res = await transport.stream(method, gone.signal, timeout.timeoutMs, header, requestMessages(stream, method.input, limits.readMaxBytes));
-    answers = new AnswerWriter(stream, gone.signal);
     for await (const m of res.message) {
       if (stream.destroyed || stream.closed) return;
       const out = toBinary(method.output, m as MessageShape<DescMessage>);
@@ -134,10 +78,8 @@ export async function serveStream(
         throw new ConnectError(`message size ${out.byteLength} is larger than configured writeMaxBytes ${limits.writeMaxBytes}`, Code.ResourceExhausted);
       }
       head(res.header);
-      answers.push(envelope(out));
-      await answers.ready();
+      if (!stream.write(envelope(out))) await once(stream, "drain", { signal: gone.signal });
     }
-    answers.flush();
     if (stream.destroyed || stream.closed) return;
     res.trailer.set("grpc-status", "0");
     trailers = headerBlock(res.trailer);
@@ -145,8 +87,6 @@ export async function serveStream(
     stream.end();
     stopReading(stream);
   } catch (e) {
-    // the answers before the failure go out before its status
-    answers?.flush();
     if (stream.destroyed || stream.closed) return;
     const status = headerBlock(statusTrailers(e));
     if (headed) {
