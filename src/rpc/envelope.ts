@@ -5,15 +5,16 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 export const ENVELOPE_HEADER_BYTES = 5;
 
-// Lengths are written and read byte by byte: a DataView needs the array's .buffer,
-// and asking a fresh typed array for it makes the engine build an ArrayBuffer object.
+// Lengths are read byte by byte: a DataView needs the array's .buffer, and asking a
+// fresh typed array for it makes the engine build an ArrayBuffer object.
 export function envelope(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + message.byteLength);
   const n = message.byteLength;
-  out[1] = n >>> 24;
-  out[2] = (n >>> 16) & 0xff;
-  out[3] = (n >>> 8) & 0xff;
-  out[4] = n & 0xff;
+  // A Buffer, not a fresh Uint8Array: a stream's write() turns a Uint8Array into a Buffer
+  // through its `.buffer`, which the engine then builds after the fact; paid per message
+  // on a stream. allocUnsafe: every byte is written below.
+  const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + n);
+  out[0] = 0;
+  out.writeUInt32BE(n, 1);
   out.set(message, ENVELOPE_HEADER_BYTES);
   return out;
 }

@@ -139,18 +139,30 @@ function appendFloats(message: Record<string, unknown>, localName: string, wire:
   }
   if (fields === undefined) unread.set(message, (fields = new Map()));
   fields.set(localName, values);
-  Object.defineProperty(message, localName, {
-    configurable: true,
-    enumerable: true,
-    get(this: Record<string, unknown>) {
-      const list = Array.from(values);
-      settle(this, localName, list);
-      return list;
-    },
-    set(this: Record<string, unknown>, v: unknown) {
-      settle(this, localName, v);
-    },
-  });
+  Object.defineProperty(message, localName, lazyList(localName));
+}
+
+/** One accessor pair per field name, shared by every message (a pair of closures per message showed per item) */
+const lazyLists = new Map<string, PropertyDescriptor>();
+
+function lazyList(localName: string): PropertyDescriptor {
+  let d = lazyLists.get(localName);
+  if (d === undefined) {
+    d = {
+      configurable: true,
+      enumerable: true,
+      get(this: Record<string, unknown>) {
+        const list = Array.from(unread.get(this)?.get(localName) ?? []);
+        settle(this, localName, list);
+        return list;
+      },
+      set(this: Record<string, unknown>, v: unknown) {
+        settle(this, localName, v);
+      },
+    };
+    lazyLists.set(localName, d);
+  }
+  return d;
 }
 
 /** The field becomes a plain data property; the wire copy no longer speaks for it. */

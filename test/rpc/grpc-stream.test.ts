@@ -85,3 +85,22 @@ test("broken framing ends the stream with INVALID_ARGUMENT or RESOURCE_EXHAUSTED
   const after = await call("/vald.v1.Insert/StreamInsert", [envelope(insert("e", [2, 2, 2, 2]))]);
   expect(after.status).toBe(0);
 });
+
+test("items answered together go out in request order, one answer each, a failing item's status in its place", async () => {
+  const n = 200;
+  const items = Array.from({ length: n }, (_, i) => {
+    if (i === 50) return envelope(insert("batch-50", [1, 2, 3])); // wrong dimension
+    if (i === 120) return envelope(insert("batch-0", [9, 9, 9, 9])); // already inserted at 0
+    return envelope(insert(`batch-${i}`, [i, 1, 2, 3]));
+  });
+  // one write: the agent reads them together, so their answers settle together
+  const r = await call("/vald.v1.Insert/StreamInsert", [Buffer.concat(items)]);
+  expect(r.status).toBe(0);
+  expect(r.messages.length).toBe(n);
+  const got = r.messages.map((m) => fromBinary(Object_StreamLocationSchema, m).payload);
+  got.forEach((p, i) => {
+    if (i === 50) expect(p.case === "status" ? p.value.code : -1).toBe(Code.InvalidArgument);
+    else if (i === 120) expect(p.case === "status" ? p.value.code : -1).toBe(Code.AlreadyExists);
+    else expect(p.case === "location" ? p.value.uuid : p.case).toBe(`batch-${i}`);
+  });
+});

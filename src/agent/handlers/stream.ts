@@ -12,34 +12,60 @@
  */
 export async function* ordered<I, O>(source: AsyncIterable<I>, fn: (req: I) => Promise<O>, concurrency: number): AsyncGenerator<O> {
   const it = source[Symbol.asyncIterator]();
-  const queue: Promise<O>[] = [];
+  // Callbacks and one wake-up promise per wait, not a Promise.race per item: on a
+  // StreamInsert the per-item promise plumbing was a visible share of the agent's CPU.
+  const queue: { ready: boolean; value: O | undefined }[] = [];
   let done = false;
-  let pulling: Promise<boolean> | undefined;
-  const pull = async (): Promise<boolean> => {
-    const r = await it.next();
-    if (r.done) done = true;
-    else queue.push(fn(r.value));
-    pulling = undefined;
-    return false;
+  let pulling = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  /** set once the consumer is gone: a request read after that is not started, as nobody hears its answer */
+  let closed = false;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const pull = () => {
+    pulling = true;
+    it.next().then(
+      (r) => {
+        pulling = false;
+        if (r.done) done = true;
+        else if (!closed) {
+          const slot: { ready: boolean; value: O | undefined } = { ready: false, value: undefined };
+          queue.push(slot);
+          void fn(r.value).then((v) => {
+            slot.ready = true;
+            slot.value = v;
+            if (slot === queue[0]) notify();
+          });
+        }
+        notify();
+      },
+      (error: unknown) => {
+        pulling = false;
+        failure = { error };
+        notify();
+      },
+    );
   };
   try {
     for (;;) {
-      if (!done && !pulling && queue.length < concurrency) pulling = pull();
+      if (failure) throw failure.error;
+      if (!done && !pulling && queue.length < concurrency) pull();
       const head = queue[0];
-      if (!head) {
-        if (!pulling) return;
-        await pulling;
+      if (head?.ready) {
+        queue.shift();
+        yield head.value as O;
         continue;
       }
-      const headReady = pulling ? await Promise.race([head.then(() => true), pulling]) : true;
-      if (headReady) {
-        queue.shift();
-        yield await head;
-      }
+      if (!head && !pulling) return;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
     // The client went away or failed: stop reading; in-flight items finish on their own.
-    if (pulling) pulling.catch(() => undefined);
+    closed = true;
     await it.return?.();
   }
 }
