@@ -94,15 +94,26 @@ async function* mapInput<D extends DescMessage>(desc: D, input: AsyncIterable<Me
 
 async function* mapOutput<D extends DescMessage>(desc: D, out: AsyncIterable<MessageInitShape<D>>, signal: AbortSignal, done: () => void): AsyncGenerator<MessageShape<D>> {
   const it = out[Symbol.asyncIterator]();
+  // One abort listener for the whole stream (not one per message): it fails the message
+  // being waited for, if any, and every wait after it.
+  let failWait: ((e: unknown) => void) | undefined;
+  const onAbort = () => failWait?.(ConnectError.from(signal.reason, Code.Canceled));
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
-      const r = await raceSignal(it.next(), signal);
+      if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+      const r = await new Promise<IteratorResult<MessageInitShape<D>>>((resolve, reject) => {
+        failWait = reject;
+        it.next().then(resolve, reject);
+      });
+      failWait = undefined;
       if (r.done === true) return;
       yield toMessage(desc, r.value);
     }
   } catch (e) {
     throw ConnectError.from(e);
   } finally {
+    signal.removeEventListener("abort", onAbort);
     // Tell the handler we are gone (early break, error) and release the deadline timer.
     done();
     void it.return?.();
