@@ -26,8 +26,11 @@ export function encodeRecord(record: WalRecord): Uint8Array {
   if (record.kind !== "flush") size += 4 + id.length;
   if (record.kind === "put" || record.kind === "timestamp") size += 8;
   if (record.kind === "put") size += record.vector.byteLength;
-  const frame = new Uint8Array(FRAME_HEADER + size);
-  const view = new DataView(frame.buffer);
+  // the buffer first: asking a fresh typed array for its .buffer makes the engine
+  // build an ArrayBuffer object after the fact, paid per written record
+  const buffer = new ArrayBuffer(FRAME_HEADER + size);
+  const frame = new Uint8Array(buffer);
+  const view = new DataView(buffer);
   let at = FRAME_HEADER;
   frame[at++] = KIND[record.kind];
   if (record.kind !== "flush") {
