@@ -496,8 +496,8 @@ export class AgentEngine implements Engine {
 
   private collectPending(collector: HitCollector, query: Float32Array): void {
     const metric = this.options.metric;
-    this.store.forEachPending((id, entry, vector) => {
-      collector.offer(id, entry.key, reportedDistance(metric, this.distance(query, vector)));
+    this.store.forEachPending((id, key, vector) => {
+      collector.offer(id, key, reportedDistance(metric, this.distance(query, vector)));
     });
   }
 
@@ -588,18 +588,17 @@ export class AgentEngine implements Engine {
     while (left > 0) {
       const batch = this.store.takeBatch(Math.min(left, perBatch));
       if (!batch) break;
-      left -= batch.size;
+      left -= batch.slots.length;
       if (first) this.crash("create-index:after-take");
       first = false;
-      const entries = [...batch.values()];
-      const keys = Float64Array.from(entries, (e) => e.key);
-      const runs = contiguousRuns(entries, (e) => e.pending!);
+      const keys = batch.keys;
+      const runs = contiguousRuns(batch.vectors, (v) => v);
       let vectors: Float32Array;
       if (runs.length === 1) {
         vectors = runs[0]!.vectors;
       } else {
-        vectors = new Float32Array(entries.length * dim);
-        entries.forEach((e, row) => vectors.set(e.pending!, row * dim));
+        vectors = new Float32Array(keys.length * dim);
+        batch.vectors.forEach((v, row) => vectors.set(v, row * dim));
       }
       this.indexing = true;
       try {
