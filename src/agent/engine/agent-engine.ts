@@ -407,12 +407,12 @@ export class AgentEngine implements Engine {
         const problem = await graphProblem(graphTemp, ids.manifest);
         if (problem) throw new ConnectError(`the snapshot's graph file does not match its ids file: ${problem}`, Code.DataLoss);
         const p = this.persistence;
-        const graphPath = p ? (await p.adopt(graphTemp, ids.contents)).graphPath : graphTemp;
+        const graphPath = p ? (await p.adopt(graphTemp, idsFile)).graphPath : graphTemp;
         // not while a native search reads the graph; then clear, load and restore in one tick
         while (this.store.pinned) await new Promise((r) => setTimeout(r, 1));
         this.store.clear();
         this.index.load(graphPath);
-        this.store.restore(ids.contents.committed, ids.contents.pending, ids.contents.nextKey);
+        this.store.restore(ids.columns);
         generation = p ? p.newest.generation : ids.manifest.generation;
       });
     } finally {

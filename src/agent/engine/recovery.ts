@@ -9,7 +9,7 @@ import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileS
 import { join } from "node:path";
 import type { AnnIndex } from "../../index/types";
 import { failedPrecondition } from "./errors";
-import { DamagedFile, decodeIdFile, type IdFileContents, type SnapshotManifest } from "./id-file";
+import { DamagedFile, decodeIdFile, verifyIdFile, type SnapshotManifest } from "./id-file";
 import { checkShape, FORMAT_VERSION, META_FILE, readMeta, writeMeta, type KeptGeneration, type Meta, type Shape } from "./meta";
 import { brokenDir, generationsOnDisk, graphProblem, idName, indexName, moveAside, strayFiles } from "./snapshot-files";
 import type { VectorStore } from "./store";
@@ -50,7 +50,8 @@ interface Chain {
 }
 
 interface Candidate extends KeptGeneration {
-  ids?: { contents: IdFileContents; manifest: SnapshotManifest };
+  /** the verified id file, decoded only for the generation that is loaded */
+  ids?: { bytes: Uint8Array; manifest: SnapshotManifest };
   /** why this generation's own files cannot be used */
   damage: string | null;
 }
@@ -118,7 +119,7 @@ export async function recover(
       problems.push(c.damage);
       continue;
     }
-    if (c.ids) store.restore(c.ids.contents.committed, c.ids.contents.pending, c.ids.contents.nextKey);
+    if (c.ids) store.restore(decodeIdFile(c.ids.bytes).columns);
     replay(store, chain, report);
     report.generation = c.generation;
     if (mode !== "none") report.problems.push(`--recover=${mode} was not needed: generation ${c.generation} and its log loaded without loss`);
@@ -161,7 +162,7 @@ async function verifyGeneration(dir: string, shape: Shape, c: Candidate): Promis
     return;
   }
   try {
-    c.ids = decodeIdFile(bytes);
+    c.ids = { bytes, manifest: verifyIdFile(bytes) };
   } catch (err) {
     if (!(err instanceof DamagedFile)) throw err;
     c.damage = `${ids} is damaged: ${err.message}`;
@@ -317,7 +318,7 @@ async function lenient(
     base = c;
     break;
   }
-  if (base.ids) store.restore(base.ids.contents.committed, base.ids.contents.pending, base.ids.contents.nextKey);
+  if (base.ids) store.restore(decodeIdFile(base.ids.bytes).columns);
   // with no generation left, every segment still on disk is replayed, whatever its seq
   const chain = readChain(dir, base.generation > 0 ? base.walSeq : 0, shape.dimension, true);
   for (const s of chain.segments) {

@@ -12,6 +12,7 @@
 // slot is reused, so the arrays follow the live count, not the keys ever issued.
 import type { AnnIndex } from "../../index/types";
 import { VectorArena } from "./arena";
+import type { IdColumns } from "./id-file";
 import { KeyTable } from "./key-table";
 import type { WalRecord } from "./wal-record";
 
@@ -333,32 +334,42 @@ export class VectorStore {
   }
 
   /**
-   * Rebuilds the maps from a snapshot whose graph is already loaded into the index.
-   * Graph nodes without an owner (removed before the save, or a committed record the
-   * file lost) are dropped so they can never surface.
+   * Rebuilds the empty store from a snapshot whose graph is already loaded into the
+   * index, taking the decoded columns as its own slot arrays. Graph nodes without an
+   * owner (removed before the save, or a committed record the file lost) are dropped
+   * so they can never surface.
    */
-  restore(committed: CommittedRecord[], pending: PendingRecord[], nextKey: number): void {
-    this.nextKey = nextKey;
-    this.reserve(this.used + committed.length + pending.length);
-    this.owners.reserve(this.owners.size + committed.length + pending.length);
-    for (const r of committed) {
-      const slot = this.takeSlot();
-      this.slotOf.set(r.id, slot);
-      this.ids[slot] = r.id;
-      this.keys[slot] = r.key;
-      this.stamps[slot] = r.timestamp;
-      this.pending[slot] = null;
-      this.owners.set(r.key, slot);
+  restore(columns: IdColumns): void {
+    if (this.slotOf.size > 0 || this.used > 0) throw new Error("VectorStore.restore: the store is not empty");
+    const { ids, keys, timestamps, committed, vectors } = columns;
+    const n = ids.length;
+    this.nextKey = columns.nextKey;
+    this.ids = ids;
+    this.keys = keys;
+    this.stamps = timestamps;
+    this.pending = new Array<Float32Array | null>(n).fill(null);
+    this.used = n;
+    this.owners.reserve(n);
+    const d = n > committed ? vectors.length / (n - committed) : 0;
+    for (let slot = 0; slot < n; slot++) {
+      const id = ids[slot]!;
+      const twice = this.slotOf.get(id);
+      if (twice !== undefined) {
+        // not written by us, but read as before: the later entry wins
+        this.retire(twice);
+        this.ids[twice] = undefined;
+        this.keys[twice] = FREE;
+        this.pending[twice] = null;
+        this.freeSlots.push(twice);
+      }
+      this.slotOf.set(id, slot);
+      if (slot < committed) this.owners.set(keys[slot]!, slot);
+      else {
+        this.pending[slot] = this.arena.adopt(vectors.subarray((slot - committed) * d, (slot - committed + 1) * d));
+        this.stage(slot, keys[slot]!);
+      }
     }
-    for (const r of pending) {
-      const slot = this.takeSlot();
-      this.slotOf.set(r.id, slot);
-      this.ids[slot] = r.id;
-      this.stamps[slot] = r.timestamp;
-      this.pending[slot] = this.arena.adopt(r.vector);
-      this.stage(slot, r.key);
-    }
-    for (let key = 0; key < nextKey; key++) {
+    for (let key = 0; key < this.nextKey; key++) {
       if (!this.owners.has(key) && this.index.contains(key)) this.index.remove(key);
     }
   }
@@ -394,7 +405,7 @@ export class VectorStore {
 
   private reserve(slots: number): void {
     if (slots <= this.keys.length) return;
-    let cap = this.keys.length;
+    let cap = Math.max(MIN_SLOTS, this.keys.length);
     while (cap < slots) cap *= 2;
     const keys = new Float64Array(cap).fill(FREE);
     keys.set(this.keys);
