@@ -1,7 +1,8 @@
-// Graph key → store slot, as an open-addressing hash table over two typed arrays. The
+// Graph key → store slot, as an open-addressing hash table of slot numbers: the keys
+// themselves stay in the store's by-slot array, so a pair costs one Int32 cell. The
 // store asks it for every graph hit and holds one pair per live vector; a Map of
-// numbers costs about four times the memory per pair, and an array indexed by key
-// would grow without bound because keys are never reused (store.ts).
+// numbers costs several words per pair, and an array indexed by key would grow
+// without bound because keys are never reused (store.ts).
 
 const EMPTY = -1;
 const MIN_CAPACITY = 1024;
@@ -9,22 +10,24 @@ const MIN_CAPACITY = 1024;
 const MAX_LOAD = 0.7;
 
 export class KeyTable {
-  private keys = new Float64Array(MIN_CAPACITY).fill(EMPTY);
-  private slots = new Int32Array(MIN_CAPACITY);
+  private cells = new Int32Array(MIN_CAPACITY).fill(EMPTY);
   private mask = MIN_CAPACITY - 1;
   private count = 0;
+
+  /** `keyOf`: the key a slot holds (the store's by-slot array) */
+  constructor(private readonly keyOf: (slot: number) => number) {}
 
   get size(): number {
     return this.count;
   }
 
-  /** the slot stored for key, or -1 */
+  /** the slot holding key, or -1 */
   get(key: number): number {
-    const keys = this.keys;
+    const cells = this.cells;
     for (let i = this.home(key); ; i = (i + 1) & this.mask) {
-      const k = keys[i]!;
-      if (k === key) return this.slots[i]!;
-      if (k === EMPTY) return -1;
+      const slot = cells[i]!;
+      if (slot === EMPTY) return -1;
+      if (this.keyOf(slot) === key) return slot;
     }
   }
 
@@ -32,47 +35,41 @@ export class KeyTable {
     return this.get(key) !== -1;
   }
 
-  /** key: a non-negative safe integer; slot: a non-negative int32 */
-  set(key: number, slot: number): void {
-    if ((this.count + 1) > MAX_LOAD * (this.mask + 1)) this.resize((this.mask + 1) * 2);
-    const keys = this.keys;
-    let i = this.home(key);
-    for (; keys[i] !== EMPTY; i = (i + 1) & this.mask) {
-      if (keys[i] === key) {
-        this.slots[i] = slot;
-        return;
-      }
-    }
-    keys[i] = key;
-    this.slots[i] = slot;
+  /** Adds key, which must not be in the table, at slot (keyOf(slot) must already answer key). */
+  add(key: number, slot: number): void {
+    if (this.count + 1 > MAX_LOAD * (this.mask + 1)) this.resize((this.mask + 1) * 2);
+    this.place(key, slot);
     this.count++;
   }
 
+  /** Removes key (call while keyOf still answers it for its slot). */
   delete(key: number): boolean {
-    const keys = this.keys;
+    const cells = this.cells;
     const mask = this.mask;
     let i = this.home(key);
-    for (; keys[i] !== key; i = (i + 1) & mask) if (keys[i] === EMPTY) return false;
+    for (; ; i = (i + 1) & mask) {
+      const slot = cells[i]!;
+      if (slot === EMPTY) return false;
+      if (this.keyOf(slot) === key) break;
+    }
     // Backward-shift deletion: later members of the probe run move up into the hole, so
     // lookups never need tombstones and a churning table does not fill with them.
     let hole = i;
-    for (let j = (i + 1) & mask; keys[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = this.home(keys[j]!);
+    for (let j = (i + 1) & mask; cells[j] !== EMPTY; j = (j + 1) & mask) {
+      const home = this.home(this.keyOf(cells[j]!));
       // j may fill the hole unless its home lies cyclically in (hole, j]
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
-      keys[hole] = keys[j]!;
-      this.slots[hole] = this.slots[j]!;
+      cells[hole] = cells[j]!;
       hole = j;
     }
-    keys[hole] = EMPTY;
+    cells[hole] = EMPTY;
     this.count--;
     return true;
   }
 
   clear(): void {
-    this.keys = new Float64Array(MIN_CAPACITY).fill(EMPTY);
-    this.slots = new Int32Array(MIN_CAPACITY);
+    this.cells = new Int32Array(MIN_CAPACITY).fill(EMPTY);
     this.mask = MIN_CAPACITY - 1;
     this.count = 0;
   }
@@ -82,6 +79,13 @@ export class KeyTable {
     let cap = this.mask + 1;
     while (n > MAX_LOAD * cap) cap *= 2;
     if (cap !== this.mask + 1) this.resize(cap);
+  }
+
+  private place(key: number, slot: number): void {
+    const cells = this.cells;
+    let i = this.home(key);
+    while (cells[i] !== EMPTY) i = (i + 1) & this.mask;
+    cells[i] = slot;
   }
 
   private home(key: number): number {
@@ -94,15 +98,12 @@ export class KeyTable {
   }
 
   private resize(capacity: number): void {
-    const oldKeys = this.keys;
-    const oldSlots = this.slots;
-    this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.slots = new Int32Array(capacity);
+    const old = this.cells;
+    this.cells = new Int32Array(capacity).fill(EMPTY);
     this.mask = capacity - 1;
-    this.count = 0;
-    for (let i = 0; i < oldKeys.length; i++) {
-      const k = oldKeys[i]!;
-      if (k !== EMPTY) this.set(k, oldSlots[i]!);
+    for (let i = 0; i < old.length; i++) {
+      const slot = old[i]!;
+      if (slot !== EMPTY) this.place(this.keyOf(slot), slot);
     }
   }
 }

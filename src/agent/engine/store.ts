@@ -9,10 +9,13 @@
 // Per id the store holds a slot: its key, timestamp and uncommitted vector sit in
 // arrays indexed by slot rather than in an object per id (an object with a bigint
 // costs several times the bytes, and the agent holds one per vector). A removed id's
-// slot is reused, so the arrays follow the live count, not the keys ever issued.
+// slot is reused, so the arrays follow the live count, not the keys ever issued. Id →
+// slot and key → slot are hash tables of slot numbers over those arrays (id-table.ts,
+// key-table.ts). Ids are iterated in slot order, which Vald leaves unspecified.
 import type { AnnIndex } from "../../index/types";
 import { VectorArena } from "./arena";
 import type { IdColumns } from "./id-file";
+import { IdTable } from "./id-table";
 import { KeyTable } from "./key-table";
 import type { WalRecord } from "./wal-record";
 
@@ -55,10 +58,10 @@ const FREE = -1;
 const MIN_SLOTS = 1024;
 
 export class VectorStore {
-  /** id → slot */
-  private readonly slotOf = new Map<string, number>();
   /** by slot: the id, or undefined when free */
   private ids: (string | undefined)[] = [];
+  /** id → slot */
+  private readonly slotOf = new IdTable((slot) => this.ids[slot]);
   private keys = new Float64Array(MIN_SLOTS).fill(FREE);
   private stamps = new BigInt64Array(MIN_SLOTS);
   /** by slot: the vector while it is not in the graph */
@@ -67,7 +70,7 @@ export class VectorStore {
   private used = 0;
   private freeSlots: number[] = [];
   /** live key → slot; a graph hit whose key is missing here is stale */
-  private readonly owners = new KeyTable();
+  private readonly owners = new KeyTable((slot) => this.keys[slot]!);
   /** slots of uncommitted entries waiting for the next CreateIndex, oldest first */
   private staged = new Set<number>();
   /** the batch a running CreateIndex is adding to the graph */
@@ -122,10 +125,10 @@ export class VectorStore {
   /** Stores (or replaces) id's vector as a new uncommitted entry. */
   put(id: string, vector: Float32Array, timestamp: bigint): void {
     let slot = this.slotOf.get(id);
-    if (slot === undefined) {
+    if (slot < 0) {
       slot = this.takeSlot();
-      this.slotOf.set(id, slot);
       this.ids[slot] = id;
+      this.slotOf.add(id, slot);
     } else {
       this.retire(slot);
     }
@@ -154,14 +157,14 @@ export class VectorStore {
 
   setTimestamp(id: string, timestamp: bigint): boolean {
     const slot = this.slotOf.get(id);
-    if (slot === undefined) return false;
+    if (slot < 0) return false;
     this.stamps[slot] = timestamp;
     return true;
   }
 
   delete(id: string): boolean {
     const slot = this.slotOf.get(id);
-    if (slot === undefined) return false;
+    if (slot < 0) return false;
     this.retire(slot);
     this.slotOf.delete(id);
     this.ids[slot] = undefined;
@@ -323,7 +326,9 @@ export class VectorStore {
   capture(): { committed: CommittedRecord[]; pending: PendingRecord[]; nextKey: number } {
     const committed: CommittedRecord[] = [];
     const pending: PendingRecord[] = [];
-    for (const [id, slot] of this.slotOf) {
+    for (let slot = 0; slot < this.used; slot++) {
+      const id = this.ids[slot];
+      if (id === undefined) continue;
       const key = this.keys[slot]!;
       const timestamp = this.stamps[slot]!;
       const vector = this.pending[slot];
@@ -350,20 +355,22 @@ export class VectorStore {
     this.pending = new Array<Float32Array | null>(n).fill(null);
     this.used = n;
     this.owners.reserve(n);
+    this.slotOf.reserve(n);
     const d = n > committed ? vectors.length / (n - committed) : 0;
     for (let slot = 0; slot < n; slot++) {
       const id = ids[slot]!;
       const twice = this.slotOf.get(id);
-      if (twice !== undefined) {
+      if (twice >= 0) {
         // not written by us, but read as before: the later entry wins
         this.retire(twice);
+        this.slotOf.delete(id);
         this.ids[twice] = undefined;
         this.keys[twice] = FREE;
         this.pending[twice] = null;
         this.freeSlots.push(twice);
       }
-      this.slotOf.set(id, slot);
-      if (slot < committed) this.owners.set(keys[slot]!, slot);
+      this.slotOf.add(id, slot);
+      if (slot < committed) this.owners.add(keys[slot]!, slot);
       else {
         this.pending[slot] = this.arena.adopt(vectors.subarray((slot - committed) * d, (slot - committed + 1) * d));
         this.stage(slot, keys[slot]!);
@@ -377,7 +384,7 @@ export class VectorStore {
   /** gives slot (its id, timestamp and pending vector already set) the key and stages it */
   private stage(slot: number, key: number): void {
     this.keys[slot] = key;
-    this.owners.set(key, slot);
+    this.owners.add(key, slot);
     this.staged.add(slot);
     this.uncommittedCount++;
   }
@@ -427,11 +434,15 @@ export class VectorStore {
       },
       get: (id) => {
         const slot = this.slotOf.get(id);
-        return slot === undefined ? undefined : this.entryAt(slot);
+        return slot < 0 ? undefined : this.entryAt(slot);
       },
-      has: (id) => this.slotOf.has(id),
+      has: (id) => this.slotOf.get(id) >= 0,
       *[Symbol.iterator]() {
-        for (const [id, slot] of store.slotOf) yield [id, store.entryAt(slot)] as [string, Entry];
+        // by slot; a slot freed and reused meanwhile shows its new id if not yet passed
+        for (let slot = 0; slot < store.used; slot++) {
+          const id = store.ids[slot];
+          if (id !== undefined) yield [id, store.entryAt(slot)] as [string, Entry];
+        }
       },
     };
   }
