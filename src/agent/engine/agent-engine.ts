@@ -584,43 +584,53 @@ export class AgentEngine implements Engine {
     const dim = this.options.dimension;
     const perBatch = Math.max(1, Math.floor(BUILD_BATCH_BYTES / 4 / dim));
     let left = this.store.stagedCount;
-    let first = true;
-    while (left > 0) {
-      const batch = this.store.takeBatch(Math.min(left, perBatch));
-      if (!batch) break;
-      left -= batch.slots.length;
-      if (first) this.crash("create-index:after-take");
-      first = false;
-      const keys = batch.keys;
-      const runs = contiguousRuns(batch.vectors, (v) => v);
-      let vectors: Float32Array;
-      if (runs.length === 1) {
-        vectors = runs[0]!.vectors;
-      } else {
-        vectors = new Float32Array(keys.length * dim);
-        batch.vectors.forEach((v, row) => vectors.set(v, row * dim));
-      }
-      this.indexing = true;
-      try {
-        this.building = this.index.addAsync(keys, vectors, this.threads);
-        await this.building;
-        if (left === 0) this.crash("create-index:after-add");
-      } catch (err) {
-        this.store.finishBatch(batch, false);
-        throw internal("CreateIndex failed", err);
-      } finally {
-        this.indexing = false;
-        this.building = null;
-      }
-      this.store.finishBatch(batch, true);
+    for (let first = true; left > 0; first = false) {
+      const added = await this.buildStep(Math.min(left, perBatch), first, left);
+      if (added === 0) break;
+      left -= added;
+      // nothing staged is left: the arena's current chunk need not outlive the build
+      if (this.store.uncommitted === 0) this.store.arena.release();
       // The batch's arena chunks are garbage now. Collect them while the build goes on,
       // not whenever allocation pressure would, so the RSS a user sees follows the data
       // instead of holding graph and staged copy at once (a full collection, tens of ms
-      // per 16 MiB step of a build that takes seconds).
+      // per 16 MiB step of a build that takes seconds). The step ran in its own frame,
+      // so nothing on this one still points at the batch.
       Bun.gc(true);
     }
     // inserts that arrived during the build may have crossed the threshold already
     this.maybeAutoIndex();
+  }
+
+  /** One step of a build: adds up to `limit` staged vectors to the graph and commits them; returns how many it took. */
+  private async buildStep(limit: number, first: boolean, left: number): Promise<number> {
+    const batch = this.store.takeBatch(limit);
+    if (!batch) return 0;
+    const taken = batch.slots.length;
+    if (first) this.crash("create-index:after-take");
+    const keys = batch.keys;
+    const runs = contiguousRuns(batch.vectors, (v) => v);
+    let vectors: Float32Array;
+    if (runs.length === 1) {
+      vectors = runs[0]!.vectors;
+    } else {
+      const dim = this.options.dimension;
+      vectors = new Float32Array(keys.length * dim);
+      batch.vectors.forEach((v, row) => vectors.set(v, row * dim));
+    }
+    this.indexing = true;
+    try {
+      this.building = this.index.addAsync(keys, vectors, this.threads);
+      await this.building;
+      if (taken === left) this.crash("create-index:after-add");
+    } catch (err) {
+      this.store.finishBatch(batch, false);
+      throw internal("CreateIndex failed", err);
+    } finally {
+      this.indexing = false;
+      this.building = null;
+    }
+    this.store.finishBatch(batch, true);
+    return taken;
   }
 
   /** Job body of SaveIndex. */

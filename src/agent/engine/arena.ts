@@ -50,6 +50,18 @@ export class VectorArena {
     return this.chunks.has(v.buffer) && v.length === this.dimension ? v : this.copy(v);
   }
 
+  /**
+   * Stops filling the current chunk (once nothing staged is left in it): the chunk is
+   * then garbage as soon as the last vector viewing it is, instead of staying for the
+   * vectors of a next bulk load (up to MAX_CHUNK_BYTES held for nothing meanwhile).
+   * Chunks start small again, so a trickle of writes does not claim a large one.
+   */
+  release(): void {
+    this.chunk = null;
+    this.used = 0;
+    this.nextVectors = FIRST_CHUNK_VECTORS;
+  }
+
   private grow(): void {
     // chunks start small (an agent holding a handful of vectors stays small) and double
     const cap = Math.max(1, Math.floor(MAX_CHUNK_BYTES / 4 / this.dimension));

@@ -185,6 +185,7 @@ export class VectorStore {
     this.owners.clear();
     this.staged.clear();
     this.uncommittedCount = 0;
+    this.arena.release();
     if (this.building) this.deadInBuild = this.building.slots.length;
     if (this.busy || this.pins > 0) {
       this.clearWhenIdle = true;
