@@ -15,7 +15,7 @@ import { brokenDir, generationsOnDisk, graphProblem, idName, indexName, moveAsid
 import type { VectorStore } from "./store";
 import type { RecoverMode } from "./types";
 import { readLogPin } from "./log-pin";
-import { encodeSeal } from "./wal-record";
+import { encodeSeal, type WalRecord } from "./wal-record";
 import { listSegments, readSegment, segmentName, type SegmentContents } from "./wal-segment";
 
 export interface RecoveryReport {
@@ -219,8 +219,15 @@ function readChain(dir: string, walSeq: number, dimension: number, lenient: bool
 
 function replay(store: VectorStore, chain: Chain, report: RecoveryReport): void {
   for (const s of chain.segments) {
-    for (const record of s.contents.records) store.apply(record);
-    report.replayedRecords += s.contents.records.length;
+    // Each record is let go once applied (the length stays: the seal counts it), so the
+    // arena's periodic collection reclaims a long log while it is copied into the store
+    // instead of holding it whole next to its copy.
+    const records: (WalRecord | null)[] = s.contents.records;
+    for (let i = 0; i < records.length; i++) {
+      store.apply(records[i]!);
+      records[i] = null;
+    }
+    report.replayedRecords += records.length;
     if (s.contents.end < s.contents.bytes && !s.contents.damage) report.tornSegments++;
   }
 }
