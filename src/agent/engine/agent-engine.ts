@@ -603,7 +603,8 @@ export class AgentEngine implements Engine {
 
   /** One step of a build: adds up to `limit` staged vectors to the graph and commits them; returns how many it took. */
   private async buildStep(limit: number, first: boolean, left: number): Promise<number> {
-    const batch = this.store.takeBatch(limit);
+    // a batch of at least a quarter step may end early, where its arena run ends
+    const batch = this.store.takeBatch(limit, Math.ceil(limit / 4));
     if (!batch) return 0;
     const taken = batch.slots.length;
     if (first) this.crash("create-index:after-take");

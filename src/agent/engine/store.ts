@@ -273,19 +273,28 @@ export class VectorStore {
 
   /**
    * Hands the oldest staged entries (at most `limit`) to a build; the rest stay staged,
-   * searchable as before, for the next batch.
+   * searchable as before, for the next batch. Once it holds `settle` entries the batch
+   * ends where the staged vectors stop sitting back to back in the arena, so a bulk
+   * load's batches are whole arena runs the index reads in place, not copied first.
    */
-  takeBatch(limit = Infinity): Batch | null {
+  takeBatch(limit = Infinity, settle = Infinity): Batch | null {
     if (this.staged.size === 0) return null;
-    const n = Math.min(limit, this.staged.size);
-    const batch: Batch = { slots: new Int32Array(n), keys: new Float64Array(n), vectors: new Array<Float32Array>(n) };
-    let i = 0;
+    const max = Math.min(limit, this.staged.size);
+    const slots = new Int32Array(max);
+    let n = 0;
+    let prev: Float32Array | null = null;
     for (const slot of this.staged) {
-      if (i >= n) break;
-      batch.slots[i] = slot;
+      if (n >= max) break;
+      const v = this.pending[slot]!;
+      if (n >= settle && prev && (v.buffer !== prev.buffer || v.byteOffset !== prev.byteOffset + prev.byteLength)) break;
+      slots[n++] = slot;
+      prev = v;
+    }
+    const batch: Batch = { slots: slots.subarray(0, n), keys: new Float64Array(n), vectors: new Array<Float32Array>(n) };
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i]!;
       batch.keys[i] = this.keys[slot]!;
       batch.vectors[i] = this.pending[slot]!;
-      i++;
     }
     if (n === this.staged.size) this.staged = new Set();
     else for (let j = 0; j < n; j++) this.staged.delete(batch.slots[j]!);
