@@ -11,9 +11,10 @@ const MAX_CHUNK_BYTES = 16 << 20;
  * its log record). Collecting every so many staged bytes keeps that garbage, and so the
  * RSS of a bulk load, proportional to this instead of to the whole load. A collection
  * costs time in proportion to the objects the agent holds, so the interval grows with
- * them: about the same collection time per vector stored, at any size.
+ * them: about the same collection time per vector stored, at any size. (The store holds
+ * no object per vector but its id, so the floor could come down from 8 MiB.)
  */
-const COLLECT_EVERY_BYTES = 8 << 20;
+const COLLECT_EVERY_BYTES = 4 << 20;
 const COLLECT_BYTES_PER_HELD = 64;
 
 export class VectorArena {
