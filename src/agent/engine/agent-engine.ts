@@ -407,12 +407,12 @@ export class AgentEngine implements Engine {
         const problem = await graphProblem(graphTemp, ids.manifest);
         if (problem) throw new ConnectError(`the snapshot's graph file does not match its ids file: ${problem}`, Code.DataLoss);
         const p = this.persistence;
-        const graphPath = p ? (await p.adopt(graphTemp, ids.contents)).graphPath : graphTemp;
+        const graphPath = p ? (await p.adopt(graphTemp, idsFile)).graphPath : graphTemp;
         // not while a native search reads the graph; then clear, load and restore in one tick
         while (this.store.pinned) await new Promise((r) => setTimeout(r, 1));
         this.store.clear();
         this.index.load(graphPath);
-        this.store.restore(ids.contents.committed, ids.contents.pending, ids.contents.nextKey);
+        this.store.restore(ids.columns);
         generation = p ? p.newest.generation : ids.manifest.generation;
       });
     } finally {
@@ -496,8 +496,8 @@ export class AgentEngine implements Engine {
 
   private collectPending(collector: HitCollector, query: Float32Array): void {
     const metric = this.options.metric;
-    this.store.forEachPending((id, entry, vector) => {
-      collector.offer(id, entry.key, reportedDistance(metric, this.distance(query, vector)));
+    this.store.forEachPending((id, key, vector) => {
+      collector.offer(id, key, reportedDistance(metric, this.distance(query, vector)));
     });
   }
 
@@ -584,44 +584,54 @@ export class AgentEngine implements Engine {
     const dim = this.options.dimension;
     const perBatch = Math.max(1, Math.floor(BUILD_BATCH_BYTES / 4 / dim));
     let left = this.store.stagedCount;
-    let first = true;
-    while (left > 0) {
-      const batch = this.store.takeBatch(Math.min(left, perBatch));
-      if (!batch) break;
-      left -= batch.size;
-      if (first) this.crash("create-index:after-take");
-      first = false;
-      const entries = [...batch.values()];
-      const keys = Float64Array.from(entries, (e) => e.key);
-      const runs = contiguousRuns(entries, (e) => e.pending!);
-      let vectors: Float32Array;
-      if (runs.length === 1) {
-        vectors = runs[0]!.vectors;
-      } else {
-        vectors = new Float32Array(entries.length * dim);
-        entries.forEach((e, row) => vectors.set(e.pending!, row * dim));
-      }
-      this.indexing = true;
-      try {
-        this.building = this.index.addAsync(keys, vectors, this.threads);
-        await this.building;
-        if (left === 0) this.crash("create-index:after-add");
-      } catch (err) {
-        this.store.finishBatch(batch, false);
-        throw internal("CreateIndex failed", err);
-      } finally {
-        this.indexing = false;
-        this.building = null;
-      }
-      this.store.finishBatch(batch, true);
+    for (let first = true; left > 0; first = false) {
+      const added = await this.buildStep(Math.min(left, perBatch), first, left);
+      if (added === 0) break;
+      left -= added;
+      // nothing staged is left: the arena's current chunk need not outlive the build
+      if (this.store.uncommitted === 0) this.store.arena.release();
       // The batch's arena chunks are garbage now. Collect them while the build goes on,
       // not whenever allocation pressure would, so the RSS a user sees follows the data
       // instead of holding graph and staged copy at once (a full collection, tens of ms
-      // per 16 MiB step of a build that takes seconds).
+      // per 16 MiB step of a build that takes seconds). The step ran in its own frame,
+      // so nothing on this one still points at the batch.
       Bun.gc(true);
     }
     // inserts that arrived during the build may have crossed the threshold already
     this.maybeAutoIndex();
+  }
+
+  /** One step of a build: adds up to `limit` staged vectors to the graph and commits them; returns how many it took. */
+  private async buildStep(limit: number, first: boolean, left: number): Promise<number> {
+    // a batch of at least a quarter step may end early, where its arena run ends
+    const batch = this.store.takeBatch(limit, Math.ceil(limit / 4));
+    if (!batch) return 0;
+    const taken = batch.slots.length;
+    if (first) this.crash("create-index:after-take");
+    const keys = batch.keys;
+    const runs = contiguousRuns(batch.vectors, (v) => v);
+    let vectors: Float32Array;
+    if (runs.length === 1) {
+      vectors = runs[0]!.vectors;
+    } else {
+      const dim = this.options.dimension;
+      vectors = new Float32Array(keys.length * dim);
+      batch.vectors.forEach((v, row) => vectors.set(v, row * dim));
+    }
+    this.indexing = true;
+    try {
+      this.building = this.index.addAsync(keys, vectors, this.threads);
+      await this.building;
+      if (taken === left) this.crash("create-index:after-add");
+    } catch (err) {
+      this.store.finishBatch(batch, false);
+      throw internal("CreateIndex failed", err);
+    } finally {
+      this.indexing = false;
+      this.building = null;
+    }
+    this.store.finishBatch(batch, true);
+    return taken;
   }
 
   /** Job body of SaveIndex. */

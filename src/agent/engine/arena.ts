@@ -11,9 +11,10 @@ const MAX_CHUNK_BYTES = 16 << 20;
  * its log record). Collecting every so many staged bytes keeps that garbage, and so the
  * RSS of a bulk load, proportional to this instead of to the whole load. A collection
  * costs time in proportion to the objects the agent holds, so the interval grows with
- * them: about the same collection time per vector stored, at any size.
+ * them: about the same collection time per vector stored, at any size. (The store holds
+ * no object per vector but its id, so the floor could come down from 8 MiB.)
  */
-const COLLECT_EVERY_BYTES = 8 << 20;
+const COLLECT_EVERY_BYTES = 4 << 20;
 const COLLECT_BYTES_PER_HELD = 64;
 
 export class VectorArena {
@@ -48,6 +49,18 @@ export class VectorArena {
   /** `v` itself when it already lives in the arena, else a copy that does. */
   adopt(v: Float32Array): Float32Array {
     return this.chunks.has(v.buffer) && v.length === this.dimension ? v : this.copy(v);
+  }
+
+  /**
+   * Stops filling the current chunk (once nothing staged is left in it): the chunk is
+   * then garbage as soon as the last vector viewing it is, instead of staying for the
+   * vectors of a next bulk load (up to MAX_CHUNK_BYTES held for nothing meanwhile).
+   * Chunks start small again, so a trickle of writes does not claim a large one.
+   */
+  release(): void {
+    this.chunk = null;
+    this.used = 0;
+    this.nextVectors = FIRST_CHUNK_VECTORS;
   }
 
   private grow(): void {

@@ -53,6 +53,10 @@ export async function createEngine(options: EngineOptions, deps: EngineDeps = {}
   const store = new VectorStore(index, options.dimension);
   const persistence = options.indexPath ? await Persistence.open(options, index, store) : null;
   if (persistence) deps.onRecovered?.(persistence.recovery);
+  // Recovery leaves the id file's bytes and the log's decoded records behind as garbage
+  // (as large as the log): collect it once now, so the RSS after a start follows the
+  // data instead of waiting for allocation pressure that an idle agent never makes.
+  if (persistence) Bun.gc(true);
   const engine = new AgentEngine({
     options,
     index,

@@ -15,7 +15,7 @@ import { crashPoints, type CrashPoint } from "./crash-points";
 import { lockDir } from "./dir-lock";
 import { commitTemp, tempPathFor, writeFileAtomic } from "./durable-file";
 import { describeIo, failedPrecondition } from "./errors";
-import { encodeIdFile, type IdFileContents } from "./id-file";
+import { encodeIdFile, restampIdFile, type IdFileContents } from "./id-file";
 import { dropLogPin, readLogPin, writeLogPin, type LogPin } from "./log-pin";
 import { writeMeta, type KeptGeneration, type Meta } from "./meta";
 import { recover, type RecoveryReport } from "./recovery";
@@ -201,10 +201,10 @@ export class Persistence {
 
   /**
    * Makes a restored snapshot (its graph written to graphTemp in this directory, and
-   * its ids) the newest generation, with a fresh log segment after it: the same steps
+   * its verified ids file) the newest generation, with a fresh log segment after it: the same steps
    * and commit point (meta.json) as a save. The caller loads it into memory after.
    */
-  async adopt(graphTemp: string, ids: IdFileContents): Promise<{ generation: number; graphPath: string }> {
+  async adopt(graphTemp: string, idsFile: Uint8Array): Promise<{ generation: number; graphPath: string }> {
     const generation = this.nextGeneration;
     const { seq, retired } = this.wal.rotate();
     retired.catch(() => undefined);
@@ -215,7 +215,7 @@ export class Persistence {
       await commitTemp(graphTemp, graphPath);
       const o = this.options;
       const manifest = { generation, walSeq: seq, graphBytes: graph.bytes, graphCrc32: graph.crc32, dimension: o.dimension, metric: o.metric, quantization: o.quantization };
-      await writeFileAtomic(idPath, encodeIdFile(ids, manifest));
+      await writeFileAtomic(idPath, restampIdFile(idsFile, manifest));
       await retired;
       // before the commit point: a crash after it must not leave the old history's positions
       dropLogPin(this.dir);

@@ -9,13 +9,13 @@ import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileS
 import { join } from "node:path";
 import type { AnnIndex } from "../../index/types";
 import { failedPrecondition } from "./errors";
-import { DamagedFile, decodeIdFile, type IdFileContents, type SnapshotManifest } from "./id-file";
+import { DamagedFile, decodeIdFile, verifyIdFile, type SnapshotManifest } from "./id-file";
 import { checkShape, FORMAT_VERSION, META_FILE, readMeta, writeMeta, type KeptGeneration, type Meta, type Shape } from "./meta";
 import { brokenDir, generationsOnDisk, graphProblem, idName, indexName, moveAside, strayFiles } from "./snapshot-files";
 import type { VectorStore } from "./store";
 import type { RecoverMode } from "./types";
 import { readLogPin } from "./log-pin";
-import { encodeSeal } from "./wal-record";
+import { encodeSeal, type WalRecord } from "./wal-record";
 import { listSegments, readSegment, segmentName, type SegmentContents } from "./wal-segment";
 
 export interface RecoveryReport {
@@ -50,7 +50,8 @@ interface Chain {
 }
 
 interface Candidate extends KeptGeneration {
-  ids?: { contents: IdFileContents; manifest: SnapshotManifest };
+  /** the verified id file, decoded only for the generation that is loaded */
+  ids?: { bytes: Uint8Array; manifest: SnapshotManifest };
   /** why this generation's own files cannot be used */
   damage: string | null;
 }
@@ -118,7 +119,7 @@ export async function recover(
       problems.push(c.damage);
       continue;
     }
-    if (c.ids) store.restore(c.ids.contents.committed, c.ids.contents.pending, c.ids.contents.nextKey);
+    if (c.ids) store.restore(decodeIdFile(c.ids.bytes).columns);
     replay(store, chain, report);
     report.generation = c.generation;
     if (mode !== "none") report.problems.push(`--recover=${mode} was not needed: generation ${c.generation} and its log loaded without loss`);
@@ -161,7 +162,7 @@ async function verifyGeneration(dir: string, shape: Shape, c: Candidate): Promis
     return;
   }
   try {
-    c.ids = decodeIdFile(bytes);
+    c.ids = { bytes, manifest: verifyIdFile(bytes) };
   } catch (err) {
     if (!(err instanceof DamagedFile)) throw err;
     c.damage = `${ids} is damaged: ${err.message}`;
@@ -218,8 +219,15 @@ function readChain(dir: string, walSeq: number, dimension: number, lenient: bool
 
 function replay(store: VectorStore, chain: Chain, report: RecoveryReport): void {
   for (const s of chain.segments) {
-    for (const record of s.contents.records) store.apply(record);
-    report.replayedRecords += s.contents.records.length;
+    // Each record is let go once applied (the length stays: the seal counts it), so the
+    // arena's periodic collection reclaims a long log while it is copied into the store
+    // instead of holding it whole next to its copy.
+    const records: (WalRecord | null)[] = s.contents.records;
+    for (let i = 0; i < records.length; i++) {
+      store.apply(records[i]!);
+      records[i] = null;
+    }
+    report.replayedRecords += records.length;
     if (s.contents.end < s.contents.bytes && !s.contents.damage) report.tornSegments++;
   }
 }
@@ -317,7 +325,7 @@ async function lenient(
     base = c;
     break;
   }
-  if (base.ids) store.restore(base.ids.contents.committed, base.ids.contents.pending, base.ids.contents.nextKey);
+  if (base.ids) store.restore(decodeIdFile(base.ids.bytes).columns);
   // with no generation left, every segment still on disk is replayed, whatever its seq
   const chain = readChain(dir, base.generation > 0 ? base.walSeq : 0, shape.dimension, true);
   for (const s of chain.segments) {

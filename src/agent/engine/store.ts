@@ -5,10 +5,21 @@
 // Keys come from a counter and are never handed out twice: a key that was removed may
 // still sit in the graph (while a build or save is running, removals are deferred), and
 // a reused key would let a stale graph node answer for a new vector.
+//
+// Per id the store holds a slot: its key, timestamp and uncommitted vector sit in
+// arrays indexed by slot rather than in an object per id (an object with a bigint
+// costs several times the bytes, and the agent holds one per vector). A removed id's
+// slot is reused, so the arrays follow the live count, not the keys ever issued. Id →
+// slot and key → slot are hash tables of slot numbers over those arrays (id-table.ts,
+// key-table.ts). Ids are iterated in slot order, which Vald leaves unspecified.
 import type { AnnIndex } from "../../index/types";
 import { VectorArena } from "./arena";
+import type { IdColumns } from "./id-file";
+import { IdTable } from "./id-table";
+import { KeyTable } from "./key-table";
 import type { WalRecord } from "./wal-record";
 
+/** An id's state when it was read (a copy: later writes do not change it). */
 export interface Entry {
   key: number;
   timestamp: bigint;
@@ -26,14 +37,44 @@ export interface PendingRecord extends CommittedRecord {
   vector: Float32Array;
 }
 
+/** The staged entries a build adds to the graph, as they were when it took them. */
+export interface Batch {
+  readonly slots: Int32Array;
+  readonly keys: Float64Array;
+  readonly vectors: Float32Array[];
+}
+
+/** Read access by id, shaped like a Map of entries. */
+export interface EntryMap {
+  readonly size: number;
+  get(id: string): Entry | undefined;
+  has(id: string): boolean;
+  /** live like a Map's: ids added or removed meanwhile may or may not be seen */
+  [Symbol.iterator](): IterableIterator<[string, Entry]>;
+}
+
+/** a slot without an id; no key is negative */
+const FREE = -1;
+const MIN_SLOTS = 1024;
+
 export class VectorStore {
-  readonly entries = new Map<string, Entry>();
-  /** live key → id; a graph hit whose key is missing here is stale */
-  private readonly owners = new Map<number, string>();
-  /** uncommitted entries waiting for the next CreateIndex */
-  private staged = new Map<string, Entry>();
+  /** by slot: the id, or undefined when free */
+  private ids: (string | undefined)[] = [];
+  /** id → slot */
+  private readonly slotOf = new IdTable((slot) => this.ids[slot]);
+  private keys = new Float64Array(MIN_SLOTS).fill(FREE);
+  private stamps = new BigInt64Array(MIN_SLOTS);
+  /** by slot: the vector while it is not in the graph */
+  private pending: (Float32Array | null)[] = [];
+  /** slots below this have been used */
+  private used = 0;
+  private freeSlots: number[] = [];
+  /** live key → slot; a graph hit whose key is missing here is stale */
+  private readonly owners = new KeyTable((slot) => this.keys[slot]!);
+  /** slots of uncommitted entries waiting for the next CreateIndex, oldest first */
+  private staged = new Set<number>();
   /** the batch a running CreateIndex is adding to the graph */
-  private building: Map<string, Entry> | null = null;
+  private building: Batch | null = null;
   /** graph keys to remove once the index is no longer busy */
   private doomed: number[] = [];
   /** entries of the running build removed or replaced meanwhile (possibly in the graph already) */
@@ -47,16 +88,18 @@ export class VectorStore {
   nextKey = 0;
   /** where uncommitted vectors are kept (arena.ts) */
   readonly arena: VectorArena;
+  readonly entries: EntryMap;
 
   constructor(
     private readonly index: AnnIndex,
     dimension: number,
   ) {
-    this.arena = new VectorArena(dimension, () => this.entries.size);
+    this.arena = new VectorArena(dimension, () => this.slotOf.size);
+    this.entries = this.entryMap();
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.slotOf.size;
   }
 
   /** entries not yet in the graph, including those of a running build */
@@ -75,14 +118,23 @@ export class VectorStore {
   }
 
   idOfKey(key: number): string | undefined {
-    return this.owners.get(key);
+    const slot = this.owners.get(key);
+    return slot < 0 ? undefined : this.ids[slot];
   }
 
   /** Stores (or replaces) id's vector as a new uncommitted entry. */
   put(id: string, vector: Float32Array, timestamp: bigint): void {
-    const old = this.entries.get(id);
-    if (old) this.retire(id, old);
-    this.stage(id, { key: this.nextKey++, timestamp, pending: this.arena.adopt(vector) });
+    let slot = this.slotOf.get(id);
+    if (slot < 0) {
+      slot = this.takeSlot();
+      this.ids[slot] = id;
+      this.slotOf.add(id, slot);
+    } else {
+      this.retire(slot);
+    }
+    this.stamps[slot] = timestamp;
+    this.pending[slot] = this.arena.adopt(vector);
+    this.stage(slot, this.nextKey++);
   }
 
   /** Applies a logged outcome (replay, or a write whose record just became durable). */
@@ -104,26 +156,37 @@ export class VectorStore {
   }
 
   setTimestamp(id: string, timestamp: bigint): boolean {
-    const entry = this.entries.get(id);
-    if (!entry) return false;
-    entry.timestamp = timestamp;
+    const slot = this.slotOf.get(id);
+    if (slot < 0) return false;
+    this.stamps[slot] = timestamp;
     return true;
   }
 
   delete(id: string): boolean {
-    const entry = this.entries.get(id);
-    if (!entry) return false;
-    this.retire(id, entry);
-    this.entries.delete(id);
+    const slot = this.slotOf.get(id);
+    if (slot < 0) return false;
+    this.retire(slot);
+    this.slotOf.delete(id);
+    this.ids[slot] = undefined;
+    this.pending[slot] = null;
+    this.keys[slot] = FREE;
+    this.freeSlots.push(slot);
     return true;
   }
 
   clear(): void {
-    this.entries.clear();
+    this.slotOf.clear();
+    this.ids = [];
+    this.pending = [];
+    this.keys = new Float64Array(MIN_SLOTS).fill(FREE);
+    this.stamps = new BigInt64Array(MIN_SLOTS);
+    this.used = 0;
+    this.freeSlots = [];
     this.owners.clear();
     this.staged.clear();
     this.uncommittedCount = 0;
-    if (this.building) this.deadInBuild = this.building.size;
+    this.arena.release();
+    if (this.building) this.deadInBuild = this.building.slots.length;
     if (this.busy || this.pins > 0) {
       this.clearWhenIdle = true;
       this.doomed = [];
@@ -137,11 +200,14 @@ export class VectorStore {
   }
 
   /** Calls fn for every live entry whose vector is not searchable through the graph alone. */
-  forEachPending(fn: (id: string, entry: Entry, vector: Float32Array) => void): void {
-    for (const [id, entry] of this.staged) fn(id, entry, entry.pending!);
-    if (!this.building) return;
-    for (const [id, entry] of this.building) {
-      if (this.entries.get(id) === entry && entry.pending) fn(id, entry, entry.pending);
+  forEachPending(fn: (id: string, key: number, vector: Float32Array) => void): void {
+    for (const slot of this.staged) fn(this.ids[slot]!, this.keys[slot]!, this.pending[slot]!);
+    const b = this.building;
+    if (!b) return;
+    for (let i = 0; i < b.slots.length; i++) {
+      const slot = b.slots[i]!;
+      const vector = this.pending[slot];
+      if (this.keys[slot] === b.keys[i] && vector) fn(this.ids[slot]!, b.keys[i]!, vector);
     }
   }
 
@@ -207,22 +273,31 @@ export class VectorStore {
 
   /**
    * Hands the oldest staged entries (at most `limit`) to a build; the rest stay staged,
-   * searchable as before, for the next batch.
+   * searchable as before, for the next batch. Once it holds `settle` entries the batch
+   * ends where the staged vectors stop sitting back to back in the arena, so a bulk
+   * load's batches are whole arena runs the index reads in place, not copied first.
    */
-  takeBatch(limit = Infinity): Map<string, Entry> | null {
+  takeBatch(limit = Infinity, settle = Infinity): Batch | null {
     if (this.staged.size === 0) return null;
-    let batch: Map<string, Entry>;
-    if (this.staged.size <= limit) {
-      batch = this.staged;
-      this.staged = new Map();
-    } else {
-      batch = new Map();
-      for (const [id, entry] of this.staged) {
-        if (batch.size >= limit) break;
-        batch.set(id, entry);
-      }
-      for (const id of batch.keys()) this.staged.delete(id);
+    const max = Math.min(limit, this.staged.size);
+    const slots = new Int32Array(max);
+    let n = 0;
+    let prev: Float32Array | null = null;
+    for (const slot of this.staged) {
+      if (n >= max) break;
+      const v = this.pending[slot]!;
+      if (n >= settle && prev && (v.buffer !== prev.buffer || v.byteOffset !== prev.byteOffset + prev.byteLength)) break;
+      slots[n++] = slot;
+      prev = v;
     }
+    const batch: Batch = { slots: slots.subarray(0, n), keys: new Float64Array(n), vectors: new Array<Float32Array>(n) };
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i]!;
+      batch.keys[i] = this.keys[slot]!;
+      batch.vectors[i] = this.pending[slot]!;
+    }
+    if (n === this.staged.size) this.staged = new Set();
+    else for (let j = 0; j < n; j++) this.staged.delete(batch.slots[j]!);
     this.building = batch;
     this.beginExclusive();
     return batch;
@@ -234,21 +309,24 @@ export class VectorStore {
    * live entries go back to staging under fresh keys (whatever part of the batch
    * reached the graph is dropped), so nothing acknowledged is lost.
    */
-  finishBatch(batch: Map<string, Entry>, added: boolean): void {
+  finishBatch(batch: Batch, added: boolean): void {
     this.building = null;
     this.deadInBuild = 0;
-    for (const [id, entry] of batch) {
-      const live = this.entries.get(id) === entry;
+    for (let i = 0; i < batch.slots.length; i++) {
+      const slot = batch.slots[i]!;
+      const key = batch.keys[i]!;
+      // keys are never reused: the slot still holds this key only if the entry is live
+      const live = this.keys[slot] === key;
       if (added && live) {
-        entry.pending = null;
+        this.pending[slot] = null;
         this.uncommittedCount--;
         continue;
       }
-      if (added || this.index.contains(entry.key)) this.doomed.push(entry.key);
+      if (added || this.index.contains(key)) this.doomed.push(key);
       if (live) {
-        this.owners.delete(entry.key);
+        this.owners.delete(key);
         this.uncommittedCount--;
-        this.stage(id, { key: this.nextKey++, timestamp: entry.timestamp, pending: entry.pending });
+        this.stage(slot, this.nextKey++);
       }
     }
     this.idle();
@@ -258,47 +336,124 @@ export class VectorStore {
   capture(): { committed: CommittedRecord[]; pending: PendingRecord[]; nextKey: number } {
     const committed: CommittedRecord[] = [];
     const pending: PendingRecord[] = [];
-    for (const [id, entry] of this.entries) {
-      if (entry.pending) pending.push({ id, key: entry.key, timestamp: entry.timestamp, vector: entry.pending });
-      else committed.push({ id, key: entry.key, timestamp: entry.timestamp });
+    for (let slot = 0; slot < this.used; slot++) {
+      const id = this.ids[slot];
+      if (id === undefined) continue;
+      const key = this.keys[slot]!;
+      const timestamp = this.stamps[slot]!;
+      const vector = this.pending[slot];
+      if (vector) pending.push({ id, key, timestamp, vector });
+      else committed.push({ id, key, timestamp });
     }
     return { committed, pending, nextKey: this.nextKey };
   }
 
   /**
-   * Rebuilds the maps from a snapshot whose graph is already loaded into the index.
-   * Graph nodes without an owner (removed before the save, or a committed record the
-   * file lost) are dropped so they can never surface.
+   * Rebuilds the empty store from a snapshot whose graph is already loaded into the
+   * index, taking the decoded columns as its own slot arrays. Graph nodes without an
+   * owner (removed before the save, or a committed record the file lost) are dropped
+   * so they can never surface.
    */
-  restore(committed: CommittedRecord[], pending: PendingRecord[], nextKey: number): void {
-    this.nextKey = nextKey;
-    for (const r of committed) {
-      this.entries.set(r.id, { key: r.key, timestamp: r.timestamp, pending: null });
-      this.owners.set(r.key, r.id);
+  restore(columns: IdColumns): void {
+    if (this.slotOf.size > 0 || this.used > 0) throw new Error("VectorStore.restore: the store is not empty");
+    const { ids, keys, timestamps, committed, vectors } = columns;
+    const n = ids.length;
+    this.nextKey = columns.nextKey;
+    this.ids = ids;
+    this.keys = keys;
+    this.stamps = timestamps;
+    this.pending = new Array<Float32Array | null>(n).fill(null);
+    this.used = n;
+    this.owners.reserve(n);
+    this.slotOf.reserve(n);
+    const d = n > committed ? vectors.length / (n - committed) : 0;
+    for (let slot = 0; slot < n; slot++) {
+      const id = ids[slot]!;
+      const twice = this.slotOf.get(id);
+      if (twice >= 0) {
+        // not written by us, but read as before: the later entry wins
+        this.retire(twice);
+        this.slotOf.delete(id);
+        this.ids[twice] = undefined;
+        this.keys[twice] = FREE;
+        this.pending[twice] = null;
+        this.freeSlots.push(twice);
+      }
+      this.slotOf.add(id, slot);
+      if (slot < committed) this.owners.add(keys[slot]!, slot);
+      else {
+        this.pending[slot] = this.arena.adopt(vectors.subarray((slot - committed) * d, (slot - committed + 1) * d));
+        this.stage(slot, keys[slot]!);
+      }
     }
-    for (const r of pending) this.stage(r.id, { key: r.key, timestamp: r.timestamp, pending: this.arena.adopt(r.vector) });
-    for (let key = 0; key < nextKey; key++) {
+    for (let key = 0; key < this.nextKey; key++) {
       if (!this.owners.has(key) && this.index.contains(key)) this.index.remove(key);
     }
   }
 
-  private stage(id: string, entry: Entry): void {
-    this.entries.set(id, entry);
-    this.owners.set(entry.key, id);
-    this.staged.set(id, entry);
+  /** gives slot (its id, timestamp and pending vector already set) the key and stages it */
+  private stage(slot: number, key: number): void {
+    this.keys[slot] = key;
+    this.owners.add(key, slot);
+    this.staged.add(slot);
     this.uncommittedCount++;
   }
 
-  private retire(id: string, entry: Entry): void {
-    this.owners.delete(entry.key);
-    if (entry.pending) {
+  /** Drops slot's current key (from the graph, staging or the running build); the id stays. */
+  private retire(slot: number): void {
+    const key = this.keys[slot]!;
+    this.owners.delete(key);
+    if (this.pending[slot]) {
       this.uncommittedCount--;
-      if (this.staged.get(id) === entry) this.staged.delete(id);
       // an entry of a running build is settled by finishBatch
-      else this.deadInBuild++;
+      if (!this.staged.delete(slot)) this.deadInBuild++;
       return;
     }
-    if (this.busy || this.pins > 0) this.doomed.push(entry.key);
-    else this.index.remove(entry.key);
+    if (this.busy || this.pins > 0) this.doomed.push(key);
+    else this.index.remove(key);
+  }
+
+  private takeSlot(): number {
+    const reused = this.freeSlots.pop();
+    if (reused !== undefined) return reused;
+    this.reserve(this.used + 1);
+    return this.used++;
+  }
+
+  private reserve(slots: number): void {
+    if (slots <= this.keys.length) return;
+    let cap = Math.max(MIN_SLOTS, this.keys.length);
+    while (cap < slots) cap *= 2;
+    const keys = new Float64Array(cap).fill(FREE);
+    keys.set(this.keys);
+    const stamps = new BigInt64Array(cap);
+    stamps.set(this.stamps);
+    this.keys = keys;
+    this.stamps = stamps;
+  }
+
+  private entryAt(slot: number): Entry {
+    return { key: this.keys[slot]!, timestamp: this.stamps[slot]!, pending: this.pending[slot] ?? null };
+  }
+
+  private entryMap(): EntryMap {
+    const store = this;
+    return {
+      get size() {
+        return store.slotOf.size;
+      },
+      get: (id) => {
+        const slot = this.slotOf.get(id);
+        return slot < 0 ? undefined : this.entryAt(slot);
+      },
+      has: (id) => this.slotOf.get(id) >= 0,
+      *[Symbol.iterator]() {
+        // by slot; a slot freed and reused meanwhile shows its new id if not yet passed
+        for (let slot = 0; slot < store.used; slot++) {
+          const id = store.ids[slot];
+          if (id !== undefined) yield [id, store.entryAt(slot)] as [string, Entry];
+        }
+      },
+    };
   }
 }
