@@ -165,13 +165,18 @@ export class VectorStore {
   delete(id: string): boolean {
     const slot = this.slotOf.get(id);
     if (slot < 0) return false;
+    this.release(id, slot);
+    return true;
+  }
+
+  /** id leaves its slot: its graph node retires, and the slot is free for the next id */
+  private release(id: string, slot: number): void {
     this.retire(slot);
     this.slotOf.delete(id);
     this.ids[slot] = undefined;
     this.pending[slot] = null;
     this.keys[slot] = FREE;
     this.freeSlots.push(slot);
-    return true;
   }
 
   clear(): void {
@@ -372,12 +377,7 @@ export class VectorStore {
       const twice = this.slotOf.get(id);
       if (twice >= 0) {
         // not written by us, but read as before: the later entry wins
-        this.retire(twice);
-        this.slotOf.delete(id);
-        this.ids[twice] = undefined;
-        this.keys[twice] = FREE;
-        this.pending[twice] = null;
-        this.freeSlots.push(twice);
+        this.release(id, twice);
       }
       this.slotOf.add(id, slot);
       if (slot < committed) this.owners.add(keys[slot]!, slot);
