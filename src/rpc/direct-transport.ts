@@ -63,25 +63,6 @@ function toMessage<D extends DescMessage>(desc: D, m: MessageInitShape<D> | Mess
   return isMessage(m, desc) ? (m as MessageShape<D>) : create(desc, m as MessageInitShape<D>);
 }
 
-/** Settles with the work, or rejects as soon as the handler's signal fires (deadline, cancel). */
-function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ConnectError.from(signal.reason, Code.Canceled));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 function wrap<Fn>(next: Fn, interceptors: Interceptor[]): Fn {
   let fn = next as unknown as Parameters<Interceptor>[0];
   for (let i = interceptors.length - 1; i >= 0; i--) fn = interceptors[i]!(fn);
@@ -234,7 +215,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
             break;
           case "client_streaming": {
             const impl = spec.impl as unknown as (r: AsyncIterable<MessageShape<I>>, c: typeof ctx) => Promise<MessageInitShape<O>>;
-            const single = raceSignal(impl(req.message, ctx), ctx.signal);
+            const single = ctx.race(impl(req.message, ctx));
             out = (async function* () {
               yield await single;
             })();
