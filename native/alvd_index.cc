@@ -491,27 +491,61 @@ class AddWorker : public PromiseWorker {
     std::size_t rows_ = 0;
 };
 
-class SearchWorker : public PromiseWorker {
+// Several queries in one worker: one thread-pool hop and one completion for all of
+// them. Per call, N-API's async work, its promise and the result objects cost the JS
+// thread about as much as an HNSW search's own bookkeeping, so the caller coalesces
+// the searches of one event-loop turn into batches (src/index/search-batcher.ts).
+class SearchBatchWorker : public PromiseWorker {
   public:
-    SearchWorker(Napi::Env env, std::shared_ptr<Core> core, std::vector<float> query, std::size_t k, std::size_t ef)
-        : PromiseWorker(env), core_(std::move(core)), query_(std::move(query)), k_(k), ef_(ef) {}
+    SearchBatchWorker(Napi::Env env, std::shared_ptr<Core> core, std::vector<float> queries, std::vector<std::uint32_t> ks,
+                      std::vector<std::uint32_t> efs)
+        : PromiseWorker(env), core_(std::move(core)), queries_(std::move(queries)), ks_(std::move(ks)), efs_(std::move(efs)) {}
 
     void Execute() override {
         try {
-            hits_ = run_search(*core_, query_.data(), k_, ef_, false);
+            std::size_t dims = core_->settings.dimensions;
+            hits_.reserve(ks_.size());
+            for (std::size_t i = 0; i < ks_.size(); ++i)
+                hits_.push_back(run_search(*core_, queries_.data() + i * dims, ks_[i], efs_[i], false));
         } catch (std::exception const& e) {
             SetError(e.what());
         }
     }
 
-    void OnOK() override { deferred_.Resolve(hits_to_js(Env(), hits_)); }
+    // {keys, distances, counts}: query i's hits start at the sum of the ks before it
+    void OnOK() override {
+        Napi::Env env = Env();
+        std::size_t total = 0;
+        for (auto k : ks_)
+            total += k;
+        Napi::Float64Array keys = Napi::Float64Array::New(env, total);
+        Napi::Float32Array distances = Napi::Float32Array::New(env, total);
+        Napi::Uint32Array counts = Napi::Uint32Array::New(env, ks_.size());
+        double* key_out = keys.Data();
+        float* distance_out = distances.Data();
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < hits_.size(); ++i) {
+            Hits const& h = hits_[i];
+            for (std::size_t j = 0; j < h.count; ++j) {
+                key_out[at + j] = static_cast<double>(h.keys[j]);
+                distance_out[at + j] = h.distances[j];
+            }
+            counts[i] = static_cast<std::uint32_t>(h.count);
+            at += ks_[i];
+        }
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("keys", keys);
+        out.Set("distances", distances);
+        out.Set("counts", counts);
+        deferred_.Resolve(out);
+    }
 
   private:
     std::shared_ptr<Core> core_;
-    std::vector<float> query_;
-    std::size_t k_;
-    std::size_t ef_;
-    Hits hits_;
+    std::vector<float> queries_;
+    std::vector<std::uint32_t> ks_;
+    std::vector<std::uint32_t> efs_;
+    std::vector<Hits> hits_;
 };
 
 // " (errno NAME: text)" for the errors a save meets on a bad disk, "" otherwise.
@@ -574,7 +608,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
                                InstanceMethod("addAsync", &NativeIndex::AddAsync),
                                InstanceMethod("remove", &NativeIndex::Remove),
                                InstanceMethod("search", &NativeIndex::Search),
-                               InstanceMethod("searchAsync", &NativeIndex::SearchAsync),
+                               InstanceMethod("searchBatchAsync", &NativeIndex::SearchBatchAsync),
                                InstanceMethod("exactSearch", &NativeIndex::ExactSearch),
                                InstanceMethod("saveAsync", &NativeIndex::SaveAsync),
                                InstanceMethod("load", &NativeIndex::Load),
@@ -703,13 +737,31 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         }
     }
 
-    Napi::Value SearchAsync(Napi::CallbackInfo const& info) {
-        float const* q = query_arg(info, 0);
-        std::size_t k = arg_count(info, 1, "k", 1 << 20);
-        std::size_t ef = info.Length() > 2 && !info[2].IsUndefined() ? arg_count(info, 2, "expansion", 1 << 20) : 0;
-        // Copy: the caller may reuse its buffer before the worker runs.
-        std::vector<float> query(q, q + core_->settings.dimensions);
-        auto* worker = new SearchWorker(info.Env(), core_, std::move(query), k, ef);
+    // searchBatchAsync(queries: Float32Array, ks: Uint32Array, efs: Uint32Array): query i is
+    // queries[i*d, (i+1)*d), with its own k and ef (0: the index default)
+    Napi::Value SearchBatchAsync(Napi::CallbackInfo const& info) {
+        Napi::Env env = info.Env();
+        Napi::Float32Array queries = arg_f32(info, 0, "queries");
+        for (std::size_t i : {1, 2})
+            if (info.Length() <= i || !info[i].IsTypedArray() ||
+                info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+                throw_type(env, std::string(i == 1 ? "ks" : "efs") + " must be a Uint32Array");
+        Napi::Uint32Array ks = info[1].As<Napi::Uint32Array>();
+        Napi::Uint32Array efs = info[2].As<Napi::Uint32Array>();
+        std::size_t n = ks.ElementLength();
+        std::size_t dims = core_->settings.dimensions;
+        if (efs.ElementLength() != n || queries.ElementLength() != n * dims)
+            throw_range(env, "queries has " + std::to_string(queries.ElementLength()) + " floats and efs " +
+                                 std::to_string(efs.ElementLength()) + " entries, expected " + std::to_string(n) +
+                                 " queries x " + std::to_string(dims) + " dimensions");
+        for (std::size_t i = 0; i < n; ++i)
+            if (ks[i] > (1u << 20) || efs[i] > (1u << 20))
+                throw_range(env, "k and ef must be at most 1048576");
+        // Copies: the caller may reuse its buffers before the worker runs.
+        std::vector<float> q(queries.Data(), queries.Data() + n * dims);
+        std::vector<std::uint32_t> k(ks.Data(), ks.Data() + n);
+        std::vector<std::uint32_t> ef(efs.Data(), efs.Data() + n);
+        auto* worker = new SearchBatchWorker(env, core_, std::move(q), std::move(k), std::move(ef));
         Napi::Promise promise = worker->promise();
         worker->Queue();
         return promise;

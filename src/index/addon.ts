@@ -2,7 +2,9 @@
 // The two flavours are required by static string paths so `bun build --compile`
 // embeds both; which one runs is decided at start-up (SimdMode).
 
+import { availableParallelism } from "node:os";
 import { requireAddon } from "./addon-require";
+import { SearchBatcher, type BatchHits } from "./search-batcher";
 import type { AnnIndex, IndexOptions, Metric, Quantization, SearchHits, SimdMode } from "./types.ts";
 
 export type Flavour = "simd" | "plain";
@@ -32,7 +34,7 @@ interface NativeIndex {
   addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void>;
   remove(key: number): boolean;
   search(query: Float32Array, k: number, expansion?: number): SearchHits;
-  searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits>;
+  searchBatchAsync(queries: Float32Array, ks: Uint32Array, efs: Uint32Array): Promise<BatchHits>;
   exactSearch(query: Float32Array, k: number): SearchHits;
   saveAsync(path: string): Promise<void>;
   load(path: string): void;
@@ -111,6 +113,7 @@ class NativeAnnIndex implements AnnIndex {
   readonly options: IndexOptions;
   readonly isa: string;
   readonly #native: NativeIndex;
+  readonly #batcher: SearchBatcher;
 
   constructor(options: IndexOptions, mod: NativeModule) {
     checkOptions(options);
@@ -124,6 +127,8 @@ class NativeAnnIndex implements AnnIndex {
       options.expansionSearch,
     );
     this.isa = this.#native.isa();
+    const native = this.#native;
+    this.#batcher = new SearchBatcher((q, ks, efs) => native.searchBatchAsync(q, ks, efs), options.dimensions, availableParallelism());
   }
 
   size(): number {
@@ -147,7 +152,7 @@ class NativeAnnIndex implements AnnIndex {
     return this.#complete(this.#native.search(query, k, expansion || undefined), query, k);
   }
   async searchAsync(query: Float32Array, k: number, expansion?: number): Promise<SearchHits> {
-    return this.#complete(await this.#native.searchAsync(query, k, expansion || undefined), query, k);
+    return this.#complete(await this.#batcher.search(query, k, expansion || 0), query, k);
   }
   /** a short answer (e.g. removed nodes cutting the graph) is redone exactly */
   #complete(hits: SearchHits, query: Float32Array, k: number): SearchHits {

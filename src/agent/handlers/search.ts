@@ -22,7 +22,7 @@ import { checkBatch, checkId, checkVector, searchSettings, type SearchSettings }
 import { atItem } from "./write";
 
 // Searches in flight per Stream or Multi call: enough to keep the native threads busy.
-const SEARCH_CONCURRENCY = 8;
+const SEARCH_CONCURRENCY = 16;
 
 type Kind = "ann" | "linear";
 
