@@ -48,9 +48,10 @@ describe("batched async search", () => {
     }
     buf.fill(0);
     const hits = await Promise.all(pending);
-    // each stored vector is its own nearest neighbour (distance 0)
-    expect(hits.map((h) => h.keys[0])).toEqual(Array.from({ length: 50 }, (_, i) => i * 3));
-    expect(hits.every((h) => h.distances[0] === 0)).toBe(true);
+    // each got the answer for the vector the buffer held when it asked (not an HNSW
+    // self-hit: a graph built on 2 threads leaves a few nodes no search reaches)
+    for (let i = 0; i < 50; i++) expect({ i, ...answer(hits[i]!) }).toEqual({ i, ...answer(index.search(vectors.subarray(i * d, (i + 1) * d), 1)) });
+    expect(hits.filter((h) => h.distances[0] === 0).length).toBeGreaterThan(45);
   });
 
   test("a bad caller fails alone; the rest of its turn is answered", async () => {
