@@ -20,6 +20,8 @@ export interface BatchHits {
 export type BatchSearch = (queries: Float32Array, ks: Uint32Array, efs: Uint32Array) => Promise<BatchHits>;
 
 interface Waiter {
+  /** its hits' share of the batch's keys and distances */
+  k: number;
   resolve(hits: SearchHits): void;
   reject(err: unknown): void;
 }
@@ -61,7 +63,7 @@ export class SearchBatcher {
     this.#ks[i] = k;
     this.#efs[i] = ef;
     return new Promise<SearchHits>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
+      this.#waiters.push({ k, resolve, reject });
       if (this.#busy < this.#lanes) this.#schedule();
     });
   }
@@ -100,7 +102,7 @@ export class SearchBatcher {
         call = Promise.reject(err);
       }
       this.#busy++;
-      this.#settle(call, this.#waiters.slice(from, to), this.#ks.slice(from, to));
+      this.#settle(call, this.#waiters.slice(from, to));
       from = to;
     }
     if (from < n) {
@@ -112,7 +114,7 @@ export class SearchBatcher {
     this.#waiters = this.#waiters.slice(from);
   };
 
-  #settle(call: Promise<BatchHits>, waiters: Waiter[], ks: Uint32Array): void {
+  #settle(call: Promise<BatchHits>, waiters: Waiter[]): void {
     const done = () => {
       this.#busy--;
       // at the end of this turn: what the answers' continuations ask joins the batch
@@ -123,8 +125,8 @@ export class SearchBatcher {
         done();
         let at = 0;
         for (let i = 0; i < waiters.length; i++) {
-          const k = ks[i]!;
-          waiters[i]!.resolve({ keys: batch.keys.subarray(at, at + k), distances: batch.distances.subarray(at, at + k), count: batch.counts[i]! });
+          const { k, resolve } = waiters[i]!;
+          resolve({ keys: batch.keys.subarray(at, at + k), distances: batch.distances.subarray(at, at + k), count: batch.counts[i]! });
           at += k;
         }
       },

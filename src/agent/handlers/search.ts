@@ -21,7 +21,8 @@ import { ordered, settle } from "./stream";
 import { checkBatch, checkId, checkVector, searchSettings, type SearchSettings } from "./validate";
 import { atItem } from "./write";
 
-// Searches in flight per Stream or Multi call: enough to keep the native threads busy.
+// Searches in flight per Stream or Multi call: a MultiSearch of 16 reaches the index as
+// one batch (src/index/search-batcher.ts), and the native threads stay busy.
 const SEARCH_CONCURRENCY = 16;
 
 type Kind = "ann" | "linear";
