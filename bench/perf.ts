@@ -15,6 +15,8 @@
 // StreamInsert of the whole set, then CreateIndex) against the raw builds, with memory
 // as a user sees it: process RSS after ingest, 30 s later, peak, and after a restart.
 //
+// The floor under every unary call is measured too: a bare Bun node:http2 server that
+// reads each Search body and answers a fixed message (bench/lib/h2-echo.ts).
 // Flags: --quick, --queries N, --repeat N, --runs N, --ef 64, --concurrency 16,
 // --base 60000, --only agent,embedded,tunnel, --settle-s 30
 import { createRequire } from "node:module";
@@ -41,6 +43,7 @@ import { rawRun } from "./lib/search-runs";
 import { loadFashionMnist, row, type Dataset } from "./lib/dataset";
 import { CACHE_DIR, groundTruth, recallAtK, type GroundTruth } from "./lib/groundtruth";
 import { GrpcClient } from "./lib/grpc";
+import { startH2Echo } from "./lib/h2-floor";
 import { freePort, startAlvd, type AlvdProcess } from "./lib/process";
 import { cpuSecondsOf, fmt, jitDelta, jitThreadsOf, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
 
@@ -306,6 +309,26 @@ export async function benchPerf(argv: string[]): Promise<void> {
     return h.keys.subarray(0, h.count);
   };
 
+  // the HTTP/2 floor: a bare Bun node:http2 server answering the same Search bodies with a
+  // Search.Response-sized message, driven like a deployment (see bench/lib/h2-echo.ts)
+  const typicalAnswer = toBinary(Search_ResponseSchema, create(Search_ResponseSchema, { results: Array.from({ length: K }, (_, i) => ({ id: String(n - 1 - i), distance: 1234.5 })) }));
+  const echo = await startH2Echo(typicalAnswer.byteLength);
+  const floor = { cpu: [] as number[], qps: [] as number[], p50: 0 };
+  try {
+    const w = await warmUp([echo.proc.pid], searchBytes.length, () => cLoad(echo.addr, "/vald.v1.Search/Search", searchBytes, { concurrency: o.concurrency }));
+    log(`h2 floor: warmed up with ${fmt.int(w.queries)} calls`);
+    for (let r = 0; r < o.runs; r++) {
+      const c0 = cpuSecondsOf(echo.proc.pid);
+      const run = await cLoad(echo.addr, "/vald.v1.Search/Search", searchBytes, { concurrency: o.concurrency, repeat: o.repeat });
+      floor.cpu.push(((cpuSecondsOf(echo.proc.pid) - c0) * 1e6) / run.responses.length);
+      floor.qps.push((run.responses.length / run.wallMs) * 1000);
+      floor.p50 = percentile(run.latenciesMs, 50);
+    }
+    log(`h2 floor: ${fmt.int(median(floor.cpu))} µs per call`);
+  } finally {
+    await echo.stop();
+  }
+
   const rows: (string | number)[][] = [];
   type Ref = "usearch" | "addon" | "same";
   const refCpu: Record<Ref, number[]> = { usearch: [], addon: [], same: [] };
@@ -428,6 +451,7 @@ export async function benchPerf(argv: string[]): Promise<void> {
     const last = refLast[w];
     return [w === "usearch" ? "usearch (npm prebuilt), 1 thread" : w === "addon" ? "our addon, 1 thread (its own build)" : "our addon on usearch's graph, 1 thread", last ? fmt.f(recallAtK(last.found, gt, K), 4) : "–", fmt.int(median(refCpu[w])), fmt.int(median(refQps[w])), last ? fmt.ms(percentile(last.latencies, 50)) : "–"];
   });
+  refRows.push([`Bun node:http2, bare gRPC echo (no search; ${o.concurrency} in flight)`, "–", fmt.int(median(floor.cpu)), fmt.int(median(floor.qps)), fmt.ms(floor.p50)]);
   const report = [
     `## perf — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     "",
