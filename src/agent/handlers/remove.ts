@@ -15,7 +15,7 @@ import { failed, location, unary, type HandlerEnv } from "./env";
 import { failure, invalidArgument, toStatus } from "./errors";
 import { ordered, settle } from "./stream";
 import { checkBatch, checkId, checkTimestamp } from "./validate";
-import { applyAll, WRITE_STREAM_CONCURRENCY } from "./write";
+import { applyAll, writeStreamConcurrency } from "./write";
 
 const OPERATORS: Record<Remove_Timestamp_Operator, TimestampOperator> = {
   [Remove_Timestamp_Operator.EQ]: "eq",
@@ -48,7 +48,8 @@ export function removeService(env: HandlerEnv): ServiceImpl<typeof Remove> {
                 payload: { case: "status", value: toStatus(failed(env, ctx, e, { id: req.id?.id })) },
               }),
           ),
-        WRITE_STREAM_CONCURRENCY,
+        // a remove holds no vector: the widest window
+        writeStreamConcurrency(0),
       ),
 
     multiRemove: (req, ctx) =>
