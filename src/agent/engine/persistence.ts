@@ -22,7 +22,7 @@ import { recover, type RecoveryReport } from "./recovery";
 import { fileChecksum, idName, indexName, moveAside, strayFiles } from "./snapshot-files";
 import type { VectorStore } from "./store";
 import type { EngineOptions } from "./types";
-import { encodeRecord, type WalRecord } from "./wal-record";
+import type { WalRecord } from "./wal-record";
 import { listSegments, segmentName } from "./wal-segment";
 import { WalWriter } from "./wal-writer";
 
@@ -116,7 +116,7 @@ export class Persistence {
 
   append(records: WalRecord[]): Promise<void> {
     this.dirty = true;
-    return this.wal.append(records.map(encodeRecord));
+    return this.wal.append(records);
   }
 
   /**

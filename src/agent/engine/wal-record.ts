@@ -20,35 +20,62 @@ export function crc32(bytes: Uint8Array, seed = 0): number {
   return Bun.hash.crc32(bytes, seed) >>> 0;
 }
 
-export function encodeRecord(record: WalRecord): Uint8Array {
-  const id = record.kind === "flush" ? new Uint8Array(0) : encoder.encode(record.id);
-  let size = 1;
-  if (record.kind !== "flush") size += 4 + id.length;
+/** The bytes encodeRecordInto writes for `record`. */
+export function recordBytes(record: WalRecord): number {
+  let size = FRAME_HEADER + 1;
+  if (record.kind !== "flush") size += 4 + Buffer.byteLength(record.id, "utf8");
   if (record.kind === "put" || record.kind === "timestamp") size += 8;
   if (record.kind === "put") size += record.vector.byteLength;
-  // the buffer first: asking a fresh typed array for its .buffer makes the engine
-  // build an ArrayBuffer object after the fact, paid per written record
-  const buffer = new ArrayBuffer(FRAME_HEADER + size);
-  const frame = new Uint8Array(buffer);
-  const view = new DataView(buffer);
-  let at = FRAME_HEADER;
-  frame[at++] = KIND[record.kind];
+  return size;
+}
+
+/**
+ * Writes the frame of `record` at `at`, which must have recordBytes(record) bytes of
+ * room, and returns where it ends. The log writer packs a group's records straight
+ * into its write buffer this way: a frame of its own per record, then a copy into the
+ * group, was two vector-sized allocations per write for the collector to reclaim.
+ */
+export function encodeRecordInto(record: WalRecord, out: Uint8Array, at: number): number {
+  const start = at;
+  at += FRAME_HEADER;
+  out[at++] = KIND[record.kind];
   if (record.kind !== "flush") {
-    view.setUint32(at, id.length, true);
-    frame.set(id, at + 4);
-    at += 4 + id.length;
+    const { written } = encoder.encodeInto(record.id, out.subarray(at + 4));
+    setU32(out, at, written);
+    at += 4 + written;
   }
   if (record.kind === "put" || record.kind === "timestamp") {
-    view.setBigInt64(at, record.timestamp, true);
+    setU64(out, at, record.timestamp);
     at += 8;
   }
   if (record.kind === "put") {
     const v = record.vector;
-    frame.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
+    out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
+    at += v.byteLength;
   }
-  view.setUint32(0, size, true);
-  view.setUint32(4, crc32(frame.subarray(FRAME_HEADER)), true);
+  setU32(out, start, at - start - FRAME_HEADER);
+  setU32(out, start + 4, crc32(out.subarray(start + FRAME_HEADER, at)));
+  return at;
+}
+
+export function encodeRecord(record: WalRecord): Uint8Array {
+  const frame = new Uint8Array(recordBytes(record));
+  encodeRecordInto(record, frame, 0);
   return frame;
+}
+
+// little-endian by hand: a DataView over a reused buffer is one more object per record
+function setU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = (v >>> 24) & 0xff;
+}
+
+function setU64(out: Uint8Array, at: number, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  setU32(out, at, Number(u & 0xffffffffn));
+  setU32(out, at + 4, Number(u >> 32n));
 }
 
 /**

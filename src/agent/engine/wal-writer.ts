@@ -5,7 +5,7 @@
 // fsync may already have dropped the dirty pages it was asked to flush.
 import { close as closeCb, fdatasync as fdatasyncCb, fdatasyncSync, ftruncateSync, write as writeCb } from "node:fs";
 import { promisify } from "node:util";
-import { encodeSeal } from "./wal-record";
+import { encodeRecordInto, encodeSeal, recordBytes, type WalRecord } from "./wal-record";
 import { createSegment, SEGMENT_HEADER } from "./wal-segment";
 
 /**
@@ -34,14 +34,24 @@ interface Waiter {
 
 interface Group {
   segment: Segment;
-  chunks: Uint8Array[];
+  /** the group's frames, packed: bytes [0, length) */
+  bytes: Uint8Array;
+  length: number;
   waiters: Waiter[];
   /** close the segment after this group's bytes are durable */
   close: boolean;
 }
 
+/**
+ * A written group's buffer up to this size is kept for the next group: a steady
+ * trickle of writes then packs into the same memory instead of a new buffer each.
+ */
+const SPARE_MAX_BYTES = 4 << 20;
+const FIRST_GROUP_BYTES = 64 << 10;
+
 export class WalWriter {
   private groups: Group[] = [];
+  private spare: Uint8Array | null = null;
   private draining = false;
   private failure: unknown = null;
   private current: Segment | null;
@@ -63,19 +73,22 @@ export class WalWriter {
     return this.failure;
   }
 
-  /** Resolves once the frames are written and fsynced (all of them, in one group). */
-  append(frames: Uint8Array[]): Promise<void> {
+  /** Resolves once the records are written and fsynced (all of them, in one group). */
+  append(records: WalRecord[]): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (frames.length === 0) return Promise.resolve();
+    if (records.length === 0) return Promise.resolve();
     const segment = this.current;
     if (!segment) return Promise.reject(new Error("write-ahead log is closed"));
     let group = this.groups.at(-1);
     if (!group || group.segment !== segment || group.close) {
-      group = { segment, chunks: [], waiters: [], close: false };
+      group = this.newGroup(segment, false);
       this.groups.push(group);
     }
-    for (const f of frames) group.chunks.push(f);
-    segment.records += frames.length;
+    let need = group.length;
+    for (const r of records) need += recordBytes(r);
+    reserve(group, need);
+    for (const r of records) group.length = encodeRecordInto(r, group.bytes, group.length);
+    segment.records += records.length;
     const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     this.kick();
     return done;
@@ -105,7 +118,8 @@ export class WalWriter {
   }
 
   private retire(segment: Segment): Promise<void> {
-    const group: Group = { segment, chunks: [encodeSeal(segment.records)], waiters: [], close: true };
+    const seal = encodeSeal(segment.records);
+    const group: Group = { segment, bytes: seal, length: seal.length, waiters: [], close: true };
     this.groups.push(group);
     const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     this.kick();
@@ -126,10 +140,9 @@ export class WalWriter {
       for (const group of batch) {
         try {
           if (this.failure) throw this.failure;
-          const bytes = concat(group.chunks);
-          await writeAll(group.segment.fd, bytes);
+          await writeAll(group.segment.fd, group.bytes, group.length);
           await fdatasync(group.segment.fd);
-          group.segment.durable += bytes.length;
+          group.segment.durable += group.length;
           if (group.close) await closeFd(group.segment.fd);
           for (const w of group.waiters) w.resolve();
         } catch (err) {
@@ -138,10 +151,33 @@ export class WalWriter {
           if (group.close) await closeFd(group.segment.fd).catch(() => undefined);
           for (const w of group.waiters) w.reject(err);
         }
+        this.recycle(group);
       }
     }
     this.draining = false;
   }
+
+  private newGroup(segment: Segment, close: boolean): Group {
+    const bytes = this.spare ?? new Uint8Array(FIRST_GROUP_BYTES);
+    this.spare = null;
+    return { segment, bytes, length: 0, waiters: [], close };
+  }
+
+  /** the written group's buffer serves the next group (a write in flight never shares one) */
+  private recycle(group: Group): void {
+    if (group.close || group.bytes.length > SPARE_MAX_BYTES) return;
+    if (this.spare === null || this.spare.length < group.bytes.length) this.spare = group.bytes;
+  }
+}
+
+/** Grows the group's buffer to hold `bytes` (doubling, so a large group is copied a few times, not per record). */
+function reserve(group: Group, bytes: number): void {
+  if (bytes <= group.bytes.length) return;
+  let size = group.bytes.length;
+  while (size < bytes) size *= 2;
+  const grown = new Uint8Array(size);
+  grown.set(group.bytes.subarray(0, group.length));
+  group.bytes = grown;
 }
 
 /**
@@ -158,20 +194,7 @@ function cutBack(segment: Segment): void {
   }
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
+async function writeAll(fd: number, bytes: Uint8Array, length: number): Promise<void> {
   let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await writeFd(fd, bytes, at, bytes.length - at);
+  while (at < length) at += await writeFd(fd, bytes, at, length - at);
 }

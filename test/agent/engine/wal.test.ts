@@ -59,9 +59,9 @@ test("appends and a rotation keep their order, each in its segment", async () =>
   const dir = tempDir();
   cleanups.push(dir.cleanup);
   const wal = new WalWriter(dir.path, 7, D);
-  const first = records.map((r) => wal.append([encodeRecord(r)]));
+  const first = records.map((r) => wal.append([r]));
   const { seq, retired } = wal.rotate();
-  const second = wal.append([encodeRecord(records[2]!)]);
+  const second = wal.append([records[2]!]);
   await Promise.all([...first, retired, second]);
   await wal.close();
   expect(seq).toBe(8);
