@@ -12,7 +12,8 @@ import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import type { ServerHttp2Stream } from "node:http2";
 import { once } from "node:events";
 import type { DirectTransport } from "./direct-transport";
-import { envelope, ENVELOPE_HEADER_BYTES } from "./envelope";
+import { envelope } from "./envelope";
+import { envelopes } from "./envelope-stream";
 import { headerBlock, requestChunks, stopReading } from "./h2-adapter";
 import { GRPC_PROTO, statusTrailers, undecodable } from "./unary-call";
 import { decodeWithFloats } from "./wire-floats";
@@ -24,28 +25,15 @@ export interface GrpcStreamLimits {
 
 /** The request messages of a stream, decoded as their envelopes complete. */
 async function* requestMessages<D extends DescMessage>(stream: ServerHttp2Stream, desc: D, maxMessage: number): AsyncGenerator<MessageShape<D>> {
-  let buf: Uint8Array = new Uint8Array(0);
-  for await (const chunk of requestChunks(stream)) {
-    buf = buf.byteLength === 0 ? chunk : Buffer.concat([buf, chunk]);
-    for (;;) {
-      if (buf.byteLength < ENVELOPE_HEADER_BYTES) break;
-      if ((buf[0]! & 0b1) !== 0) throw new ConnectError("protocol error: compressed request without grpc-encoding", Code.InvalidArgument);
-      // by hand, not through a DataView: `.buffer` of a joined chunk costs an allocation per message
-      const len = ((buf[1]! << 24) | (buf[2]! << 16) | (buf[3]! << 8) | buf[4]!) >>> 0;
-      if (len > maxMessage) throw new ConnectError(`request message is larger than ${maxMessage} bytes (--max-message-size)`, Code.ResourceExhausted);
-      if (buf.byteLength < ENVELOPE_HEADER_BYTES + len) break;
-      const bytes = buf.subarray(ENVELOPE_HEADER_BYTES, ENVELOPE_HEADER_BYTES + len);
-      buf = buf.subarray(ENVELOPE_HEADER_BYTES + len);
-      let message: MessageShape<D>;
-      try {
-        message = decodeWithFloats(desc, bytes);
-      } catch (e) {
-        throw undecodable(e);
-      }
-      yield message;
+  for await (const bytes of envelopes(requestChunks(stream), maxMessage)) {
+    let message: MessageShape<D>;
+    try {
+      message = decodeWithFloats(desc, bytes);
+    } catch (e) {
+      throw undecodable(e);
     }
+    yield message;
   }
-  if (buf.byteLength > 0) throw new ConnectError("protocol error: the request stream ended inside a message", Code.InvalidArgument);
 }
 
 export async function serveStream(

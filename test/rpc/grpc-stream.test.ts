@@ -25,8 +25,8 @@ function envelope(bytes: Uint8Array, flags = 0): Uint8Array {
   return out;
 }
 
-/** Sends `chunks` (each its own write) and half-closes; collects the answer's messages and status. */
-async function call(path: string, chunks: Uint8Array[]): Promise<{ messages: Uint8Array[]; status: number; message: string }> {
+/** Sends `chunks` (each its own write, `gapMs` apart) and half-closes; collects the answer's messages and status. */
+async function call(path: string, chunks: Uint8Array[], gapMs = 0): Promise<{ messages: Uint8Array[]; status: number; message: string }> {
   const session = http2.connect(`http://127.0.0.1:${agent.grpcPort}`);
   try {
     const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
@@ -37,7 +37,10 @@ async function call(path: string, chunks: Uint8Array[]): Promise<{ messages: Uin
     req.on("trailers", (t) => (trailers = t));
     req.on("data", (c: Buffer) => (body = Buffer.concat([body, c])));
     const ended = new Promise<void>((resolve) => req.on("close", () => resolve()));
-    for (const c of chunks) req.write(c);
+    for (const c of chunks) {
+      req.write(c);
+      if (gapMs > 0) await Bun.sleep(gapMs);
+    }
     req.end();
     await ended;
     const messages: Uint8Array[] = [];
@@ -66,6 +69,36 @@ test("envelopes cut at every byte still decode, and each item is answered in ord
   expect(s.status).toBe(0);
   const hit = fromBinary(Search_StreamResponseSchema, s.messages[0]!);
   expect(hit.payload.case === "response" ? hit.payload.value.results[0]?.id : undefined).toBe("a");
+});
+
+test("messages that straddle arriving chunks at any point, headers split included, decode whole and in order", async () => {
+  // wide enough that a message spans several chunks; an empty request is an item error in its place
+  const d4 = (i: number) => [i, i + 0.5, -i, 1 / (i + 1)];
+  const items = Array.from({ length: 60 }, (_, i) => (i % 17 === 5 ? envelope(new Uint8Array(0)) : envelope(insert(`s-${i}`, d4(i)))));
+  const whole = Buffer.concat(items);
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 23) + 1;
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < whole.length; ) {
+    const n = Math.min(rand(), whole.length - at);
+    chunks.push(whole.subarray(at, at + n));
+    at += n;
+  }
+  // paced writes, so the agent reads them as separate chunks rather than one
+  const r = await call("/vald.v1.Insert/StreamInsert", chunks, 1);
+  expect(r.status).toBe(0);
+  expect(r.messages.length).toBe(items.length);
+  r.messages.forEach((m, i) => {
+    const p = fromBinary(Object_StreamLocationSchema, m).payload;
+    if (i % 17 === 5) expect(p.case === "status" ? p.value.code : -1).toBe(Code.InvalidArgument);
+    else expect(p.case === "location" ? p.value.uuid : p.case).toBe(`s-${i}`);
+  });
+  // the vectors arrived intact: each stored item answers its own exact vector
+  for (const i of [0, 23, 59]) {
+    const s = await call("/vald.v1.Search/StreamSearch", [envelope(toBinary(Search_RequestSchema, create(Search_RequestSchema, { vector: d4(i), config: { num: 1 } })))]);
+    const hit = fromBinary(Search_StreamResponseSchema, s.messages[0]!);
+    expect(hit.payload.case === "response" ? [hit.payload.value.results[0]?.id, hit.payload.value.results[0]?.distance] : undefined).toEqual([`s-${i}`, 0]);
+  }
 });
 
 test("broken framing ends the stream with INVALID_ARGUMENT or RESOURCE_EXHAUSTED, and the agent keeps serving", async () => {
