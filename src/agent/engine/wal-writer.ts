@@ -43,8 +43,9 @@ interface Group {
 }
 
 /**
- * A written group's buffer up to this size is kept for the next group: a steady
- * trickle of writes then packs into the same memory instead of a new buffer each.
+ * A written group's buffer up to this size is kept for the next group while writes
+ * keep coming: a steady stream of writes then packs into the same memory instead of a
+ * new buffer each. Once the log is idle only a first-group-sized one is kept.
  */
 const SPARE_MAX_BYTES = 4 << 20;
 const FIRST_GROUP_BYTES = 64 << 10;
@@ -155,6 +156,8 @@ export class WalWriter {
       }
     }
     this.draining = false;
+    // idle: a bulk load's multi-MiB buffer would otherwise stay in RSS until the next one
+    if (this.spare !== null && this.spare.length > FIRST_GROUP_BYTES) this.spare = null;
   }
 
   private newGroup(segment: Segment, close: boolean): Group {
