@@ -2,11 +2,11 @@
 // rest (dimension, metric-specific rules). Rejecting here avoids a fan-out that every
 // agent would refuse anyway.
 import type { Object_Vector, Search_Config } from "../gen/payload/v1/payload_pb";
+import { overBytes, type RequestLimits } from "../config/limits";
+import { floatsOf } from "../rpc/wire-floats";
 import { invalidArgument } from "./errors";
 
 const MIN_DIMENSION = 2;
-
-import { overBytes, type RequestLimits } from "../config/limits";
 
 export function checkId(rpc: string, id: string | undefined, limits: RequestLimits): string {
   if (id === undefined || id.length === 0) throw invalidArgument(rpc, "id must not be empty");
@@ -18,7 +18,8 @@ export function checkId(rpc: string, id: string | undefined, limits: RequestLimi
 export function checkVector(rpc: string, v: Object_Vector | undefined, limits: RequestLimits): Object_Vector {
   if (v === undefined) throw invalidArgument(rpc, "vector is required");
   checkId(rpc, v.id, limits);
-  checkFloats(rpc, v.vector, v.id);
+  // the wire copy when nothing has read the number[] yet: .vector would build one
+  checkFloats(rpc, floatsOf(v, "vector") ?? v.vector, v.id);
   return v;
 }
 
