@@ -23,6 +23,15 @@ export class HitCollector {
 
   top(k: number, live: (id: string, key: number) => boolean): Hit[] {
     const { ids, keys, distances } = this;
+    if (this.inOrder()) {
+      // the usual case, graph hits alone: the index answered nearest first, one per key
+      const hits: Hit[] = [];
+      for (let i = 0; i < ids.length && hits.length < k; i++) {
+        const id = ids[i]!;
+        if (live(id, keys[i]!)) hits.push({ id, distance: distances[i]! });
+      }
+      return hits;
+    }
     const order: number[] = [];
     for (let i = 0; i < ids.length; i++) if (live(ids[i]!, keys[i]!)) order.push(i);
     // nearest first; equal distances by id, so answers do not depend on arrival order
@@ -38,5 +47,19 @@ export class HitCollector {
       hits.push({ id, distance: distances[i]! });
     }
     return hits;
+  }
+
+  /** already in answer order (as top sorts) with no id twice; small lists only (the id check is quadratic) */
+  private inOrder(): boolean {
+    const { ids, distances } = this;
+    if (ids.length > 64) return false;
+    for (let i = 1; i < ids.length; i++) {
+      const d = distances[i - 1]! - distances[i]!;
+      if (d > 0 || (d === 0 && ids[i - 1]! >= ids[i]!) || Number.isNaN(d)) return false;
+    }
+    for (let i = 1; i < ids.length; i++) {
+      for (let j = 0; j < i; j++) if (ids[j] === ids[i]) return false;
+    }
+    return true;
   }
 }
