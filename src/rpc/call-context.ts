@@ -16,9 +16,40 @@ export interface CallContextInit {
   /** the caller's deadline; undefined: none */
   timeoutMs: number | undefined;
   /** the caller's cancellation */
-  requestSignal: AbortSignal | undefined;
+  requestSignal: AbortSignal | CallCancel | undefined;
   requestHeader: HeaderInit;
   contextValues: ContextValues | undefined;
+}
+
+/**
+ * A caller's cancellation without an AbortSignal: the HTTP/2 unary path fires it when
+ * the client's stream closes early. An AbortController and a listener on its signal per
+ * call showed in that path's profile; a context that nobody else watches needs neither.
+ * One listener at most (the call's context).
+ */
+export class CallCancel {
+  private fired = false;
+  private why: unknown;
+  private listener: ((reason: unknown) => void) | undefined;
+
+  cancel(reason: unknown): void {
+    if (this.fired) return;
+    this.fired = true;
+    this.why = reason;
+    const l = this.listener;
+    this.listener = undefined;
+    l?.(reason);
+  }
+
+  /** `fn` runs once, at once if already cancelled */
+  listen(fn: (reason: unknown) => void): void {
+    if (this.fired) fn(this.why);
+    else this.listener = fn;
+  }
+
+  unlisten(): void {
+    this.listener = undefined;
+  }
 }
 
 function reasonOf(signal: AbortSignal): unknown {
@@ -36,7 +67,7 @@ export class CallContext implements HandlerContext {
   private readonly controller = new AbortController();
   private readonly headerInit: HeaderInit;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly requestSignal: AbortSignal | undefined;
+  private readonly requestSignal: AbortSignal | CallCancel | undefined;
   private onRequestAbort: (() => void) | undefined;
   /** rejects the pending race() as soon as the call is aborted */
   private rejectRace: ((e: ConnectError) => void) | undefined;
@@ -63,7 +94,9 @@ export class CallContext implements HandlerContext {
       else this.timer = setTimeout(expire, ms);
     }
     const parent = init.requestSignal;
-    if (parent !== undefined && !this.controller.signal.aborted) {
+    if (parent instanceof CallCancel) {
+      if (!this.controller.signal.aborted) parent.listen((reason) => this.abort(reason));
+    } else if (parent !== undefined && !this.controller.signal.aborted) {
       if (parent.aborted) this.abort(reasonOf(parent));
       else {
         this.onRequestAbort = () => this.abort(reasonOf(parent));
@@ -88,11 +121,22 @@ export class CallContext implements HandlerContext {
     return (this.responseTrailer_ ??= new Headers());
   }
 
+  /** the response headers if anyone made them (undefined: none were set) */
+  get responseHeaderIfAny(): Headers | undefined {
+    return this.responseHeader_;
+  }
+
+  get responseTrailerIfAny(): Headers | undefined {
+    return this.responseTrailer_;
+  }
+
   /** ends the call: the timer and the caller's signal let go of it, its signal fires */
   abort(reason: unknown): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.onRequestAbort !== undefined) this.requestSignal?.removeEventListener("abort", this.onRequestAbort);
+    const parent = this.requestSignal;
+    if (parent instanceof CallCancel) parent.unlisten();
+    else if (this.onRequestAbort !== undefined) parent?.removeEventListener("abort", this.onRequestAbort);
     this.onRequestAbort = undefined;
     if (this.controller.signal.aborted) return;
     this.controller.abort(reason);
@@ -109,4 +153,13 @@ export class CallContext implements HandlerContext {
       work.then(resolve, reject);
     });
   }
+}
+
+/**
+ * True when the call's context fails a unary call itself the moment its signal fires
+ * (CallContext.race), so a handler need not listen to the signal too. Connect's own
+ * contexts only signal: there the handler has to give up by itself.
+ */
+export function racesItsSignal(ctx: HandlerContext): boolean {
+  return ctx instanceof CallContext;
 }

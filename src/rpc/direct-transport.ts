@@ -23,7 +23,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { CallContext } from "./call-context";
+import { CallCancel, CallContext } from "./call-context";
 
 interface Registered {
   spec: MethodImplSpec;
@@ -101,11 +101,34 @@ async function* mapOutput<D extends DescMessage>(desc: D, out: AsyncIterable<Mes
   }
 }
 
+/** the context of each response unary() made, for responseMetadata */
+const contextOf = new WeakMap<object, CallContext>();
+
+/**
+ * A unary response's headers and trailers, undefined for those nobody set: most calls
+ * set none, and building empty Headers to read nothing out of them costs per call. A
+ * response an interceptor replaced is read through its own getters.
+ */
+export function responseMetadata(res: UnaryResponse): { header: Headers | undefined; trailer: Headers | undefined } {
+  const ctx = contextOf.get(res);
+  if (ctx === undefined) return { header: res.header, trailer: res.trailer };
+  return { header: ctx.responseHeaderIfAny, trailer: ctx.responseTrailerIfAny };
+}
+
 export interface DirectTransport extends Transport {
   /** the unary methods the routes registered, by request path ("/vald.v1.Search/Search") */
   readonly unaryMethods: ReadonlyMap<string, DescMethodUnary>;
   /** the streaming methods, likewise */
   readonly streamMethods: ReadonlyMap<string, DescMethodStreaming>;
+  /** Transport's unary, also cancelled by a CallCancel */
+  unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | CallCancel | undefined,
+    timeoutMs: number | undefined,
+    header: HeaderInit,
+    input: MessageInitShape<I>,
+    contextValues?: ContextValues,
+  ): Promise<UnaryResponse<I, O>>;
 }
 
 /** `interceptors` run around every method, outside those the routes register themselves. */
@@ -122,7 +145,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
     if (r === undefined) throw new ConnectError(`${m.parent.typeName}.${m.name} is not implemented`, Code.Unimplemented);
     return r;
   };
-  const context = (method: DescMethod, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeaderInit, values: ContextValues | undefined) =>
+  const context = (method: DescMethod, signal: AbortSignal | CallCancel | undefined, timeoutMs: number | undefined, header: HeaderInit, values: ContextValues | undefined) =>
     new CallContext({
       service: method.parent,
       method,
@@ -139,7 +162,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
     streamMethods,
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
-      signal: AbortSignal | undefined,
+      signal: AbortSignal | CallCancel | undefined,
       timeoutMs: number | undefined,
       header: HeaderInit,
       input: MessageInitShape<I>,
@@ -152,7 +175,7 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
       // headers are built on first read: most calls never touch them
       const call = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
         const out = await ctx.race(Promise.resolve(impl(req.message, ctx)));
-        return {
+        const res: UnaryResponse<I, O> = {
           stream: false,
           service: method.parent,
           method,
@@ -164,6 +187,8 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
           },
           message: toMessage(method.output, out),
         };
+        contextOf.set(res, ctx);
+        return res;
       };
       try {
         return await wrap(call, reg.interceptors)({

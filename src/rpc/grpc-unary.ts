@@ -12,6 +12,7 @@
 import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { CallCancel } from "./call-context";
 import { createDirectTransport, type DirectTransport } from "./direct-transport";
 import { ENVELOPE_HEADER_BYTES } from "./envelope";
 import { serveStream } from "./grpc-stream";
@@ -96,15 +97,19 @@ async function serve(
   transport: DirectTransport,
   opts: GrpcUnaryOptions,
 ): Promise<void> {
-  const gone = new AbortController();
-  const onClose = () => gone.abort(new ConnectError("client closed the stream", Code.Canceled));
+  const gone = new CallCancel();
+  const onClose = () => gone.cancel(new ConnectError("client closed the stream", Code.Canceled));
   stream.once("close", onClose);
   try {
     const body = await readBody(stream, opts.readMaxBytes);
-    const answer = await invokeUnary(transport, method, body, header, gone.signal, opts.writeMaxBytes);
+    const answer = await invokeUnary(transport, method, body, header, gone, opts.writeMaxBytes);
     if (stream.destroyed || stream.closed) return;
+    // written after the handler's own, so content-type and grpc-status are always ours
     const trailers = headerBlock(answer.trailer);
-    stream.respond(headerBlock(answer.header, { ":status": 200 }), { waitForTrailers: true });
+    trailers["grpc-status"] = "0";
+    const head = headerBlock(answer.header, { ":status": 200 });
+    head["content-type"] = GRPC_PROTO;
+    stream.respond(head, { waitForTrailers: true });
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));
     stream.end(answer.body);
   } catch (e) {

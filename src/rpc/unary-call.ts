@@ -5,7 +5,8 @@
 import { toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { DirectTransport } from "./direct-transport";
+import type { CallCancel } from "./call-context";
+import { responseMetadata, type DirectTransport } from "./direct-transport";
 import { envelope, unwrapEnvelope } from "./envelope";
 import { decodeWithFloats } from "./wire-floats";
 
@@ -23,11 +24,26 @@ export function isPlainGrpc(contentType: string | null | undefined, encoding: st
 }
 
 export interface UnaryAnswer {
-  header: Headers;
-  /** grpc-status 0 plus whatever the handler set */
-  trailer: Headers;
+  /** what the handler set; undefined: nothing (content-type goes out regardless) */
+  header: Headers | undefined;
+  /** what the handler set; undefined: nothing (grpc-status 0 goes out regardless) */
+  trailer: Headers | undefined;
   /** the response message in its envelope */
   body: Uint8Array;
+}
+
+/** The head of a successful unary answer: content-type over whatever the handler set. */
+export function answerHeader(set: Headers | undefined): Headers {
+  const h = new Headers(set);
+  h.set("content-type", GRPC_PROTO);
+  return h;
+}
+
+/** The trailers of a successful unary answer: grpc-status 0 over whatever the handler set. */
+export function answerTrailer(set: Headers | undefined): Headers {
+  const t = new Headers(set);
+  t.set("grpc-status", "0");
+  return t;
 }
 
 /** The status of a failed call as gRPC trailers (grpc-status, grpc-message, details). */
@@ -42,15 +58,12 @@ export async function invokeUnary(
   method: DescMethodUnary<DescMessage, DescMessage>,
   request: Uint8Array,
   header: Headers,
-  signal: AbortSignal,
+  signal: AbortSignal | CallCancel,
   writeMaxBytes: number,
 ): Promise<UnaryAnswer> {
   const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
   if (timeout.error) throw timeout.error;
   const res = await invokeUnaryMessage(transport, method, unwrapEnvelope(request, "request"), header, timeout.timeoutMs, signal, writeMaxBytes);
-  // the call's own header and trailer objects: nothing else holds them once it returned
-  res.header.set("content-type", GRPC_PROTO);
-  res.trailer.set("grpc-status", "0");
   return { header: res.header, trailer: res.trailer, body: envelope(res.message) };
 }
 
@@ -61,9 +74,9 @@ export async function invokeUnaryMessage(
   message: Uint8Array,
   header: ConstructorParameters<typeof Headers>[0],
   timeoutMs: number | undefined,
-  signal: AbortSignal,
+  signal: AbortSignal | CallCancel,
   writeMaxBytes: number,
-): Promise<{ header: Headers; trailer: Headers; message: Uint8Array }> {
+): Promise<{ header: Headers | undefined; trailer: Headers | undefined; message: Uint8Array }> {
   let input;
   try {
     input = decodeWithFloats(method.input, message);
@@ -75,5 +88,5 @@ export async function invokeUnaryMessage(
   if (out.byteLength > writeMaxBytes) {
     throw new ConnectError(`message size ${out.byteLength} is larger than configured writeMaxBytes ${writeMaxBytes}`, Code.ResourceExhausted);
   }
-  return { header: res.header, trailer: res.trailer, message: out };
+  return { ...responseMetadata(res), message: out };
 }

@@ -12,7 +12,7 @@ import type { TunnelStream } from "./stream";
 import type { Logger } from "../observe/log";
 import type { DirectTransport } from "../rpc/direct-transport";
 import { ENVELOPE_HEADER_BYTES } from "../rpc/envelope";
-import { GRPC_PROTO, invokeUnary, invokeUnaryMessage, isPlainGrpc, statusTrailers } from "../rpc/unary-call";
+import { answerHeader, answerTrailer, GRPC_PROTO, invokeUnary, invokeUnaryMessage, isPlainGrpc, statusTrailers } from "../rpc/unary-call";
 import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 
 export type CallDispatcher = (stream: TunnelStream, head: RequestHead) => void;
@@ -84,7 +84,9 @@ async function serveUnary(method: DescMethodUnary<DescMessage, DescMessage>, str
   let header: Headers;
   try {
     const answer = await invokeUnary(fast.transport, method, await readAllBytes(stream.inbound, fast.readMaxBytes + ENVELOPE_HEADER_BYTES), head.headers, stream.signal, fast.writeMaxBytes);
-    ({ header, trailer, body } = answer);
+    header = answerHeader(answer.header);
+    trailer = answerTrailer(answer.trailer);
+    body = answer.body;
   } catch (e) {
     // as Connect's gRPC handler does: a normal response whose trailers carry the status
     header = new Headers({ "content-type": GRPC_PROTO });

@@ -40,12 +40,15 @@ export async function unary<T>(env: HandlerEnv, ctx: HandlerContext, body: () =>
  * Settles with `work` unless the per-request timeout or the client's deadline/cancel
  * (ctx.signal) comes first. The engine call itself cannot be interrupted; a late result
  * is dropped. Work that finishes but took longer than timeoutMs is also a timeout, so a
- * tiny timeout fails the same way however fast the index is.
+ * tiny timeout fails the same way however fast the index is. `watch`: give up when the
+ * signal fires; false where the call's context already races the call against it (a
+ * listener per search is a measurable share of a unary call's own CPU).
  */
-export function withDeadline<T>(work: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, timeoutMs: number, signal: AbortSignal, watch: boolean): Promise<T> {
   const started = performance.now();
   const late = () => new ConnectError(`search exceeded its timeout of ${timeoutMs} ms`, Code.DeadlineExceeded);
   if (signal.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.DeadlineExceeded));
+  if (timeoutMs <= 0 && !watch) return work;
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
@@ -54,9 +57,9 @@ export function withDeadline<T>(work: Promise<T>, timeoutMs: number, signal: Abo
     };
     const cleanup = () => {
       if (timer) clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
+      if (watch) signal.removeEventListener("abort", onAbort);
     };
-    signal.addEventListener("abort", onAbort, { once: true });
+    if (watch) signal.addEventListener("abort", onAbort, { once: true });
     if (timeoutMs > 0) {
       timer = setTimeout(() => {
         cleanup();

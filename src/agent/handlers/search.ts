@@ -15,6 +15,7 @@ import {
   type Search_Response,
 } from "../../gen/payload/v1/payload_pb";
 import type { Search } from "../../gen/vald/v1/search_pb";
+import { racesItsSignal } from "../../rpc/call-context";
 import { failed, unary, withDeadline, type HandlerEnv } from "./env";
 import { failure, toStatus } from "./errors";
 import { ordered, settle } from "./stream";
@@ -64,9 +65,10 @@ export function searchService(env: HandlerEnv): ServiceImpl<typeof Search> {
     return { settings: { ...settings, requestId: settings.requestId || id }, query: Float32Array.from(engine.get(id).vector), id };
   };
 
-  const run = async (kind: Kind, p: Prepared, ctx: HandlerContext): Promise<Search_Response> => {
+  // `inStream`: an item of a Stream* call; nothing races it against the stream's signal, so it listens
+  const run = async (kind: Kind, p: Prepared, ctx: HandlerContext, inStream = false): Promise<Search_Response> => {
     const work = kind === "ann" ? engine.search(p.query, p.settings.params) : engine.linearSearch(p.query, p.settings.params);
-    const hits = await withDeadline(work, p.settings.timeoutMs, ctx.signal);
+    const hits = await withDeadline(work, p.settings.timeoutMs, ctx.signal, inStream || !racesItsSignal(ctx));
     if (hits.length === 0) throw failure(Code.NotFound, "search result is empty", "SEARCH_RESULT_EMPTY");
     if (hits.length < p.settings.minNum) {
       throw failure(Code.NotFound, `search found ${hits.length} results, fewer than min_num ${p.settings.minNum}`, "SEARCH_RESULT_BELOW_MIN_NUM");
@@ -89,7 +91,7 @@ export function searchService(env: HandlerEnv): ServiceImpl<typeof Search> {
           reqs,
           (req) =>
             settle(
-              () => run(kind, prepare(req), ctx),
+              () => run(kind, prepare(req), ctx, true),
               (res) => create(Search_StreamResponseSchema, { payload: { case: "response", value: res } }),
               (e) =>
                 create(Search_StreamResponseSchema, {
