@@ -32,7 +32,54 @@
 #define NAPI_CPP_EXCEPTIONS
 #include <napi.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <cstdint>
+
+namespace alvd_pages {
+
+/** 2 MiB: the x86-64 and arm64 (4 KiB granule) transparent huge page */
+constexpr std::size_t kHuge = std::size_t(2) << 20;
+
+/**
+ * usearch takes the graph and the vectors from anonymous mmap arenas (8 MiB and up,
+ * doubling: index_plugins.hpp, memory_mapping_allocator_gt). A search hops across all
+ * of them at random, one node and one vector per hop, so with 4 KiB pages nearly every
+ * hop misses the TLB, and under a hypervisor each miss walks two page tables. Such
+ * arenas are placed on a 2 MiB boundary and marked MADV_HUGEPAGE, so the kernel backs
+ * them with huge pages where transparent huge pages are "madvise" (the usual default)
+ * or "always"; with "never" the hint does nothing. Other mappings (a file usearch
+ * views) pass through unchanged.
+ */
+inline void* mmap_arena(void* addr, std::size_t length, int prot, int flags, int fd, off_t offset) noexcept {
+    if (addr != nullptr || fd != -1 || (flags & MAP_ANONYMOUS) == 0 || length < 2 * kHuge)
+        return ::mmap(addr, length, prot, flags, fd, offset);
+    std::size_t span = length + kHuge;
+    void* raw = ::mmap(nullptr, span, prot, flags, -1, 0);
+    if (raw == MAP_FAILED)
+        return ::mmap(addr, length, prot, flags, fd, offset);
+    std::uintptr_t start = reinterpret_cast<std::uintptr_t>(raw);
+    std::uintptr_t aligned = (start + kHuge - 1) & ~(std::uintptr_t(kHuge) - 1);
+    std::size_t head = aligned - start;
+    std::size_t tail = span - head - length;
+    // usearch unmaps exactly [aligned, aligned + length) later: trim the rest now
+    if (head != 0)
+        ::munmap(raw, head);
+    if (tail != 0)
+        ::munmap(reinterpret_cast<void*>(aligned + length), tail);
+    ::madvise(reinterpret_cast<void*>(aligned), length, MADV_HUGEPAGE);
+    return reinterpret_cast<void*>(aligned);
+}
+
+} // namespace alvd_pages
+
+// Only usearch's own calls below see this name.
+#define mmap alvd_pages::mmap_arena
 #include <usearch/index_dense.hpp>
+#undef mmap
+#else
+#include <usearch/index_dense.hpp>
+#endif
 
 #include <algorithm>
 #include <atomic>

@@ -18,6 +18,7 @@ import { createProtection, type Protection } from "../security/protection";
 import { dialTunnel, type DialTls, type TunnelDialer } from "../tunnel/dialer";
 import { isValidAgentName } from "../tunnel/hello";
 import { createEngine as createNativeEngine } from "./engine";
+import { describeHugePages } from "../index/huge-pages";
 import type { RecoveryReport } from "./engine";
 import type { Engine, EngineOptions } from "./engine/types";
 import { agentRoutes } from "./routes";
@@ -183,6 +184,8 @@ export async function startAgent(
     kernel: `${cfg.index.metric} ${cfg.index.quantization}: ${engine.isa}`,
     isa: engine.isa,
     simd: cfg.index.simd,
+    // the index's graph and vectors on 2 MiB pages: fewer TLB misses per search hop
+    hugePages: describeHugePages(),
     dimension: cfg.index.dimension,
     stored: counts.stored,
     uncommitted: counts.uncommitted,
