@@ -31,7 +31,7 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
     registers: [registry],
   });
   // Bytes of sessions that ended, so the totals below never go backwards.
-  const gone = { sent: 0, received: 0 };
+  const gone = { sent: 0, received: 0, messagesSent: 0, messagesReceived: 0 };
   new Counter({
     name: "alvd_tunnel_bytes_total",
     help: "Bytes through agent tunnels (websocket payload), by direction as seen from the server",
@@ -44,6 +44,26 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
         const st = session.stats();
         sent += st.bytesSent;
         received += st.bytesReceived;
+      }
+      this.reset();
+      this.inc({ direction: "sent" }, sent);
+      this.inc({ direction: "received" }, received);
+    },
+  });
+  // Frames of one event-loop turn share a message (tunnel/writer.ts): messages per call
+  // shows how well calls coalesce, and each message costs a wake-up of the other end.
+  new Counter({
+    name: "alvd_tunnel_messages_total",
+    help: "Websocket messages through agent tunnels, by direction as seen from the server",
+    labelNames: ["direction"],
+    registers: [registry],
+    collect() {
+      let sent = gone.messagesSent;
+      let received = gone.messagesReceived;
+      for (const session of handles.keys()) {
+        const st = session.stats();
+        sent += st.messagesSent;
+        received += st.messagesReceived;
       }
       this.reset();
       this.inc({ direction: "sent" }, sent);
@@ -99,6 +119,8 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
       const st = session.stats();
       gone.sent += st.bytesSent;
       gone.received += st.bytesReceived;
+      gone.messagesSent += st.messagesSent;
+      gone.messagesReceived += st.messagesReceived;
       leaves.inc();
       pool.remove(handle);
       if (pool.get(session.name) === undefined) membership?.disconnected(session.name);

@@ -43,6 +43,13 @@ test("agents, tunnel traffic, gateway and per-agent calls are counted", async ()
   const received = Number(/alvd_tunnel_bytes_total\{direction="received"\} (\d+)/.exec(text)?.[1]);
   expect(sent).toBeGreaterThan(0);
   expect(received).toBeGreaterThan(0);
+  // the insert and the search crossed: at least one message each way, each holding whole frames
+  const sentMessages = Number(/alvd_tunnel_messages_total\{direction="sent"\} (\d+)/.exec(text)?.[1]);
+  const receivedMessages = Number(/alvd_tunnel_messages_total\{direction="received"\} (\d+)/.exec(text)?.[1]);
+  expect(sentMessages).toBeGreaterThanOrEqual(2);
+  expect(receivedMessages).toBeGreaterThanOrEqual(2);
+  expect(sent / sentMessages).toBeGreaterThan(8);
+  expect(received / receivedMessages).toBeGreaterThan(8);
   expect(text).toContain("alvd_process_resident_memory_bytes");
 });
 
