@@ -1,8 +1,8 @@
 // The HandlerContext of a call the direct transport runs in-process. Connect's
 // createHandlerContext builds two abort controllers linked by listeners, a deadline
 // controller, three Headers and two object copies per call; on the unary paths that
-// costs about as much as decoding the request. This one has one controller, at most
-// one listener and one timer, and builds the Headers only when someone reads them.
+// costs about as much as decoding the request. This one has at most one listener and
+// one timer, and builds its controller and Headers only when someone reads them.
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 
@@ -64,7 +64,10 @@ export class CallContext implements HandlerContext {
   readonly requestMethod = "POST";
   readonly values: ContextValues;
   readonly timeoutMs: () => number | undefined;
-  private readonly controller = new AbortController();
+  /** made when someone reads `signal`; most unary calls never do (race() needs none) */
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private reason: unknown;
   private readonly headerInit: HeaderInit;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly requestSignal: AbortSignal | CallCancel | undefined;
@@ -95,8 +98,8 @@ export class CallContext implements HandlerContext {
     }
     const parent = init.requestSignal;
     if (parent instanceof CallCancel) {
-      if (!this.controller.signal.aborted) parent.listen((reason) => this.abort(reason));
-    } else if (parent !== undefined && !this.controller.signal.aborted) {
+      if (!this.aborted) parent.listen((reason) => this.abort(reason));
+    } else if (parent !== undefined && !this.aborted) {
       if (parent.aborted) this.abort(reasonOf(parent));
       else {
         this.onRequestAbort = () => this.abort(reasonOf(parent));
@@ -106,7 +109,12 @@ export class CallContext implements HandlerContext {
   }
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    let c = this.controller;
+    if (c === undefined) {
+      c = this.controller = new AbortController();
+      if (this.aborted) c.abort(this.reason);
+    }
+    return c.signal;
   }
 
   get requestHeader(): Headers {
@@ -138,8 +146,10 @@ export class CallContext implements HandlerContext {
     if (parent instanceof CallCancel) parent.unlisten();
     else if (this.onRequestAbort !== undefined) parent?.removeEventListener("abort", this.onRequestAbort);
     this.onRequestAbort = undefined;
-    if (this.controller.signal.aborted) return;
-    this.controller.abort(reason);
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
     const reject = this.rejectRace;
     this.rejectRace = undefined;
     reject?.(ConnectError.from(reason, Code.Canceled));
@@ -147,7 +157,7 @@ export class CallContext implements HandlerContext {
 
   /** the work's outcome, or the abort reason as soon as the call is aborted (deadline, cancel) */
   race<T>(work: Promise<T>): Promise<T> {
-    if (this.controller.signal.aborted) return Promise.reject(ConnectError.from(this.controller.signal.reason, Code.Canceled));
+    if (this.aborted) return Promise.reject(ConnectError.from(this.reason, Code.Canceled));
     return new Promise<T>((resolve, reject) => {
       this.rejectRace = reject;
       work.then(resolve, reject);

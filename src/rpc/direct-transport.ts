@@ -197,7 +197,10 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
           method,
           requestMethod: "POST",
           url: key(method),
-          signal: ctx.signal,
+          // on first read, like the headers: an AbortController per call showed in profiles
+          get signal() {
+            return ctx.signal;
+          },
           get header() {
             return ctx.requestHeader;
           },

@@ -11,6 +11,7 @@ import type { CallOutcome } from "./mux";
 import type { TunnelStream } from "./stream";
 import type { Logger } from "../observe/log";
 import type { DirectTransport } from "../rpc/direct-transport";
+import type { CallCancel } from "../rpc/call-context";
 import { ENVELOPE_HEADER_BYTES } from "../rpc/envelope";
 import { answerHeader, answerTrailer, GRPC_PROTO, invokeUnary, invokeUnaryMessage, isPlainGrpc, statusTrailers } from "../rpc/unary-call";
 import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
@@ -105,15 +106,15 @@ async function serveUnary(method: DescMethodUnary<DescMessage, DescMessage>, str
 }
 
 /** Callee side of Call frames: the unary methods of the fast transport, in-process. */
-export function createCallServer(fast: FastUnary): (call: DecodedCall, signal: AbortSignal) => Promise<CallOutcome> {
-  return async (call, signal) => {
+export function createCallServer(fast: FastUnary): (call: DecodedCall, cancel: CallCancel) => Promise<CallOutcome> {
+  return async (call, cancel) => {
     try {
       const method = fast.transport.unaryMethods.get(call.path);
       if (method === undefined) throw new ConnectError(`no unary method ${call.path} on this agent`, Code.Unimplemented);
       if (call.message.byteLength > fast.readMaxBytes) {
         throw new ConnectError(`message size ${call.message.byteLength} is larger than configured readMaxBytes ${fast.readMaxBytes}`, Code.ResourceExhausted);
       }
-      const res = await invokeUnaryMessage(fast.transport, method, call.message, call.headers, call.timeoutMs > 0 ? call.timeoutMs : undefined, signal, fast.writeMaxBytes);
+      const res = await invokeUnaryMessage(fast.transport, method, call.message, call.headers, call.timeoutMs > 0 ? call.timeoutMs : undefined, cancel, fast.writeMaxBytes);
       return { message: res.message };
     } catch (e) {
       return { trailers: statusTrailers(e) };

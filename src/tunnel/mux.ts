@@ -25,6 +25,7 @@ import {
   type Frame,
   type RequestHead,
 } from "./frames";
+import { CallCancel } from "../rpc/call-context";
 import { CloseCode, type RawSocket } from "./socket";
 import { MAX_DATA_FRAME, TunnelStream, type StreamHost } from "./stream";
 import { FrameWriter } from "./writer";
@@ -40,9 +41,10 @@ export interface MuxOptions {
   onRequest?: (stream: TunnelStream, head: RequestHead) => void;
   /**
    * callee side: a whole unary call arrived in a Call frame. Settles with the response
-   * message or the error's gRPC trailers; the signal fires if the caller gives up.
+   * message or the error's gRPC trailers; `cancel` fires if the caller gives up (a plain
+   * hook, not an AbortController: one per call showed in the callee's profile).
    */
-  onCall?: (call: DecodedCall, signal: AbortSignal) => Promise<CallOutcome>;
+  onCall?: (call: DecodedCall, cancel: CallCancel) => Promise<CallOutcome>;
   /** caller side: the peer said in its hello that it takes Call frames */
   peerTakesCalls?: boolean;
   /** the tunnel ended (either side closed, heartbeat lost, protocol error) */
@@ -94,7 +96,7 @@ export class Mux implements StreamHost {
   /** caller side: unary calls sent as Call frames, waiting for their Reply */
   private readonly calls = new Map<number, PendingCall>();
   /** callee side: Call frames being served, to stop one the caller resets */
-  private readonly serving = new Map<number, AbortController>();
+  private readonly serving = new Map<number, CallCancel>();
   private nextId = 1;
   private lastHeard = Date.now();
   private readonly heartbeat: ReturnType<typeof setInterval>;
@@ -274,7 +276,7 @@ export class Mux implements StreamHost {
       if (f.type === FrameType.Reset) {
         const r = decodeReset(f.payload);
         this.serving.delete(f.stream);
-        served.abort(new ConnectError(r.message, r.code));
+        served.cancel(new ConnectError(r.message, r.code));
       }
       return;
     }
@@ -311,9 +313,9 @@ export class Mux implements StreamHost {
       return;
     }
     const call = decodeCall(payload);
-    const ac = new AbortController();
+    const ac = new CallCancel();
     this.serving.set(id, ac);
-    onCall(call, ac.signal).then(
+    onCall(call, ac).then(
       (out) => this.sendReply(id, ac, out),
       (e: unknown) => {
         if (this.serving.get(id) !== ac) return;
@@ -324,7 +326,7 @@ export class Mux implements StreamHost {
     );
   }
 
-  private sendReply(id: number, ac: AbortController, out: CallOutcome): void {
+  private sendReply(id: number, ac: CallCancel, out: CallOutcome): void {
     // reset by the caller, or the tunnel closed: nobody waits for this answer
     if (this.serving.get(id) !== ac) return;
     if ("trailers" in out) {
@@ -342,7 +344,7 @@ export class Mux implements StreamHost {
   }
 
   /** a large reply in frame-sized chunks, so other calls' frames interleave with it */
-  private async pumpReply(id: number, ac: AbortController, message: Uint8Array): Promise<void> {
+  private async pumpReply(id: number, ac: CallCancel, message: Uint8Array): Promise<void> {
     for (let at = 0; at < message.byteLength; at += MAX_DATA_FRAME) {
       const room = this.writer.writable;
       if (room) await room;
@@ -424,7 +426,7 @@ export class Mux implements StreamHost {
     this.streams.clear();
     for (const c of this.calls.values()) c.reject(err);
     this.calls.clear();
-    for (const ac of this.serving.values()) ac.abort(err);
+    for (const ac of this.serving.values()) ac.cancel(err);
     this.serving.clear();
     this.opts.onClose?.(err);
   }

@@ -42,25 +42,34 @@ export async function unary<T>(env: HandlerEnv, ctx: HandlerContext, body: () =>
  * is dropped. Work that finishes but took longer than timeoutMs is also a timeout, so a
  * tiny timeout fails the same way however fast the index is. `watch`: give up when the
  * signal fires; false where the call's context already races the call against it (a
- * listener per search is a measurable share of a unary call's own CPU).
+ * listener per search is a measurable share of a unary call's own CPU). Where it does,
+ * and the call's own deadline comes no later than timeoutMs (a gateway sends the same
+ * deadline both ways), that deadline ends the search and no timer of ours is set.
  */
-export function withDeadline<T>(work: Promise<T>, timeoutMs: number, signal: AbortSignal, watch: boolean): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, timeoutMs: number, ctx: HandlerContext, watch: boolean): Promise<T> {
   const started = performance.now();
   const late = () => new ConnectError(`search exceeded its timeout of ${timeoutMs} ms`, Code.DeadlineExceeded);
-  if (signal.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.DeadlineExceeded));
-  if (timeoutMs <= 0 && !watch) return work;
+  const signal = watch ? ctx.signal : undefined;
+  if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.DeadlineExceeded));
+  // 1 ms of slack: a deadline sent in whole milliseconds is rounded up
+  const callLeft = watch ? undefined : ctx.timeoutMs();
+  const timed = timeoutMs > 0 && (callLeft === undefined || callLeft > timeoutMs + 1);
+  if (!watch && !timed) {
+    if (timeoutMs <= 0) return work;
+    return work.then((v) => (performance.now() - started > timeoutMs ? Promise.reject(late()) : v));
+  }
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
       cleanup();
-      reject(ConnectError.from(signal.reason, Code.DeadlineExceeded));
+      reject(ConnectError.from(signal!.reason, Code.DeadlineExceeded));
     };
     const cleanup = () => {
       if (timer) clearTimeout(timer);
-      if (watch) signal.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
     };
-    if (watch) signal.addEventListener("abort", onAbort, { once: true });
-    if (timeoutMs > 0) {
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timed) {
       timer = setTimeout(() => {
         cleanup();
         reject(late());

@@ -68,7 +68,7 @@ export function searchService(env: HandlerEnv): ServiceImpl<typeof Search> {
   // `inStream`: an item of a Stream* call; nothing races it against the stream's signal, so it listens
   const run = async (kind: Kind, p: Prepared, ctx: HandlerContext, inStream = false): Promise<Search_Response> => {
     const work = kind === "ann" ? engine.search(p.query, p.settings.params) : engine.linearSearch(p.query, p.settings.params);
-    const hits = await withDeadline(work, p.settings.timeoutMs, ctx.signal, inStream || !racesItsSignal(ctx));
+    const hits = await withDeadline(work, p.settings.timeoutMs, ctx, inStream || !racesItsSignal(ctx));
     if (hits.length === 0) throw failure(Code.NotFound, "search result is empty", "SEARCH_RESULT_EMPTY");
     if (hits.length < p.settings.minNum) {
       throw failure(Code.NotFound, `search found ${hits.length} results, fewer than min_num ${p.settings.minNum}`, "SEARCH_RESULT_BELOW_MIN_NUM");
