@@ -20,7 +20,7 @@
 // --runs 3, --repeat 2, --concurrency 16, --centres 300, --seed 1, --settle-s 10, --render
 import { createRequire } from "node:module";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { availableParallelism, getPriority, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { z } from "zod";
@@ -401,6 +401,7 @@ export async function benchScale(argv: string[]): Promise<void> {
     date: new Date().toISOString(),
     commit: head.exitCode === 0 ? head.stdout.toString().trim() : undefined,
     cores: availableParallelism(),
+    nice: getPriority(),
     bun: Bun.version,
     k: K,
     m: M,

@@ -25,11 +25,18 @@ export interface PointResult {
   };
 }
 
+function niceNote(run: ScaleRun): string {
+  const nice = run.nice ?? 19;
+  return nice === 0 ? " (other work ran at times: see the load averages under Build)" : ` (shared with other work, benchmark under \`nice -n ${nice}\`)`;
+}
+
 export interface ScaleRun {
   date: string;
   /** the checkout measured (absent in older runs) */
   commit?: string;
   cores: number;
+  /** the benchmark's nice value (absent in older runs, which all ran under nice -n 19) */
+  nice?: number;
   bun: string;
   k: number;
   m: number;
@@ -134,7 +141,7 @@ export function scaleReport(run: ScaleRun, svgFile: string): string {
   return [
     `## Scale: raw index vs \`alvd agent\` as N grows (\`bun run bench scale\`)`,
     "",
-    `Run ${date} UTC${run.commit ? ` at ${run.commit}` : ""}, ${run.cores} cores (shared with other work, benchmark under \`nice -n 19\`), bun ${run.bun}, ${run.minutes.toFixed(0)} min. ` +
+    `Run ${date} UTC${run.commit ? ` at ${run.commit}` : ""}, ${run.cores} cores${niceNote(run)}, bun ${run.bun}, ${run.minutes.toFixed(0)} min. ` +
       `Plot: [\`bench/${svgFile}\`](${svgFile}).`,
     "",
     `- Data: synthetic ${run.mixture.dimension}-d float32, a Gaussian mixture of ${run.mixture.centres} centres with unequal weights and spreads ` +
