@@ -11,6 +11,7 @@ import { type BuildInfo, isolatedCopy, type Proc, releaseBinary, start, stop, wa
 import * as grpc from "@grpc/grpc-js";
 import { makePki } from "../lib/certs";
 import { exists, insert, search, valdClients } from "../lib/vald";
+import { describeHugePages, hugePageMode } from "../../src/index/huge-pages";
 
 let info: BuildInfo;
 let box: ReturnType<typeof isolatedCopy>;
@@ -115,6 +116,15 @@ describe("alvd binary", () => {
       // --replicas 2 with two agents: the tunnelled agent holds every vector
       expect(await exists(direct, "v7")).toBe(true);
       expect(await exists(gw, "nope")).toBe(false);
+      // the addon embedded in the binary asks for huge pages too: its first arenas (8 MiB)
+      // land on them once the agent's index is built, where the host grants them
+      const mode = hugePageMode();
+      expect(agent.output()).toContain(`hugePages="${describeHugePages(mode)}"`);
+      if (mode === "madvise" || mode === "always") {
+        const huge = () => Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+        for (const end = Date.now() + 10_000; huge() < 2048 && Date.now() < end; ) await Bun.sleep(50);
+        expect(huge()).toBeGreaterThanOrEqual(2048);
+      }
     } finally {
       gw.close();
       direct.close();
