@@ -30,46 +30,32 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
     help: "Agent tunnel connections that ended",
     registers: [registry],
   });
-  // Bytes of sessions that ended, so the totals below never go backwards.
-  const gone = { sent: 0, received: 0, messagesSent: 0, messagesReceived: 0 };
-  new Counter({
-    name: "alvd_tunnel_bytes_total",
-    help: "Bytes through agent tunnels (websocket payload), by direction as seen from the server",
-    labelNames: ["direction"],
-    registers: [registry],
-    collect() {
-      let sent = gone.sent;
-      let received = gone.received;
-      for (const session of handles.keys()) {
-        const st = session.stats();
-        sent += st.bytesSent;
-        received += st.bytesReceived;
-      }
-      this.reset();
-      this.inc({ direction: "sent" }, sent);
-      this.inc({ direction: "received" }, received);
-    },
-  });
+  // Traffic of sessions that ended, so the totals below never go backwards.
+  const gone = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
+  type Traffic = keyof typeof gone;
+  const traffic = (name: string, help: string, sent: Traffic, received: Traffic) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["direction"],
+      registers: [registry],
+      collect() {
+        let out = gone[sent];
+        let into = gone[received];
+        for (const session of handles.keys()) {
+          const st = session.stats();
+          out += st[sent];
+          into += st[received];
+        }
+        this.reset();
+        this.inc({ direction: "sent" }, out);
+        this.inc({ direction: "received" }, into);
+      },
+    });
+  traffic("alvd_tunnel_bytes_total", "Bytes through agent tunnels (websocket payload), by direction as seen from the server", "bytesSent", "bytesReceived");
   // Frames of one event-loop turn share a message (tunnel/writer.ts): messages per call
   // shows how well calls coalesce, and each message costs a wake-up of the other end.
-  new Counter({
-    name: "alvd_tunnel_messages_total",
-    help: "Websocket messages through agent tunnels, by direction as seen from the server",
-    labelNames: ["direction"],
-    registers: [registry],
-    collect() {
-      let sent = gone.messagesSent;
-      let received = gone.messagesReceived;
-      for (const session of handles.keys()) {
-        const st = session.stats();
-        sent += st.messagesSent;
-        received += st.messagesReceived;
-      }
-      this.reset();
-      this.inc({ direction: "sent" }, sent);
-      this.inc({ direction: "received" }, received);
-    },
-  });
+  traffic("alvd_tunnel_messages_total", "Websocket messages through agent tunnels, by direction as seen from the server", "messagesSent", "messagesReceived");
   new Gauge({
     name: "alvd_tunnel_open_streams",
     help: "Calls currently open through agent tunnels",
@@ -117,10 +103,7 @@ export function tunnelRegistry(pool: AgentPool, registry: Registry, log: Logger,
       if (handle === undefined) return;
       handles.delete(session);
       const st = session.stats();
-      gone.sent += st.bytesSent;
-      gone.received += st.bytesReceived;
-      gone.messagesSent += st.messagesSent;
-      gone.messagesReceived += st.messagesReceived;
+      for (const k of Object.keys(gone) as Traffic[]) gone[k] += st[k];
       leaves.inc();
       pool.remove(handle);
       if (pool.get(session.name) === undefined) membership?.disconnected(session.name);
