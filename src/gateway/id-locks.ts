@@ -6,10 +6,42 @@
 // one by one while holding others), so two holders cannot wait on each other.
 export type Release = () => void;
 
+/** What writes did while a watch ran (a repair scan's listing): see IdLocks.watch. */
+export interface WriteWatch {
+  /** ids held when the watch began or taken since */
+  readonly ids: ReadonlySet<string>;
+  /** an every-id holder (Flush, RemoveByTimestamp) held or took the lock meanwhile */
+  readonly everything: boolean;
+  stop(): void;
+}
+
+interface Watching {
+  ids: Set<string>;
+  everything: boolean;
+}
+
 export class IdLocks {
   private readonly held = new Map<string, Promise<void>>();
   /** set while someone holds every id (Flush, RemoveByTimestamp) */
   private all: Promise<void> | undefined;
+  private readonly watches = new Set<Watching>();
+
+  /**
+   * Records the ids writes hold from now until stop(). A listing of several agents is
+   * not one snapshot: an id written while it runs may show on one agent and not yet (or
+   * no longer) on another, so the scan checks these ids again before it counts them.
+   */
+  watch(): WriteWatch {
+    const w: Watching = { ids: new Set(this.held.keys()), everything: this.all !== undefined };
+    this.watches.add(w);
+    return {
+      ids: w.ids,
+      get everything() {
+        return w.everything;
+      },
+      stop: () => this.watches.delete(w),
+    };
+  }
 
   /** Waits until none of `ids` is held, then holds them all. */
   async acquire(ids: Iterable<string>): Promise<Release> {
@@ -26,6 +58,7 @@ export class IdLocks {
     let release!: () => void;
     const gone = new Promise<void>((r) => (release = r));
     for (const id of list) this.held.set(id, gone);
+    for (const w of this.watches) for (const id of list) w.ids.add(id);
     let done = false;
     return () => {
       if (done) return;
@@ -41,6 +74,7 @@ export class IdLocks {
     let release!: () => void;
     const gone = new Promise<void>((r) => (release = r));
     this.all = gone;
+    for (const w of this.watches) w.everything = true;
     while (this.held.size > 0) await Promise.all([...this.held.values()]);
     let done = false;
     return () => {

@@ -33,6 +33,24 @@ describe("IdLocks", () => {
     await Bun.sleep(5);
     expect(locks.size).toBe(0);
   });
+
+  test("a watch sees the ids held when it began and those taken until it stops, and any every-id holder", async () => {
+    const locks = new IdLocks();
+    const before = await locks.acquire(["held"]);
+    const gone = await locks.acquire(["released-before"]);
+    gone();
+    const w = locks.watch();
+    before();
+    (await locks.acquire(["during", "also"]))();
+    expect(w.everything).toBe(false);
+    w.stop();
+    (await locks.acquire(["after"]))();
+    expect([...w.ids].sort()).toEqual(["also", "during", "held"]);
+    const w2 = locks.watch();
+    (await locks.acquireAll())();
+    expect(w2.everything).toBe(true);
+    w2.stop();
+  });
 });
 
 describe("Coverage", () => {

@@ -22,7 +22,7 @@ import type { Membership } from "./membership";
 import { healMetrics } from "./metrics";
 import { Pace, sleep } from "./pace";
 import { planId, unbalanced, type Fix, type Peer, type PlanContext } from "./plan";
-import { listRange } from "./scan";
+import { listRange, relist } from "./scan";
 
 /** copies listed per range: bounds the server's memory per scan step (~25 MB) */
 export const RANGE_COPIES = 262_144;
@@ -209,12 +209,22 @@ export function createHealer(o: HealerOptions): Healer {
         break;
       }
       let listing;
+      const writes = o.locks.watch();
       try {
         listing = await listRange(agents, r, ranges, signal);
+        writes.stop();
+        if (writes.everything) {
+          // a Flush or RemoveByTimestamp ran meanwhile: this listing says nothing reliable
+          complete = false;
+          break;
+        }
+        await relist(agents, listing, writes.ids, o.locks, signal);
       } catch (e) {
         if (!signal.aborted) log.warn("repair scan could not list every agent; retrying", { range: `${r + 1}/${ranges}`, err: ConnectError.from(e).rawMessage });
         complete = false;
         break;
+      } finally {
+        writes.stop();
       }
       const fixes: Fix[] = [];
       const fixesUnder = new Set<Fix>();
