@@ -84,6 +84,12 @@ describe("Fetch, Put, Drop", () => {
       ["id-2", 1002n],
     ]);
     expect(r.vectors[0]!.vector).toEqual([1, 1, 2, 3]);
+    // a scan's second look needs the timestamps only
+    const t = await replica.fetch({ ids: ["id-2", "nope", "id-1"], timestampsOnly: true });
+    expect(t.vectors.map((v) => [v.id, v.timestamp, v.vector.length])).toEqual([
+      ["id-2", 1002n, 0],
+      ["id-1", 1001n, 0],
+    ]);
   });
 
   test("Put stores a copy with its own timestamp, never over a newer or equal one", async () => {

@@ -15,7 +15,7 @@ import {
   type AgentState,
   type Replica,
 } from "../../gen/alvd/cluster/v1/replica_pb";
-import type { Object_Vector } from "../../gen/payload/v1/payload_pb";
+import { Object_VectorSchema, type Object_Vector } from "../../gen/payload/v1/payload_pb";
 import { version } from "../../version";
 import { unary, type HandlerEnv } from "./env";
 import { invalidArgument } from "./errors";
@@ -86,7 +86,9 @@ export function replicaService(env: HandlerEnv): ServiceImpl<typeof Replica> {
         checkBatch(req.ids.length, "ids", env.limits.maxBatch);
         const vectors: Object_Vector[] = [];
         for (const id of req.ids) {
-          if (engine.exists(id)) vectors.push(vectorMessage(engine.get(id)));
+          if (!engine.exists(id)) continue;
+          const v = engine.get(id);
+          vectors.push(req.timestampsOnly ? create(Object_VectorSchema, { id, timestamp: v.timestamp }) : vectorMessage(v));
         }
         return create(FetchResponseSchema, { vectors });
       }),

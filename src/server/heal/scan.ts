@@ -49,7 +49,7 @@ export async function relist(peers: readonly AgentHandle[], listing: Map<string,
     const batch = ids.slice(i, i + RELIST_BATCH);
     const release = await locks.acquire(batch);
     try {
-      const found = await Promise.all(peers.map((a) => a.clients.replica.fetch({ ids: batch }, { signal, timeoutMs: FETCH_TIMEOUT_MS })));
+      const found = await Promise.all(peers.map((a) => a.clients.replica.fetch({ ids: batch, timestampsOnly: true }, { signal, timeoutMs: FETCH_TIMEOUT_MS })));
       for (const id of batch) listing.delete(id);
       found.forEach((r, peer) => {
         for (const v of r.vectors) add(listing, v.id, { peer, ts: v.timestamp });
