@@ -9,7 +9,8 @@ const HASH_SPACE = 2 ** 32;
 const PAGE = 8192;
 /** ids looked at again per Fetch, held against writes meanwhile */
 const RELIST_BATCH = 256;
-const FETCH_TIMEOUT_MS = 30_000;
+/** short: client writes to these ids wait while a hung agent is asked */
+const RELIST_TIMEOUT_MS = 5_000;
 
 /** [from, to) of range r of n equal ranges; to = 0 means the end of the space, as the proto has it */
 export function hashRange(r: number, n: number): { from: number; to: number } {
@@ -49,7 +50,7 @@ export async function relist(peers: readonly AgentHandle[], listing: Map<string,
     const batch = ids.slice(i, i + RELIST_BATCH);
     const release = await locks.acquire(batch);
     try {
-      const found = await Promise.all(peers.map((a) => a.clients.replica.fetch({ ids: batch, timestampsOnly: true }, { signal, timeoutMs: FETCH_TIMEOUT_MS })));
+      const found = await Promise.all(peers.map((a) => a.clients.replica.fetch({ ids: batch, timestampsOnly: true }, { signal, timeoutMs: RELIST_TIMEOUT_MS })));
       for (const id of batch) listing.delete(id);
       found.forEach((r, peer) => {
         for (const v of r.vectors) add(listing, v.id, { peer, ts: v.timestamp });
