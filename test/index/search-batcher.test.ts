@@ -51,7 +51,9 @@ describe("batched async search", () => {
     // each got the answer for the vector the buffer held when it asked (not an HNSW
     // self-hit: a graph built on 2 threads leaves a few nodes no search reaches)
     for (let i = 0; i < 50; i++) expect({ i, ...answer(hits[i]!) }).toEqual({ i, ...answer(index.search(vectors.subarray(i * d, (i + 1) * d), 1)) });
-    expect(hits.filter((h) => h.distances[0] === 0).length).toBeGreaterThan(45);
+    // and not one answer for all (the zeroed buffer's): the queries differed. Self-hits
+    // would say it too, but how many the graph finds varies with the build (45 to 50).
+    expect(new Set(hits.map((h) => h.keys[0])).size).toBeGreaterThan(40);
   });
 
   test("a bad caller fails alone; the rest of its turn is answered", async () => {
