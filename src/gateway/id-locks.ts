@@ -15,10 +15,7 @@ export interface WriteWatch {
   stop(): void;
 }
 
-interface Watching {
-  ids: Set<string>;
-  everything: boolean;
-}
+type Watching = { ids: Set<string>; everything: boolean; stop(): void };
 
 export class IdLocks {
   private readonly held = new Map<string, Promise<void>>();
@@ -32,15 +29,9 @@ export class IdLocks {
    * no longer) on another, so the scan checks these ids again before it counts them.
    */
   watch(): WriteWatch {
-    const w: Watching = { ids: new Set(this.held.keys()), everything: this.all !== undefined };
+    const w: Watching = { ids: new Set(this.held.keys()), everything: this.all !== undefined, stop: () => void this.watches.delete(w) };
     this.watches.add(w);
-    return {
-      ids: w.ids,
-      get everything() {
-        return w.everything;
-      },
-      stop: () => this.watches.delete(w),
-    };
+    return w;
   }
 
   /** Waits until none of `ids` is held, then holds them all. */

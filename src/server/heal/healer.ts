@@ -212,7 +212,6 @@ export function createHealer(o: HealerOptions): Healer {
       const writes = o.locks.watch();
       try {
         listing = await listRange(agents, r, ranges, signal);
-        writes.stop();
         if (writes.everything) {
           // a Flush or RemoveByTimestamp ran meanwhile: this listing says nothing reliable
           complete = false;

@@ -43,7 +43,7 @@ export async function listRange(peers: readonly AgentHandle[], r: number, n: num
  * flight would read as a missing copy. Each batch is held against writes, so what the
  * agents answer is the state once those writes are over.
  */
-export async function relist(peers: readonly AgentHandle[], listing: Map<string, Holding[]>, touched: Iterable<string>, locks: IdLocks, signal: AbortSignal): Promise<number> {
+export async function relist(peers: readonly AgentHandle[], listing: Map<string, Holding[]>, touched: Iterable<string>, locks: IdLocks, signal: AbortSignal): Promise<void> {
   const ids = [...touched].filter((id) => listing.has(id));
   for (let i = 0; i < ids.length; i += RELIST_BATCH) {
     signal.throwIfAborted();
@@ -59,7 +59,6 @@ export async function relist(peers: readonly AgentHandle[], listing: Map<string,
       release();
     }
   }
-  return ids.length;
 }
 
 function add(m: Map<string, Holding[]>, id: string, h: Holding): void {
