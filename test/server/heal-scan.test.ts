@@ -1,4 +1,4 @@
-// The repair scan under a steady write load and nothing broken: writes in flight while
+// The repair scan under a steady write load and nothing broken (compiled binary): writes in flight while
 // the agents are listed must not read as missing copies. Without a re-check of the ids
 // being written, an insert listed on one replica but not yet on the other showed as
 // under-replicated (alvd_cluster_underreplicated_ids flickered above 0 on a healthy
@@ -10,6 +10,7 @@ import { Search } from "../../src/gen/vald/v1/search_pb";
 import { Update } from "../../src/gen/vald/v1/update_pb";
 import { metricValue, startAgent, startServer, vectors, waitForAgents, type AgentProc, type ServerProc } from "../lib/cluster";
 import { admin, grpcClient, holdings, replicationProblems } from "../lib/heal";
+import { releaseBinary } from "../dist/binary";
 
 const DIM = 8;
 const WRITERS = 4;
@@ -22,14 +23,17 @@ let server: ServerProc;
 let agents: AgentProc[] = [];
 
 beforeAll(async () => {
+  // the compiled binary, as users run it (built once per source state, shared with test/dist)
+  const cmd = [(await releaseBinary()).binary];
   server = await startServer({
+    cmd,
     dimension: DIM,
     embeddedAgent: false,
     // --replica-timeout=0: a write that gives up on a slow replica (CI's 2 busy cores)
     // leaves real, repairable gaps; this test is about the scan's view of healthy writes
     extra: ["--replicas=2", "--repair-interval=100ms", "--repair-rate=0", "--agent-lost-after=1s", "--replica-timeout=0"],
   });
-  agents = await Promise.all(["s0", "s1", "s2"].map((name) => startAgent({ servers: [server.wsPort], name, dimension: DIM })));
+  agents = await Promise.all(["s0", "s1", "s2"].map((name) => startAgent({ servers: [server.wsPort], name, dimension: DIM, cmd })));
   await waitForAgents(server, ["s0", "s1", "s2"]);
   const insert = grpcClient(Insert, server.grpcPort);
   const base = vectors(BASE, DIM, 5).map((d) => ({ ...d, id: `base-${d.id}` }));
