@@ -47,7 +47,7 @@ import { GrpcClient } from "./lib/grpc";
 import { startH2Echo } from "./lib/h2-floor";
 import { h2loadStream } from "./lib/h2load-stream";
 import { freePort, startAlvd, type AlvdProcess } from "./lib/process";
-import { cpuSecondsOf, fmt, jitDelta, jitThreadsOf, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
+import { cpuSecondsOf, fmt, jitDelta, jitThreadsOf, median, peakRssOf, percentile, rssOf, settledRss, table } from "./lib/stats";
 
 const K = 10;
 const M = 16;
@@ -282,15 +282,14 @@ export async function benchPerf(argv: string[]): Promise<void> {
   const vectors = ds.train.subarray(0, n * d);
 
   // references: the npm prebuilt, then our addon; build times are the ingest references
-  Bun.gc(true);
-  const rss0 = process.memoryUsage.rss();
+  const upstreamKeys = BigUint64Array.from({ length: n }, (_, i) => BigInt(i));
+  const rss0 = await settledRss();
   log(`usearch (npm prebuilt): building ${n} × ${d} on ${threads} threads …`);
   const upstream = prebuilt(d, o.ef);
   let t = performance.now();
-  upstream.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), vectors, threads);
+  upstream.add(upstreamKeys, vectors, threads);
   const upstreamBuildS = (performance.now() - t) / 1000;
-  Bun.gc(true);
-  const upstreamRss = process.memoryUsage.rss() - rss0;
+  const upstreamRss = (await settledRss()) - rss0;
   log(`addon: building …`);
   const addon = openIndex({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: o.ef }, "auto");
   t = performance.now();
@@ -369,7 +368,7 @@ export async function benchPerf(argv: string[]): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), `alvd-perf-${kind}-`));
     const dep = await deploy(kind, d, o.ef, dir);
     try {
-      const rssBefore = rssOf(dep.holder.proc.pid);
+      const rssBefore = await settledRss(dep.holder.proc.pid);
       const raw = await rawAdd();
       log(`${kind}: raw add ${fmt.s(raw)}; MultiInsert ${n} + CreateIndex …`);
       const ing = await ingest("multi", dep.addr, bodies, n, () => dep.holder.proc.pid);

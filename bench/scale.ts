@@ -37,7 +37,7 @@ import { GrpcClient } from "./lib/grpc";
 import { freePort, startAlvd } from "./lib/process";
 import { replaceSection } from "./lib/results-section";
 import { rawRun, rawSearcher, runQueries, type RawRun } from "./lib/search-runs";
-import { cpuSecondsOf, fmt, median, peakRssOf, percentile, rssOf, table } from "./lib/stats";
+import { cpuSecondsOf, fmt, median, peakRssOf, percentile, rssOf, settledRss, table } from "./lib/stats";
 import { compact } from "./lib/svg-plot";
 import { Mixture } from "./lib/synthetic";
 import { syntheticGroundTruth } from "./lib/synthetic-groundtruth";
@@ -162,13 +162,6 @@ function prebuilt(d: number, ef: number): PrebuiltIndex {
   return new usearch.Index({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansion_add: EF_CONSTRUCTION, expansion_search: ef });
 }
 
-/** a full collection and a pause, so freed memory is handed back before RSS is read */
-async function settle(): Promise<void> {
-  Bun.gc(true);
-  await Bun.sleep(500);
-  Bun.gc(true);
-}
-
 /**
  * Adds all rows in chunks generated into one reused buffer (so the RSS growth is the
  * index's, not garbage rows'); returns the seconds spent in add alone.
@@ -231,8 +224,7 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
   const buffer = new Float32Array(ADD_CHUNK * d);
   const bigKeys = new BigUint64Array(ADD_CHUNK);
   const keys = new Float64Array(ADD_CHUNK);
-  await settle();
-  let rss0 = process.memoryUsage.rss();
+  let rss0 = await settledRss();
   log(`usearch (npm prebuilt): adding on ${threads} threads …`);
   const upstream = prebuilt(d, o.ef);
   const usearchS = await buildInChunks(p, "usearch", buffer, (from, rows) => {
@@ -240,10 +232,10 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
     for (let i = 0; i < k.length; i++) k[i] = BigInt(from + i);
     upstream.add(k, rows, threads);
   }, log);
-  await settle();
-  const usearchRss = process.memoryUsage.rss() - rss0;
+  const afterUsearch = await settledRss();
+  const usearchRss = afterUsearch - rss0;
 
-  rss0 = process.memoryUsage.rss();
+  rss0 = afterUsearch;
   log(`addon: adding on ${threads} threads …`);
   const addon = openIndex({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: o.ef }, "auto");
   const addonS = await buildInChunks(p, "addon", buffer, (from, rows) => {
@@ -251,8 +243,7 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
     for (let i = 0; i < k.length; i++) k[i] = from + i;
     return addon.addAsync(k, rows, threads);
   }, log);
-  await settle();
-  const addonRss = process.memoryUsage.rss() - rss0;
+  const addonRss = (await settledRss()) - rss0;
   const addonIndexBytes = addon.memoryUsage();
   log(`built: usearch ${fmt.s(usearchS)}, addon ${fmt.s(addonS)} (isa ${addon.isa})`);
 
@@ -275,7 +266,7 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
   const client = new GrpcClient(addr);
   try {
     await client.waitReady();
-    const agentRss0 = rssOf(pid);
+    const agentRss0 = await settledRss(pid);
     log(`alvd: MultiInsert ${p.n} (2 in flight) …`);
     const ins = await cLoad(addr, "/vald.v1.Insert/MultiInsert", batches, { concurrency: 2 });
     const insertS = ins.wallMs / 1000;
