@@ -224,7 +224,7 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
   const buffer = new Float32Array(ADD_CHUNK * d);
   const bigKeys = new BigUint64Array(ADD_CHUNK);
   const keys = new Float64Array(ADD_CHUNK);
-  let rss0 = await settledRss();
+  const rss0 = await settledRss();
   log(`usearch (npm prebuilt): adding on ${threads} threads …`);
   const upstream = prebuilt(d, o.ef);
   const usearchS = await buildInChunks(p, "usearch", buffer, (from, rows) => {
@@ -235,7 +235,6 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
   const afterUsearch = await settledRss();
   const usearchRss = afterUsearch - rss0;
 
-  rss0 = afterUsearch;
   log(`addon: adding on ${threads} threads …`);
   const addon = openIndex({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: o.ef }, "auto");
   const addonS = await buildInChunks(p, "addon", buffer, (from, rows) => {
@@ -243,7 +242,7 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
     for (let i = 0; i < k.length; i++) k[i] = from + i;
     return addon.addAsync(k, rows, threads);
   }, log);
-  const addonRss = (await settledRss()) - rss0;
+  const addonRss = (await settledRss()) - afterUsearch;
   const addonIndexBytes = addon.memoryUsage();
   log(`built: usearch ${fmt.s(usearchS)}, addon ${fmt.s(addonS)} (isa ${addon.isa})`);
 
