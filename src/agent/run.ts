@@ -22,6 +22,7 @@ import { describeHugePages } from "../index/huge-pages";
 import type { RecoveryReport } from "./engine";
 import type { Engine, EngineOptions } from "./engine/types";
 import { agentRoutes } from "./routes";
+import { stagingFloats } from "./write-floats";
 
 export type EngineFactory = (options: EngineOptions) => Promise<Engine>;
 
@@ -206,6 +207,7 @@ export async function startAgent(
       keys: protection.keys,
       tls: protection.tls,
       limits: cfg.limits,
+      floats: stagingFloats(engine),
     });
   } catch (e) {
     await engine.close().catch(() => undefined);
@@ -280,7 +282,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, createEngine?: Eng
     writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES,
   });
   agent.routes(router);
-  const fastUnary = { transport: createDirectTransport(agent.routes), readMaxBytes: MAX_TUNNEL_MESSAGE_BYTES, writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES };
+  const fastUnary = { transport: createDirectTransport(agent.routes, [], stagingFloats(agent.engine)), readMaxBytes: MAX_TUNNEL_MESSAGE_BYTES, writeMaxBytes: MAX_TUNNEL_MESSAGE_BYTES };
   const started = agent;
   const tunnels: TunnelDialer[] = cfg.servers.map((s) =>
     dialTunnel({

@@ -24,6 +24,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { CallCancel, CallContext } from "./call-context";
+import type { FloatAllocator } from "./wire-floats";
 
 interface Registered {
   spec: MethodImplSpec;
@@ -120,6 +121,8 @@ export interface DirectTransport extends Transport {
   readonly unaryMethods: ReadonlyMap<string, DescMethodUnary>;
   /** the streaming methods, likewise */
   readonly streamMethods: ReadonlyMap<string, DescMethodStreaming>;
+  /** where a method's request vectors are decoded to (decodeWithFloats), undefined = fresh arrays */
+  floatsFor(method: DescMethod): FloatAllocator | undefined;
   /** Transport's unary, also cancelled by a CallCancel */
   unary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
@@ -131,8 +134,14 @@ export interface DirectTransport extends Transport {
   ): Promise<UnaryResponse<I, O>>;
 }
 
-/** `interceptors` run around every method, outside those the routes register themselves. */
-export function createDirectTransport(routes: (router: ConnectRouter) => void, interceptors: Interceptor[] = []): DirectTransport {
+/** Chooses, per method, where its request vectors are decoded to (see FloatAllocator). */
+export type FloatPlacement = (method: DescMethod) => FloatAllocator | undefined;
+
+/**
+ * `interceptors` run around every method, outside those the routes register themselves;
+ * `floats` places the request vectors of the methods it names.
+ */
+export function createDirectTransport(routes: (router: ConnectRouter) => void, interceptors: Interceptor[] = [], floats?: FloatPlacement): DirectTransport {
   const methods = capture(routes, interceptors);
   const unaryMethods = new Map<string, DescMethodUnary>();
   const streamMethods = new Map<string, DescMethodStreaming>();
@@ -157,9 +166,17 @@ export function createDirectTransport(routes: (router: ConnectRouter) => void, i
       contextValues: values,
     });
 
+  const placements = new Map<DescMethod, FloatAllocator | undefined>();
+  const floatsFor = (m: DescMethod): FloatAllocator | undefined => {
+    if (floats === undefined) return undefined;
+    if (!placements.has(m)) placements.set(m, floats(m));
+    return placements.get(m);
+  };
+
   return {
     unaryMethods,
     streamMethods,
+    floatsFor,
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
       signal: AbortSignal | CallCancel | undefined,

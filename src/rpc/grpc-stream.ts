@@ -16,7 +16,7 @@ import { envelope } from "./envelope";
 import { envelopes } from "./envelope-stream";
 import { headerBlock, requestChunks, stopReading } from "./h2-adapter";
 import { GRPC_PROTO, statusTrailers, undecodable } from "./unary-call";
-import { decodeWithFloats } from "./wire-floats";
+import { decodeWithFloats, type FloatAllocator } from "./wire-floats";
 
 export interface GrpcStreamLimits {
   readMaxBytes: number;
@@ -24,11 +24,11 @@ export interface GrpcStreamLimits {
 }
 
 /** The request messages of a stream, decoded as their envelopes complete. */
-async function* requestMessages<D extends DescMessage>(stream: ServerHttp2Stream, desc: D, maxMessage: number): AsyncGenerator<MessageShape<D>> {
+async function* requestMessages<D extends DescMessage>(stream: ServerHttp2Stream, desc: D, maxMessage: number, alloc: FloatAllocator | undefined): AsyncGenerator<MessageShape<D>> {
   for await (const bytes of envelopes(requestChunks(stream), maxMessage)) {
     let message: MessageShape<D>;
     try {
-      message = decodeWithFloats(desc, bytes);
+      message = decodeWithFloats(desc, bytes, alloc);
     } catch (e) {
       throw undecodable(e);
     }
@@ -58,7 +58,7 @@ export async function serveStream(
   try {
     const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
     if (timeout.error) throw timeout.error;
-    const res = await transport.stream(method, gone.signal, timeout.timeoutMs, header, requestMessages(stream, method.input, limits.readMaxBytes));
+    const res = await transport.stream(method, gone.signal, timeout.timeoutMs, header, requestMessages(stream, method.input, limits.readMaxBytes, transport.floatsFor(method)));
     for await (const m of res.message) {
       if (stream.destroyed || stream.closed) return;
       const out = toBinary(method.output, m as MessageShape<DescMessage>);

@@ -13,7 +13,7 @@ import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { CallCancel } from "./call-context";
-import { createDirectTransport, type DirectTransport } from "./direct-transport";
+import { createDirectTransport, type DirectTransport, type FloatPlacement } from "./direct-transport";
 import { ENVELOPE_HEADER_BYTES } from "./envelope";
 import { serveStream } from "./grpc-stream";
 import { headerBlock, stopReading } from "./h2-adapter";
@@ -21,6 +21,8 @@ import { GRPC_PROTO, invokeUnary, isPlainGrpc, statusTrailers } from "./unary-ca
 
 export interface GrpcUnaryOptions {
   routes: (router: ConnectRouter) => void;
+  /** where request vectors are decoded to, per method */
+  floats?: FloatPlacement;
   readMaxBytes: number;
   writeMaxBytes: number;
 }
@@ -33,7 +35,7 @@ export interface GrpcUnaryOptions {
 export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, header: Headers, refusal: ConnectError | undefined) => boolean;
 
 export function grpcUnaryHandler(opts: GrpcUnaryOptions): StreamHandler {
-  const transport = createDirectTransport(opts.routes);
+  const transport = createDirectTransport(opts.routes, [], opts.floats);
   const methods = transport.unaryMethods;
   const streaming = transport.streamMethods;
 

@@ -17,6 +17,7 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { Logger } from "../observe/log";
 import type { ApiKeys } from "../security/api-keys";
 import type { TlsMaterial, TlsSource } from "../security/tls-files";
+import type { FloatPlacement } from "./direct-transport";
 import { grpcUnaryHandler } from "./grpc-unary";
 import { boundedErrorsInterceptor, checkUnaryDecode, createGuard, decodeErrorsInterceptor, refusalValues, requestGate } from "./guard";
 import { universalStreamHandler, webHeaders } from "./h2-adapter";
@@ -46,6 +47,8 @@ export interface RpcListenerOptions {
   limits?: ListenerLimits;
   /** plain GETs that are not RPCs (the web console), on HTTP/1.1 and HTTP/2 alike */
   pages?: PageHandler;
+  /** where the plain-gRPC road decodes request vectors, per method (direct-transport.ts) */
+  floats?: FloatPlacement;
 }
 
 /**
@@ -116,7 +119,7 @@ export function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> {
   const compressions = [compressionGzip, compressionBrotli];
   // HTTP/2: plain unary gRPC calls are served from the stream (grpc-unary.ts), the
   // rest by Connect's handlers on the same streams (h2-adapter.ts).
-  const fast = grpcUnaryHandler({ routes, readMaxBytes: maxBytes, writeMaxBytes: maxBytes });
+  const fast = grpcUnaryHandler({ routes, readMaxBytes: maxBytes, writeMaxBytes: maxBytes, floats: opts.floats });
   // Connect's handlers are built on the first call that needs them: building a handler
   // per method costs start-up time, and gRPC clients may never need them.
   let handlers: Map<string, UniversalHandler> | undefined;

@@ -79,7 +79,7 @@ export async function invokeUnaryMessage(
 ): Promise<{ header: Headers | undefined; trailer: Headers | undefined; message: Uint8Array }> {
   let input;
   try {
-    input = decodeWithFloats(method.input, message);
+    input = decodeWithFloats(method.input, message, transport.floatsFor(method));
   } catch (e) {
     throw undecodable(e);
   }

@@ -50,16 +50,24 @@ export function floatsOf(message: object | undefined, localName: string): Float3
   return message === undefined ? undefined : unread.get(message)?.get(localName);
 }
 
-/** fromBinary(desc, bytes), with float lists copied off the wire (see floatsOf). */
-export function decodeWithFloats<D extends DescMessage>(desc: D, bytes: Uint8Array): MessageShape<D> {
+/**
+ * Where a decoded float list is copied to: a Float32Array of exactly `length` elements
+ * that the decoder fills and nobody else writes to. A callee that keeps the vectors it
+ * receives (an agent staging inserts) gives one, so the wire's floats land in their
+ * final place in one copy instead of two.
+ */
+export type FloatAllocator = (length: number) => Float32Array;
+
+/** fromBinary(desc, bytes), with float lists copied off the wire (see floatsOf), into `alloc`'s arrays when given. */
+export function decodeWithFloats<D extends DescMessage>(desc: D, bytes: Uint8Array, alloc?: FloatAllocator): MessageShape<D> {
   const plan = LITTLE_ENDIAN ? planOf(desc) : null;
   if (plan === null) return mergeFromBinary(desc, create(desc), bytes);
   const message = create(desc);
-  decodeInto(desc, plan, message as Record<string, unknown>, bytes);
+  decodeInto(desc, plan, message as Record<string, unknown>, bytes, alloc);
   return message;
 }
 
-function decodeInto(desc: DescMessage, plan: Plan, message: Record<string, unknown>, bytes: Uint8Array): void {
+function decodeInto(desc: DescMessage, plan: Plan, message: Record<string, unknown>, bytes: Uint8Array, alloc: FloatAllocator | undefined): void {
   const reader = new BinaryReader(bytes);
   // bytes of the fields protobuf-es decodes, as [from, to) runs between ours
   let runStart = 0;
@@ -76,7 +84,7 @@ function decodeInto(desc: DescMessage, plan: Plan, message: Record<string, unkno
       const start = reader.pos;
       if (len % 4 !== 0 || start + len > bytes.length) throw new Error(`invalid packed float field ${desc.typeName}.${floats.name}`);
       reader.pos = start + len;
-      appendFloats(message, floats.localName, bytes.subarray(start, start + len));
+      appendFloats(message, floats.localName, bytes.subarray(start, start + len), undefined, alloc);
       runStart = reader.pos;
       continue;
     }
@@ -92,12 +100,12 @@ function decodeInto(desc: DescMessage, plan: Plan, message: Record<string, unkno
       const sub = bytes.subarray(start, start + len);
       if (nested.fieldKind === "list") {
         const item = create(child);
-        decodeInto(child, childPlan, item as Record<string, unknown>, sub);
+        decodeInto(child, childPlan, item as Record<string, unknown>, sub, alloc);
         (message[nested.localName] as unknown[]).push(item);
       } else {
         // a message field given twice merges, as protobuf has it
         const item = (message[nested.localName] as Record<string, unknown> | undefined) ?? create(child);
-        decodeInto(child, childPlan, item as Record<string, unknown>, sub);
+        decodeInto(child, childPlan, item as Record<string, unknown>, sub, alloc);
         message[nested.localName] = item;
       }
       runStart = reader.pos;
@@ -109,10 +117,14 @@ function decodeInto(desc: DescMessage, plan: Plan, message: Record<string, unkno
 }
 
 /** Appends wire floats to a list field, keeping them as a Float32Array until read. */
-function appendFloats(message: Record<string, unknown>, localName: string, wire: Uint8Array, given?: Float32Array): void {
+function appendFloats(message: Record<string, unknown>, localName: string, wire: Uint8Array, given?: Float32Array, alloc?: FloatAllocator): void {
   let copy: Float32Array;
+  const placed = given === undefined && alloc !== undefined ? alloc(wire.length / 4) : undefined;
   if (given !== undefined) {
     copy = given;
+  } else if (placed !== undefined && placed.length === wire.length / 4) {
+    new Uint8Array(placed.buffer, placed.byteOffset, wire.length).set(wire);
+    copy = placed;
   } else {
     // the buffer first: reading .buffer off a fresh typed array makes the engine
     // materialise an ArrayBuffer object for it, which costs more than the copy

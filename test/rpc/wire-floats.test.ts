@@ -120,3 +120,46 @@ test("encodeWithFloats writes what toBinary would mean: decoded, attached and ne
     expect(encodeWithFloats(Search_RequestSchema, q)).toEqual(toBinary(Search_RequestSchema, q));
   }
 });
+
+test("with an allocator, each float list is copied once into the array it gives, and decodes as fromBinary", () => {
+  const g = rng(11);
+  const r = () => g.next();
+  const d = 48;
+  // one shared backing store, like the agent's staging arena: rooms sit side by side
+  const arena = new Float32Array(64 * d);
+  let used = 0;
+  const asked: number[] = [];
+  const alloc = (length: number) => {
+    asked.push(length);
+    if (length !== d) return new Float32Array(length);
+    const room = arena.subarray(used, used + d);
+    used += d;
+    return room;
+  };
+  const inserts = create(Insert_MultiRequestSchema, {
+    requests: [
+      ...Array.from({ length: 5 }, (_, j) => ({ vector: { id: `a${j}`, vector: vector(r, d), timestamp: BigInt(j) } })),
+      { vector: { id: "short", vector: vector(r, 3) } },
+    ],
+  });
+  const bytes = toBinary(Insert_MultiRequestSchema, inserts);
+  const got = decodeWithFloats(Insert_MultiRequestSchema, bytes, alloc);
+  expect(asked).toEqual([d, d, d, d, d, 3]);
+  got.requests.forEach((q, j) => {
+    const floats = floatsOf(q.vector, "vector")!;
+    expect(floats).toEqual(new Float32Array(inserts.requests[j]!.vector!.vector));
+    // the vectors of the agent's dimension live in the arena, in request order
+    expect(floats.buffer === arena.buffer).toBe(j < 5);
+    if (j < 5) expect(floats.byteOffset).toBe(j * d * 4);
+  });
+  expect(equals(Insert_MultiRequestSchema, got, fromBinary(Insert_MultiRequestSchema, bytes))).toBe(true);
+
+  // a list split over runs is joined into a fresh array; the rooms given stay unused
+  const w = new BinaryWriter();
+  w.tag(1, WireType.LengthDelimited).string("split");
+  w.tag(2, WireType.LengthDelimited).fork().float(1).float(2).join();
+  w.tag(2, WireType.LengthDelimited).fork().float(3).join();
+  const split = decodeWithFloats(Object_VectorSchema, w.finish(), alloc);
+  expect(floatsOf(split, "vector")).toEqual(new Float32Array([1, 2, 3]));
+  expect(floatsOf(split, "vector")!.buffer === arena.buffer).toBe(false);
+});

@@ -104,6 +104,15 @@ export class AgentEngine implements Engine {
     return this.index.isa;
   }
 
+  /**
+   * Where a write's vector of `length` floats is best decoded to: room in the staging
+   * arena when it has this agent's dimension (insert, update and upsert then stage it
+   * without copying), else a plain array the write will refuse.
+   */
+  vectorRoom(length: number): Float32Array {
+    return length === this.options.dimension && !this.closing ? this.store.arena.take() : new Float32Array(length);
+  }
+
   // ---- mutations ----------------------------------------------------------------
 
   /**
@@ -115,7 +124,7 @@ export class AgentEngine implements Engine {
   async insert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
     this.ensureWritable();
     checkId(id);
-    const v = this.store.arena.copy(checkQuery(vector, this.options.dimension));
+    const v = this.store.arena.adopt(checkQuery(vector, this.options.dimension));
     if (!skipStrictExistCheck && this.inflight.current(id)) {
       throw alreadyExists(`object ${JSON.stringify(id)} already exists`);
     }
@@ -125,7 +134,7 @@ export class AgentEngine implements Engine {
   async update(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void> {
     this.ensureWritable();
     checkId(id);
-    const v = this.store.arena.copy(checkQuery(vector, this.options.dimension));
+    const v = this.store.arena.adopt(checkQuery(vector, this.options.dimension));
     const current = this.inflight.current(id);
     if (!current) throw notFound(id);
     const was = current.vector();
@@ -194,7 +203,7 @@ export class AgentEngine implements Engine {
   async putIfNewer(id: string, vector: Float32Array, timestamp: bigint): Promise<boolean> {
     this.ensureWritable();
     checkId(id);
-    const v = this.store.arena.copy(checkQuery(vector, this.options.dimension));
+    const v = this.store.arena.adopt(checkQuery(vector, this.options.dimension));
     if (timestamp <= 0n) throw invalidArgument("a copy needs its timestamp");
     // decided against writes still in flight too, in call order like every write
     const current = this.inflight.current(id);

@@ -35,10 +35,20 @@ export class VectorArena {
 
   /** A copy of `v` inside the arena. */
   copy(v: ArrayLike<number>): Float32Array {
+    const view = this.take();
+    view.set(v);
+    return view;
+  }
+
+  /**
+   * Room for one vector, for its writer to fill (a request decoded straight into the
+   * arena, so staging it needs no second copy). Room taken for a write that then fails
+   * stays unused until its chunk is dropped.
+   */
+  take(): Float32Array {
     const d = this.dimension;
     if (this.chunk === null || this.used + d > this.chunk.length) this.grow();
     const view = this.chunk!.subarray(this.used, this.used + d);
-    view.set(v);
     this.used += d;
     this.sinceCollect += view.byteLength;
     if (this.sinceCollect >= Math.max(COLLECT_EVERY_BYTES, this.held() * COLLECT_BYTES_PER_HELD)) {

@@ -88,6 +88,8 @@ export interface Engine {
   update(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void>;
   /** insert when absent, update when present */
   upsert(id: string, vector: Float32Array, timestamp: bigint, skipStrictExistCheck: boolean): Promise<void>;
+  /** room for a write's vector of `length` floats, to decode it into (staged by insert/update/upsert without a copy) */
+  vectorRoom(length: number): Float32Array;
   /** NotFound when absent */
   remove(id: string): Promise<void>;
   /** removes every vector whose timestamp matches all conditions; returns the removed ids */

@@ -29,6 +29,23 @@ test("copies keep the values; adopt takes the arena's own views and copies anyth
   many.forEach((v, i) => expect([...v]).toEqual([i, -i, i / 2]));
 });
 
+test("take gives distinct rooms side by side, which adopt then keeps as they are", () => {
+  const arena = new VectorArena(4);
+  const rooms = Array.from({ length: 1500 }, () => arena.take());
+  rooms.forEach((r, i) => r.set([i, i + 1, i + 2, i + 3]));
+  rooms.forEach((r, i) => {
+    expect([...r]).toEqual([i, i + 1, i + 2, i + 3]);
+    expect(arena.adopt(r)).toBe(r);
+  });
+  // within a chunk each room starts where the last one ended
+  expect(rooms[1]!.byteOffset - rooms[0]!.byteOffset).toBe(16);
+  expect(rooms[1]!.buffer).toBe(rooms[0]!.buffer);
+  // a room left unfilled (a refused write) is only skipped: the next copy gets its own
+  const skipped = arena.take();
+  const next = arena.copy([9, 9, 9, 9]);
+  expect(next.byteOffset === skipped.byteOffset && next.buffer === skipped.buffer).toBe(false);
+});
+
 test("contiguousRuns cuts where vectors stop sitting back to back", () => {
   const arena = new VectorArena(2);
   const vs = Array.from({ length: 6 }, (_, i) => arena.copy([i, i]));
