@@ -5,7 +5,8 @@ import { hooksOf, loadConfigFile, sectionFlags, settingsOf } from "../config/fil
 import type { GatewayHooks } from "../gateway/context";
 import type { HookOptions } from "../gateway/hooks";
 import { startAgent, type StartedAgent } from "../agent/run";
-import { createAgentHandle, createAgentPool } from "../gateway/agents";
+import { stagingFloats } from "../agent/write-floats";
+import { type AgentPool, createAgentHandle, createAgentPool } from "../gateway/agents";
 import { createCoverage } from "../gateway/coverage";
 import { IdLocks } from "../gateway/id-locks";
 import { SearchBarrier } from "../gateway/search-barrier";
@@ -54,6 +55,14 @@ function hookReloader(cfg: ServerConfig, target: GatewayHooks, opts: HookOptions
         log.error("config file reload failed; the hooks loaded before stay in use", { file, err: (e as Error).message });
       }
     });
+  };
+}
+
+/** True while the embedded agent is the only one: every write then lands there. */
+function soleAgent(pool: AgentPool, name: string): () => boolean {
+  return () => {
+    const all = pool.list();
+    return all.length === 1 && all[0]!.name === name;
   };
 }
 
@@ -162,6 +171,7 @@ export async function runServer(cfg: ServerConfig, log: Logger): Promise<{ stop(
       tls: protection.tls,
       limits: cfg.limits,
       pages,
+      floats: embedded ? stagingFloats(embedded.engine, soleAgent(pool, embedded.name)) : undefined,
     });
     stack.push(() => rpc.close());
     const indexer = createIndexer(pool, {
