@@ -12,6 +12,12 @@ import * as grpc from "@grpc/grpc-js";
 import { makePki } from "../lib/certs";
 import { exists, insert, search, valdClients } from "../lib/vald";
 import { describeHugePages, hugePageMode } from "../../src/index/huge-pages";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Insert_MultiRequestSchema } from "../../src/gen/payload/v1/payload_pb";
+import { Insert } from "../../src/gen/vald/v1/insert_pb";
+import { Object$ } from "../../src/gen/vald/v1/object_pb";
+import { cLoad } from "../../bench/lib/cload";
+import { GrpcJs, vectors } from "../agent/harness";
 
 let info: BuildInfo;
 let box: ReturnType<typeof isolatedCopy>;
@@ -213,4 +219,60 @@ describe("alvd binary", () => {
       pki.cleanup();
     }
   }, 90_000);
+  // The write path of a server alone: its embedded agent is its only agent, so the gateway
+  // decodes write vectors straight into that agent's staging arena, and the HTTP/2 windows
+  // must let a body larger than one window (16 MiB) through. C-core sends, grpc-js reads.
+  test("server alone: a C-core MultiInsert larger than the HTTP/2 window lands exact, and survives kill -9", async () => {
+    const DIM = 784;
+    const vecs = vectors(6_000, DIM, 33);
+    const body = toBinary(Insert_MultiRequestSchema, create(Insert_MultiRequestSchema, { requests: vecs.map((vector, i) => ({ vector: { id: `w${i}`, vector } })) }));
+    expect(body.byteLength).toBeGreaterThan(16 * 1024 * 1024);
+    const data = join(box.dir, "alone-data");
+    const boot = async () => {
+      const [grpcPort, wsPort, metricsPort, embeddedPort] = await freePorts(4);
+      const server = start(
+        box.exe,
+        ["server", "--server-grpc-host", "127.0.0.1", "--server-grpc-port", `${grpcPort}`, "--server", `127.0.0.1:${wsPort}`,
+          "--metrics-host", "127.0.0.1", "--metrics-port", `${metricsPort}`, "--grpc-host", "127.0.0.1", "--grpc-port", `${embeddedPort}`,
+          "--index-path", data, "--dimension", `${DIM}`, "--create-index-threshold", "0", "--max-message-size", "64MiB"],
+        { cwd: box.dir, env: box.env },
+      );
+      procs.push(server);
+      await waitHttp(metricsPort!, "/readyz", 20_000, 20, server);
+      return { server, target: `127.0.0.1:${grpcPort}` };
+    };
+    const readBack = async (target: string) => {
+      const rpc = new GrpcJs(target);
+      try {
+        for (const i of [0, 1, 2_999, 5_998, 5_999]) expect((await rpc.unary(Object$.method.getObject, { id: { id: `w${i}` } })).vector).toEqual(vecs[i]!);
+      } finally {
+        rpc.close();
+      }
+    };
+    const first = await boot();
+    expect((await cLoad(first.target, "/vald.v1.Insert/MultiInsert", [body], { concurrency: 1 })).responses.length).toBe(1);
+    await readBack(first.target);
+    const rpc = new GrpcJs(first.target);
+    try {
+      const wrong = await rpc.unary(Insert.method.insert, { vector: { id: "short", vector: [1, 2, 3] } }).catch((e: grpc.ServiceError) => e);
+      expect((wrong as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+      // a refused write between two good ones: each good one keeps its own vector
+      await rpc.unary(Insert.method.insert, { vector: { id: "after", vector: vecs[7]! } });
+    } finally {
+      rpc.close();
+    }
+    first.server.kill("SIGKILL");
+    await first.server.exited;
+    const second = await boot();
+    await readBack(second.target);
+    const again = new GrpcJs(second.target);
+    try {
+      expect((await again.unary(Object$.method.getObject, { id: { id: "after" } })).vector).toEqual(vecs[7]!);
+      const gone = await again.unary(Object$.method.getObject, { id: { id: "short" } }).catch((e: grpc.ServiceError) => e);
+      expect((gone as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
+    } finally {
+      again.close();
+    }
+    expect(await stop(second.server)).toBe(0);
+  }, 120_000);
 });
