@@ -160,11 +160,13 @@ describe.each(modes)("concurrency, flavour %s", (mode) => {
     // the reads really overlapped the builds
     expect(totals.exact).toBeGreaterThan(ROUNDS * 4);
     expect(totals.async).toBeGreaterThan(ROUNDS * 2);
-    // once built, the graph answers like a fresh one: near-complete self-recall of the
-    // old vectors (HNSW is approximate, so one miss in 40 is a graph, not a bug)
+    // once built, the graph answers like a fresh one: near-complete self-recall of every
+    // old vector. HNSW leaves a few nodes unreachable whatever the ef (measured: 0-2 of
+    // 400 in builds with no reads beside them, 0-6 with this test's reads), which 40
+    // probes turned into a flaky 2 of 40; a graph torn by a racing read loses far more.
     let self = 0;
-    for (let i = 0; i < OLD; i += 10) if (index.search(row(old, i), 1, 64).keys[0] === i) self++;
-    expect(self).toBeGreaterThanOrEqual(39);
+    for (let i = 0; i < OLD; i++) if (index.search(row(old, i), 1, 64).keys[0] === i) self++;
+    expect(self).toBeGreaterThanOrEqual(OLD * 0.97);
   }, 60_000);
 
   test("reads from the very first vector on, when the build starts on an empty index", async () => {
