@@ -190,7 +190,7 @@ export async function ensureArm64Addons(): Promise<void> {
     const outDir = join(ROOT, "native", "build", `arm64-${flavour}`);
     const out = join(outDir, "alvd_index.node");
     const defines = flavour === "simd" ? ["-DUSEARCH_USE_NUMKONG=1", ...NK_DEFINES, "-include", probes, "-I", join(nk, "include")] : ["-DUSEARCH_USE_NUMKONG=0"];
-    const key = createHash("sha256").update(readFileSync(source)).update([usearchVersion, ccId, nkKey, ...defines.filter((d) => d !== probes), ...ARM64_LINK("exports.map")].join("\0")).digest("hex").slice(0, 16);
+    const key = createHash("sha256").update(readFileSync(source)).update(readFileSync(join(ROOT, "native", "reachability.hpp"))).update([usearchVersion, ccId, nkKey, ...defines.filter((d) => d !== probes), ...ARM64_LINK("exports.map")].join("\0")).digest("hex").slice(0, 16);
     const stamp = join(outDir, "stamp");
     if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) return;
     mkdirSync(outDir, { recursive: true });

@@ -237,14 +237,15 @@ async function measurePoint(p: PointData, o: Options, log: (m: string) => void):
 
   log(`addon: adding on ${threads} threads …`);
   const addon = openIndex({ dimensions: d, metric: "l2sq", quantization: "f32", connectivity: M, expansionAdd: EF_CONSTRUCTION, expansionSearch: o.ef }, "auto");
-  const addonS = await buildInChunks(p, "addon", buffer, (from, rows) => {
+  let relinked = 0;
+  const addonS = await buildInChunks(p, "addon", buffer, async (from, rows) => {
     const k = keys.subarray(0, rows.length / d);
     for (let i = 0; i < k.length; i++) k[i] = from + i;
-    return addon.addAsync(k, rows, threads);
+    relinked += (await addon.addAsync(k, rows, threads)).relinked;
   }, log);
   const addonRss = (await settledRss()) - afterUsearch;
   const addonIndexBytes = addon.memoryUsage();
-  log(`built: usearch ${fmt.s(usearchS)}, addon ${fmt.s(addonS)} (isa ${addon.isa})`);
+  log(`built: usearch ${fmt.s(usearchS)}, addon ${fmt.s(addonS)} (isa ${addon.isa}; ${relinked} stranded vectors linked again)`);
 
   const gt = p.truth(addon, log);
 

@@ -106,6 +106,12 @@ extern "C" __attribute__((visibility("hidden"))) std::uint32_t arc4random(void) 
 }
 #endif
 
+#include "reachability.hpp"
+
+// The members native/reachability.hpp reads (see there for why).
+template struct alvd_reach::expose<alvd_reach::graph_tag, &unum::usearch::index_dense_t::typed_>;
+template struct alvd_reach::expose<alvd_reach::entry_tag, &alvd_reach::graph_t<unum::usearch::index_dense_t>::entry_slot_>;
+
 namespace {
 
 namespace us = unum::usearch;
@@ -288,6 +294,20 @@ struct Settings {
     std::size_t expansion_search = 0;
 };
 
+// What a reachability check did: vectors linked again, and those the graph still does
+// not reach, which searches then scan.
+struct Repair {
+    std::size_t relinked = 0;
+    std::size_t stranded = 0;
+};
+
+Napi::Value repair_to_js(Napi::Env env, Repair const& r) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("relinked", Napi::Number::New(env, static_cast<double>(r.relinked)));
+    out.Set("stranded", Napi::Number::New(env, static_cast<double>(r.stranded)));
+    return out;
+}
+
 // Everything an in-flight worker needs; shared_ptr-owned so a worker outlives the JS
 // wrapper object if it is collected mid-operation.
 struct Core {
@@ -318,6 +338,62 @@ struct Core {
         if (!index.try_reserve(us::index_limits_t(members, threads)))
             throw std::runtime_error("alvd_index: out of memory reserving " + std::to_string(members) + " vectors");
         ids.reset(threads);
+    }
+
+    // Live vectors the graph does not reach even after relinking (native/reachability.hpp):
+    // every search scans them beside the graph, so none is ever missed. Written under
+    // an exclusive Gate hold, read under a shared one.
+    std::vector<key_t_> stranded;
+
+    // Links again what an add left unreachable (native/reachability.hpp). Call with
+    // build_mu held and no Gate hold: the walk shares the Gate with searches; only
+    // relinking, when something was lost, takes it exclusively.
+    Repair repair_unreachable() {
+        std::vector<key_t_> lost;
+        bool had_stranded;
+        {
+            SharedHold hold(gate);
+            lost = alvd_reach::unreachable(index);
+            had_stranded = !stranded.empty();
+        }
+        if (lost.empty() && !had_stranded)
+            return {};
+        ExclusiveHold hold(gate);
+        return relink_lost(std::move(lost));
+    }
+
+    // Needs an exclusive Gate hold (or no other user, as in load).
+    Repair relink_lost(std::vector<key_t_> lost) {
+        std::size_t first = lost.size();
+        if (!lost.empty()) {
+            IdHold id(ids);
+            // A relink reuses a free slot, and with it an old removed node's place, which
+            // others may have been reached through: walk again while that makes progress.
+            for (int round = 0; round < 4 && !lost.empty(); ++round) {
+                relink_keys(lost, id.id);
+                auto again = alvd_reach::unreachable(index);
+                bool progress = again.size() < lost.size();
+                lost = std::move(again);
+                if (!progress)
+                    break;
+            }
+            live.store(index.size(), std::memory_order_relaxed);
+        }
+        stranded = lost;
+        Repair r;
+        r.relinked = first > lost.size() ? first - lost.size() : 0;
+        r.stranded = lost.size();
+        return r;
+    }
+
+    // In the stored type, so the bytes go back unchanged.
+    std::size_t relink_keys(std::vector<key_t_> const& keys, std::size_t thread) {
+        std::size_t d = settings.dimensions;
+        switch (settings.scalar) {
+            case us::scalar_kind_t::f16_k: return alvd_reach::relink<us::f16_t>(index, keys, thread, d);
+            case us::scalar_kind_t::i8_k: return alvd_reach::relink<us::i8_t>(index, keys, thread, d);
+            default: return alvd_reach::relink<us::f32_t>(index, keys, thread, d);
+        }
     }
 };
 
@@ -405,6 +481,24 @@ struct Hits {
     std::size_t count = 0;
 };
 
+// Merges a vector the graph does not reach (Core::stranded) into sorted hits.
+void offer_stranded(Core& core, Hits& hits, key_t_ key, float const* query, std::size_t thread) {
+    std::size_t k = hits.keys.size();
+    auto end = hits.keys.begin() + static_cast<std::ptrdiff_t>(hits.count);
+    if (std::find(hits.keys.begin(), end, key) != end)
+        return;
+    distance_t d = static_cast<distance_t>(core.index.distance_between(key, query, thread).min);
+    if (hits.count == k && !(d < hits.distances[k - 1]))
+        return;
+    std::size_t at = hits.count < k ? hits.count++ : k - 1;
+    for (; at > 0 && d < hits.distances[at - 1]; --at) {
+        hits.keys[at] = hits.keys[at - 1];
+        hits.distances[at] = hits.distances[at - 1];
+    }
+    hits.keys[at] = key;
+    hits.distances[at] = d;
+}
+
 // Runs on any thread. `ef` 0 means the index default.
 Hits run_search(Core& core, float const* query, std::size_t k, std::size_t ef, bool exact) {
     Hits hits;
@@ -423,6 +517,9 @@ Hits run_search(Core& core, float const* query, std::size_t k, std::size_t ef, b
     if (!result)
         throw std::runtime_error(std::string("alvd_index: search failed: ") + result.error.release());
     hits.count = result.dump_to(hits.keys.data(), hits.distances.data(), k);
+    if (!exact)
+        for (key_t_ key : core.stranded)
+            offer_stranded(core, hits, key, query, id.id);
     return hits;
 }
 
@@ -476,7 +573,6 @@ class AddWorker : public PromiseWorker {
                 ExclusiveHold hold(core_->gate);
                 core_->reserve(rows_, threads);
             }
-            SharedHold hold(core_->gate);
             std::atomic<std::size_t> next{0};
             std::atomic<bool> failed{false};
             std::mutex error_mu;
@@ -512,25 +608,32 @@ class AddWorker : public PromiseWorker {
                         error = std::string("alvd_index: add failed: ") + e.what();
                 }
             };
-            std::vector<std::thread> helpers;
-            helpers.reserve(threads - 1);
-            for (std::size_t t = 1; t < threads; ++t)
-                helpers.emplace_back(work);
-            work();
-            for (auto& h : helpers)
-                h.join();
-            if (failed)
+            {
+                SharedHold hold(core_->gate);
+                std::vector<std::thread> helpers;
+                helpers.reserve(threads - 1);
+                for (std::size_t t = 1; t < threads; ++t)
+                    helpers.emplace_back(work);
+                work();
+                for (auto& h : helpers)
+                    h.join();
+            }
+            if (failed) {
                 SetError(error);
+                return;
+            }
+            repair_ = core_->repair_unreachable();
         } catch (std::exception const& e) {
             SetError(e.what());
         }
     }
 
-    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+    void OnOK() override { deferred_.Resolve(repair_to_js(Env(), repair_)); }
 
   private:
     std::shared_ptr<Core> core_;
     std::size_t threads_;
+    Repair repair_;
     Napi::ObjectReference keys_ref_;
     Napi::ObjectReference vectors_ref_;
     double const* keys_ = nullptr;
@@ -766,6 +869,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         key_t_ key = arg_key(info, 0);
         ExclusiveHold hold(core_->gate);
         auto removed = core_->index.remove(key);
+        auto& stranded = core_->stranded;
+        stranded.erase(std::remove(stranded.begin(), stranded.end(), key), stranded.end());
         core_->live.store(core_->index.size(), std::memory_order_relaxed);
         if (!removed)
             throw Napi::Error::New(info.Env(), std::string("alvd_index: remove failed: ") + removed.error.release());
@@ -852,12 +957,15 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         core_->live.store(core_->index.size(), std::memory_order_relaxed);
         // The loaded index carries usearch's default thread limits; size them our way.
         core_->ids.reset(0);
+        Repair repair;
         try {
             core_->reserve(0, 1);
+            // a file written by a build before this check existed may hold stranded vectors
+            repair = core_->relink_lost(alvd_reach::unreachable(core_->index));
         } catch (std::exception const& e) {
             throw Napi::Error::New(env, e.what());
         }
-        return env.Undefined();
+        return repair_to_js(env, repair);
     }
 
     Napi::Value MemoryUsage(Napi::CallbackInfo const& info) {
@@ -870,6 +978,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     Napi::Value Clear(Napi::CallbackInfo const& info) {
         ExclusiveHold hold(core_->gate);
         core_->index.clear();
+        core_->stranded.clear();
         core_->live.store(0, std::memory_order_relaxed);
         return info.Env().Undefined();
     }

@@ -204,7 +204,7 @@ async function buildFlavour(flavour: Flavour, tc: Toolchain, force: boolean): Pr
   const stamp = join(outDir, "stamp");
   const defines = flavour === "simd" ? ["-DUSEARCH_USE_NUMKONG=1", ...numkongDefines] : ["-DUSEARCH_USE_NUMKONG=0"];
   const usearchVersion = JSON.parse(readFileSync(join(usearchDir, "package.json"), "utf8")).version as string;
-  const key = hash([readFileSync(source), readFileSync(new URL(import.meta.url).pathname), readFileSync(join(here, "numkong-trim.ts")), usearchVersion,
+  const key = hash([readFileSync(source), readFileSync(join(here, "reachability.hpp")), readFileSync(new URL(import.meta.url).pathname), readFileSync(join(here, "numkong-trim.ts")), usearchVersion,
     tc.cxxId, tc.ccId, process.arch, ...defines]);
   if (!force && existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
     console.log(`[native] ${flavour}: up to date`);

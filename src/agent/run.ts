@@ -19,6 +19,7 @@ import { dialTunnel, type DialTls, type TunnelDialer } from "../tunnel/dialer";
 import { isValidAgentName } from "../tunnel/hello";
 import { createEngine as createNativeEngine } from "./engine";
 import { describeHugePages } from "../index/huge-pages";
+import type { GraphRepair } from "../index/types";
 import type { RecoveryReport } from "./engine";
 import type { Engine, EngineOptions } from "./engine/types";
 import { agentRoutes } from "./routes";
@@ -141,6 +142,7 @@ function registerEngineGauges(registry: Registry, engine: Engine): void {
 
 function logRecovery(log: Logger, r: RecoveryReport): void {
   const summary = { generation: r.generation, replayed: r.replayedRecords, torn: r.tornSegments };
+  logGraphRepair(log, "the snapshot's graph", r);
   if (r.problems.length === 0) {
     log.info("recovered from index path", summary);
     return;
@@ -150,11 +152,19 @@ function logRecovery(log: Logger, r: RecoveryReport): void {
   log.warn(r.lossy ? "recovered with loss (--recover): check what the log lines above say is gone" : "recovered from index path despite damage", summary);
 }
 
+/** An HNSW graph can hold vectors no search reaches; the index links them again or scans them (GraphRepair). */
+function logGraphRepair(log: Logger, where: string, r: GraphRepair): void {
+  if (r.relinked > 0) log.info(`linked ${r.relinked} vectors of ${where} again that no search could reach`);
+  // a few are normal on hard data; many make every search scan them
+  if (r.stranded > 0) log.info(`${r.stranded} vectors of ${where} stay outside the graph's reach after relinking; every search scans them, so none is missed`);
+}
+
 function nativeEngineFactory(log: Logger): EngineFactory {
   return (options) =>
     createNativeEngine(options, {
       onBackgroundError: (what, err) => log.error(`${what} failed`, { err: err as Error }),
       onRecovered: (r) => logRecovery(log, r),
+      onGraphRepaired: (what, r) => logGraphRepair(log, what, r),
       onWritesStopped: (reason) =>
         log.error(
           `refusing writes from now on because ${reason}. Reads keep working. To resume writes, fix the disk under --index-path ` +

@@ -5,7 +5,7 @@
 import { availableParallelism } from "node:os";
 import { requireAddon } from "./addon-require";
 import { SearchBatcher, type BatchHits } from "./search-batcher";
-import type { AnnIndex, IndexOptions, Metric, Quantization, SearchHits, SimdMode } from "./types.ts";
+import type { AnnIndex, GraphRepair, IndexOptions, Metric, Quantization, SearchHits, SimdMode } from "./types.ts";
 
 export type Flavour = "simd" | "plain";
 
@@ -31,13 +31,13 @@ interface NativeIndex {
   capacity(): number;
   contains(key: number): boolean;
   get(key: number): Float32Array | undefined;
-  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void>;
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<GraphRepair>;
   remove(key: number): boolean;
   search(query: Float32Array, k: number, expansion?: number): SearchHits;
   searchBatchAsync(queries: Float32Array, ks: Uint32Array, efs: Uint32Array): Promise<BatchHits>;
   exactSearch(query: Float32Array, k: number): SearchHits;
   saveAsync(path: string): Promise<void>;
-  load(path: string): void;
+  load(path: string): GraphRepair;
   memoryUsage(): number;
   clear(): void;
   isa(): string;
@@ -140,7 +140,7 @@ class NativeAnnIndex implements AnnIndex {
   get(key: number): Float32Array | undefined {
     return this.#native.get(key);
   }
-  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void> {
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<GraphRepair> {
     return this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
   }
   remove(key: number): boolean {
@@ -168,8 +168,8 @@ class NativeAnnIndex implements AnnIndex {
       throw withErrno(err, path);
     });
   }
-  load(path: string): void {
-    this.#native.load(path);
+  load(path: string): GraphRepair {
+    return this.#native.load(path);
   }
   memoryUsage(): number {
     return this.#native.memoryUsage();

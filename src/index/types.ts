@@ -31,6 +31,19 @@ export interface SearchHits {
 }
 
 /**
+ * What the reachability check after an add or a load did. An HNSW graph can hold a
+ * stored vector that no search reaches, at any ef (native/reachability.hpp); such
+ * vectors are linked into the graph again, and those it still does not reach are
+ * scanned by every search beside the graph.
+ */
+export interface GraphRepair {
+  /** unreachable vectors linked into the graph again */
+  relinked: number;
+  /** vectors still outside the graph's reach, now scanned by every search */
+  stranded: number;
+}
+
+/**
  * One HNSW index. Keys are non-negative safe integers chosen by the caller.
  * Sync methods run on the calling (JS) thread; *Async methods run on native worker
  * threads so the event loop keeps serving while the graph is built or saved.
@@ -44,8 +57,8 @@ export interface AnnIndex {
   contains(key: number): boolean;
   /** the stored vector (dequantised to f32) or undefined when absent */
   get(key: number): Float32Array | undefined;
-  /** add keys.length vectors laid out row-major in `vectors`, on `threads` native threads */
-  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void>;
+  /** add keys.length vectors laid out row-major in `vectors`, on `threads` native threads; every vector is found by searches afterwards */
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<GraphRepair>;
   remove(key: number): boolean;
   /** approximate k-NN; `expansion` overrides the default ef for this call when > 0 */
   search(query: Float32Array, k: number, expansion?: number): SearchHits;
@@ -54,8 +67,8 @@ export interface AnnIndex {
   /** exact brute-force k-NN over every stored vector (LinearSearch) */
   exactSearch(query: Float32Array, k: number): SearchHits;
   saveAsync(path: string): Promise<void>;
-  /** replace the contents with the file written by saveAsync */
-  load(path: string): void;
+  /** replace the contents with the file written by saveAsync (older files may need a repair) */
+  load(path: string): GraphRepair;
   /** bytes held by the index (graph + vectors) */
   memoryUsage(): number;
   /** remove everything */

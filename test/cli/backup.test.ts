@@ -71,11 +71,10 @@ function l2(a: Float32Array, b: Float32Array): number {
 
 /**
  * Search (HNSW) with each vector's own value: every hit must carry the distance of the
- * vector its id holds, and nearly every query must find itself. Not every one: a graph
- * built on several threads leaves about one node in a thousand that no search reaches
- * (usearch's own addon does too; a single-threaded build does not), so an exact top-1
- * per id is LinearSearch's promise, not Search's. A restore that left vectors unindexed
- * or labelled them wrongly misses far more than the slack.
+ * vector its id holds, and every query must find itself. A restore that left vectors
+ * unindexed or labelled them wrongly fails here; so did, before the index repaired
+ * its graph after each build and load (native/reachability.hpp), a restored cluster
+ * whose builds had left a few vectors no search reaches.
  */
 async function expectSearchable(search: Client<typeof Search>, stored: Map<string, { vector: Float32Array }>) {
   const ids = [...stored.keys()];
@@ -92,7 +91,7 @@ async function expectSearchable(search: Client<typeof Search>, stored: Map<strin
       if (hit.id !== batch[j]) missed.push(`${batch[j]} (got ${hit.id} at ${hit.distance})`);
     });
   }
-  expect({ missed: missed.length <= ids.length * 0.02 ? [] : missed }).toEqual({ missed: [] });
+  expect({ missed }).toEqual({ missed: [] });
 }
 
 async function insertAll(s: ServerProc, items: { id: string; vector: Float32Array; timestamp: bigint }[]) {

@@ -16,3 +16,16 @@ export function randomVectors(n: number, dims: number, seed: number): Float32Arr
   for (let i = 0; i < out.length; i++) out[i] = r() * 2 - 1;
   return out;
 }
+
+/** Standard normal components (Box–Muller): hard data for HNSW, with outliers its heuristic strands. */
+export function gaussianVectors(n: number, dims: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n * dims);
+  for (let i = 0; i < out.length; i += 2) {
+    const m = Math.sqrt(-2 * Math.log(1 - r()));
+    const a = 2 * Math.PI * r();
+    out[i] = m * Math.cos(a);
+    if (i + 1 < out.length) out[i + 1] = m * Math.sin(a);
+  }
+  return out;
+}

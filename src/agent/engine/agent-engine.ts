@@ -9,7 +9,7 @@ import { unlink } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { join } from "node:path";
-import type { AnnIndex, SearchHits } from "../../index/types";
+import type { AnnIndex, GraphRepair, SearchHits } from "../../index/types";
 import { distanceFor, reportedDistance, type DistanceFn } from "./distance";
 import { crashPoints, type CrashPoint } from "./crash-points";
 import { fullCheckpoint, incrementalCheckpoint, memoryCheckpoint, type EngineCheckpoint } from "./checkpoint";
@@ -46,6 +46,8 @@ export interface EngineParts {
   onBackgroundError: (what: string, err: unknown) => void;
   /** told once when writes stop: why, in words for the log */
   onWritesStopped?: (reason: string) => void;
+  /** told when the graph had vectors no search reached (GraphRepair) */
+  onGraphRepaired?: (where: string, repair: GraphRepair) => void;
 }
 
 /** How much of the staged vectors one step of a CreateIndex adds (see build). */
@@ -67,6 +69,7 @@ export class AgentEngine implements Engine {
   private readonly persistence: Persistence | null;
   private readonly onBackgroundError: EngineParts["onBackgroundError"];
   private readonly onWritesStopped: (reason: string) => void;
+  private readonly onGraphRepaired: (where: string, repair: GraphRepair) => void;
   private readonly inflight: InFlight;
   private readonly crash: (point: CrashPoint) => void;
   private writesStopped: string | null = null;
@@ -76,7 +79,7 @@ export class AgentEngine implements Engine {
   private jobs: Promise<void> = Promise.resolve();
   private indexing = false;
   /** the native addAsync of the running build (LinearSearch waits for it) */
-  private building: Promise<void> | null = null;
+  private building: Promise<GraphRepair> | null = null;
   private saving = false;
   private restoring = false;
   private autoIndexQueued = false;
@@ -91,6 +94,7 @@ export class AgentEngine implements Engine {
     this.persistence = parts.persistence;
     this.onBackgroundError = parts.onBackgroundError;
     this.onWritesStopped = parts.onWritesStopped ?? (() => {});
+    this.onGraphRepaired = parts.onGraphRepaired ?? (() => {});
     this.inflight = new InFlight(this.store);
     this.crash = crashPoints(this.options.crashAt);
     this.distance = distanceFor(this.options.metric);
@@ -420,8 +424,9 @@ export class AgentEngine implements Engine {
         // not while a native search reads the graph; then clear, load and restore in one tick
         while (this.store.pinned) await new Promise((r) => setTimeout(r, 1));
         this.store.clear();
-        this.index.load(graphPath);
+        const repair = this.index.load(graphPath);
         this.store.restore(ids.columns);
+        if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired("the installed backup's graph", repair);
         generation = p ? p.newest.generation : ids.manifest.generation;
       });
     } finally {
@@ -630,7 +635,8 @@ export class AgentEngine implements Engine {
     this.indexing = true;
     try {
       this.building = this.index.addAsync(keys, vectors, this.threads);
-      await this.building;
+      const repair = await this.building;
+      if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired("the graph after CreateIndex", repair);
       if (taken === left) this.crash("create-index:after-add");
     } catch (err) {
       this.store.finishBatch(batch, false);

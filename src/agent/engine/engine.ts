@@ -1,6 +1,6 @@
 // createEngine: builds an agent engine from its options (and what --index-path holds).
 import { openIndex as openNativeIndex } from "../../index/addon";
-import type { AnnIndex, IndexOptions, SimdMode } from "../../index/types";
+import type { AnnIndex, GraphRepair, IndexOptions, SimdMode } from "../../index/types";
 import { AgentEngine } from "./agent-engine";
 import { invalidArgument } from "./errors";
 import { Persistence, type RecoveryReport } from "./persistence";
@@ -16,6 +16,8 @@ export interface EngineDeps {
   onRecovered?: (report: RecoveryReport) => void;
   /** told once when the engine stops taking writes (a failed log write or save), and why */
   onWritesStopped?: (reason: string) => void;
+  /** told when a CreateIndex or an installed backup's graph had vectors no search reached (where: what held them) */
+  onGraphRepaired?: (where: string, repair: GraphRepair) => void;
 }
 
 function checkOptions(o: EngineOptions): void {
@@ -64,6 +66,7 @@ export async function createEngine(options: EngineOptions, deps: EngineDeps = {}
     persistence,
     onBackgroundError: deps.onBackgroundError ?? ((what, err) => console.error(`${what} failed:`, err)),
     onWritesStopped: deps.onWritesStopped,
+    onGraphRepaired: deps.onGraphRepaired,
   });
   if (persistence?.mustSave) {
     // a lossy recovery keeps in memory what it read from files it then moves aside

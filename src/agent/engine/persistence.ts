@@ -54,7 +54,8 @@ export class Persistence {
     private readonly crash: (point: CrashPoint) => void,
     recovered: { nextGeneration: number; asideAfterSave: string[]; asideInto: string },
   ) {
-    this.dirty = recovery.replayedRecords > 0;
+    // a graph repaired on load is saved as such by the next periodic save
+    this.dirty = recovery.replayedRecords > 0 || recovery.relinked > 0;
     this.nextGeneration = recovered.nextGeneration;
     this.asideAfterSave = recovered.asideAfterSave;
     this.asideInto = recovered.asideInto;

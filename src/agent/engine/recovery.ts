@@ -30,6 +30,10 @@ export interface RecoveryReport {
   movedTo: string | null;
   /** --recover took effect: writes after the damage may be gone */
   lossy: boolean;
+  /** vectors of the loaded graph that no search reached, linked again (GraphRepair) */
+  relinked: number;
+  /** and those still outside the graph's reach, scanned by every search */
+  stranded: number;
 }
 
 export interface Recovered {
@@ -74,7 +78,7 @@ export async function recover(
   store: VectorStore,
   crash: (point: "recovery:after-aside") => void,
 ): Promise<Recovered> {
-  const report: RecoveryReport = { generation: 0, replayedRecords: 0, tornSegments: 0, problems: [], movedTo: null, lossy: false };
+  const report: RecoveryReport = { generation: 0, replayedRecords: 0, tornSegments: 0, problems: [], movedTo: null, lossy: false, relinked: 0, stranded: 0 };
   const aside = brokenDir(dir);
   const damagedFiles: string[] = [];
   const read = readMeta(dir);
@@ -114,7 +118,7 @@ export async function recover(
       continue;
     }
     // a graph that verifies but does not load is this generation's own damage
-    c.damage = c.generation > 0 ? loadGraph(dir, index, c) : null;
+    c.damage = c.generation > 0 ? loadGraph(dir, index, c, report) : null;
     if (c.damage) {
       problems.push(c.damage);
       continue;
@@ -179,9 +183,9 @@ async function verifyGeneration(dir: string, shape: Shape, c: Candidate): Promis
   if (graph) c.damage = `${indexName(c.generation)} is damaged: ${graph}`;
 }
 
-function loadGraph(dir: string, index: AnnIndex, c: Candidate): string | null {
+function loadGraph(dir: string, index: AnnIndex, c: Candidate, report: RecoveryReport): string | null {
   try {
-    index.load(join(dir, indexName(c.generation)));
+    ({ relinked: report.relinked, stranded: report.stranded } = index.load(join(dir, indexName(c.generation))));
     return null;
   } catch (err) {
     index.clear();
@@ -316,7 +320,7 @@ async function lenient(
       report.problems.push(`--recover=previous: generation ${c.generation} is damaged (${c.damage}); moved aside`);
       continue;
     }
-    const loadError = c.generation > 0 ? loadGraph(dir, index, c) : null;
+    const loadError = c.generation > 0 ? loadGraph(dir, index, c, report) : null;
     if (loadError) {
       damagedFiles.push(indexName(c.generation), idName(c.generation));
       report.problems.push(`--recover=previous: generation ${c.generation} is damaged (${loadError}); moved aside`);
