@@ -160,13 +160,14 @@ describe.each(modes)("concurrency, flavour %s", (mode) => {
     // the reads really overlapped the builds
     expect(totals.exact).toBeGreaterThan(ROUNDS * 4);
     expect(totals.async).toBeGreaterThan(ROUNDS * 2);
-    // once built, the graph answers like a fresh one: near-complete self-recall of every
-    // old vector. HNSW leaves a few nodes unreachable whatever the ef (measured: 0-2 of
-    // 400 in builds with no reads beside them, 0-6 with this test's reads), which 40
-    // probes turned into a flaky 2 of 40; a graph torn by a racing read loses far more.
-    let self = 0;
-    for (let i = 0; i < OLD; i++) if (index.search(row(old, i), 1, 64).keys[0] === i) self++;
-    expect(self).toBeGreaterThanOrEqual(OLD * 0.97);
+    // once built, every old vector is found again: what HNSW itself leaves unreachable the
+    // index links again or scans (native/reachability.hpp), so a vector missed even at an
+    // ef as large as the graph means a racing read tore the build
+    const missed: number[] = [];
+    for (let i = 0; i < OLD; i++) {
+      if (index.search(row(old, i), 1, 64).keys[0] !== i && index.search(row(old, i), 1, index.size()).keys[0] !== i) missed.push(i);
+    }
+    expect(missed).toEqual([]);
   }, 60_000);
 
   test("reads from the very first vector on, when the build starts on an empty index", async () => {
