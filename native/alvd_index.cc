@@ -553,8 +553,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 class AddWorker : public PromiseWorker {
   public:
     AddWorker(Napi::Env env, std::shared_ptr<Core> core, Napi::Float64Array keys, Napi::Float32Array vectors,
-              std::size_t threads)
-        : PromiseWorker(env), core_(std::move(core)), threads_(threads) {
+              std::size_t threads, bool repair)
+        : PromiseWorker(env), core_(std::move(core)), threads_(threads), repair_wanted_(repair) {
         // Reference the typed arrays so their memory stays put while native threads read it.
         keys_ref_ = Napi::Persistent(static_cast<Napi::Object>(keys));
         vectors_ref_ = Napi::Persistent(static_cast<Napi::Object>(vectors));
@@ -622,7 +622,8 @@ class AddWorker : public PromiseWorker {
                 SetError(error);
                 return;
             }
-            repair_ = core_->repair_unreachable();
+            if (repair_wanted_)
+                repair_ = core_->repair_unreachable();
         } catch (std::exception const& e) {
             SetError(e.what());
         }
@@ -633,6 +634,7 @@ class AddWorker : public PromiseWorker {
   private:
     std::shared_ptr<Core> core_;
     std::size_t threads_;
+    bool repair_wanted_;
     Repair repair_;
     Napi::ObjectReference keys_ref_;
     Napi::ObjectReference vectors_ref_;
@@ -841,7 +843,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         return out;
     }
 
-    // addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<void>
+    // addAsync(keys: Float64Array, vectors: Float32Array, threads: number, repair = true):
+    // Promise<{relinked, stranded}>; a build of several steps repairs only after its last
     Napi::Value AddAsync(Napi::CallbackInfo const& info) {
         Napi::Env env = info.Env();
         if (info.Length() < 1 || !info[0].IsTypedArray() ||
@@ -859,7 +862,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         for (std::size_t i = 0; i < rows; ++i)
             if (!valid_key(k[i]))
                 throw_range(env, "keys[" + std::to_string(i) + "] is not a non-negative safe integer");
-        auto* worker = new AddWorker(env, core_, keys, vectors, threads == 0 ? 1 : threads);
+        bool repair = info.Length() <= 3 || info[3].IsUndefined() || info[3].ToBoolean().Value();
+        auto* worker = new AddWorker(env, core_, keys, vectors, threads == 0 ? 1 : threads, repair);
         Napi::Promise promise = worker->promise();
         worker->Queue();
         return promise;

@@ -31,7 +31,7 @@ interface NativeIndex {
   capacity(): number;
   contains(key: number): boolean;
   get(key: number): Float32Array | undefined;
-  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<GraphRepair>;
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number, repair: boolean): Promise<GraphRepair>;
   remove(key: number): boolean;
   search(query: Float32Array, k: number, expansion?: number): SearchHits;
   searchBatchAsync(queries: Float32Array, ks: Uint32Array, efs: Uint32Array): Promise<BatchHits>;
@@ -140,8 +140,8 @@ class NativeAnnIndex implements AnnIndex {
   get(key: number): Float32Array | undefined {
     return this.#native.get(key);
   }
-  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<GraphRepair> {
-    return this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)));
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number, repair = true): Promise<GraphRepair> {
+    return this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)), repair);
   }
   remove(key: number): boolean {
     return this.#native.remove(key);

@@ -57,8 +57,12 @@ export interface AnnIndex {
   contains(key: number): boolean;
   /** the stored vector (dequantised to f32) or undefined when absent */
   get(key: number): Float32Array | undefined;
-  /** add keys.length vectors laid out row-major in `vectors`, on `threads` native threads; every vector is found by searches afterwards */
-  addAsync(keys: Float64Array, vectors: Float32Array, threads: number): Promise<GraphRepair>;
+  /**
+   * add keys.length vectors laid out row-major in `vectors`, on `threads` native threads;
+   * every vector is found by searches afterwards, unless `repair` is false (a build of
+   * several steps repairs the whole graph once, after its last)
+   */
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number, repair?: boolean): Promise<GraphRepair>;
   remove(key: number): boolean;
   /** approximate k-NN; `expansion` overrides the default ef for this call when > 0 */
   search(query: Float32Array, k: number, expansion?: number): SearchHits;

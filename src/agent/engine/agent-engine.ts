@@ -598,10 +598,12 @@ export class AgentEngine implements Engine {
     const dim = this.options.dimension;
     const perBatch = Math.max(1, Math.floor(BUILD_BATCH_BYTES / 4 / dim));
     let left = this.store.stagedCount;
+    let repaired = true;
     for (let first = true; left > 0; first = false) {
-      const added = await this.buildStep(Math.min(left, perBatch), first, left);
-      if (added === 0) break;
-      left -= added;
+      const step = await this.buildStep(Math.min(left, perBatch), first, left);
+      if (step.taken === 0) break;
+      left -= step.taken;
+      repaired = step.repaired;
       // nothing staged is left: the arena's current chunk need not outlive the build
       if (this.store.uncommitted === 0) this.store.arena.release();
       // The batch's arena chunks are garbage now. Collect them while the build goes on,
@@ -611,15 +613,24 @@ export class AgentEngine implements Engine {
       // so nothing on this one still points at the batch.
       Bun.gc(true);
     }
+    // removals during the build can end it before the step that was to repair the graph
+    if (!repaired) this.reportRepair(await this.index.addAsync(new Float64Array(0), new Float32Array(0), 1));
     // inserts that arrived during the build may have crossed the threshold already
     this.maybeAutoIndex();
   }
 
-  /** One step of a build: adds up to `limit` staged vectors to the graph and commits them; returns how many it took. */
-  private async buildStep(limit: number, first: boolean, left: number): Promise<number> {
+  private reportRepair(repair: GraphRepair): void {
+    if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired("the graph after CreateIndex", repair);
+  }
+
+  /**
+   * One step of a build: adds up to `limit` staged vectors to the graph and commits
+   * them; says how many it took and whether it repaired the graph after (the last does).
+   */
+  private async buildStep(limit: number, first: boolean, left: number): Promise<{ taken: number; repaired: boolean }> {
     // a batch of at least a quarter step may end early, where its arena run ends
     const batch = this.store.takeBatch(limit, Math.ceil(limit / 4));
-    if (!batch) return 0;
+    if (!batch) return { taken: 0, repaired: false };
     const taken = batch.slots.length;
     if (first) this.crash("create-index:after-take");
     const keys = batch.keys;
@@ -634,9 +645,9 @@ export class AgentEngine implements Engine {
     }
     this.indexing = true;
     try {
-      this.building = this.index.addAsync(keys, vectors, this.threads);
-      const repair = await this.building;
-      if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired("the graph after CreateIndex", repair);
+      // the walk after an add covers the whole graph: once, after the build's last step
+      this.building = this.index.addAsync(keys, vectors, this.threads, taken === left);
+      this.reportRepair(await this.building);
       if (taken === left) this.crash("create-index:after-add");
     } catch (err) {
       this.store.finishBatch(batch, false);
@@ -646,7 +657,7 @@ export class AgentEngine implements Engine {
       this.building = null;
     }
     this.store.finishBatch(batch, true);
-    return taken;
+    return { taken, repaired: taken === left };
   }
 
   /** Job body of SaveIndex. */
