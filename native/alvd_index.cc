@@ -765,6 +765,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
                                InstanceMethod("saveAsync", &NativeIndex::SaveAsync),
                                InstanceMethod("load", &NativeIndex::Load),
                                InstanceMethod("memoryUsage", &NativeIndex::MemoryUsage),
+                               InstanceMethod("stranded", &NativeIndex::Stranded),
                                InstanceMethod("clear", &NativeIndex::Clear),
                                InstanceMethod("isa", &NativeIndex::Isa),
                            });
@@ -970,6 +971,12 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
             throw Napi::Error::New(env, e.what());
         }
         return repair_to_js(env, repair);
+    }
+
+    // how many vectors every search scans beside the graph (Core::stranded)
+    Napi::Value Stranded(Napi::CallbackInfo const& info) {
+        SharedHold hold(core_->gate);
+        return Napi::Number::New(info.Env(), static_cast<double>(core_->stranded.size()));
     }
 
     Napi::Value MemoryUsage(Napi::CallbackInfo const& info) {

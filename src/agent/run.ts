@@ -128,6 +128,19 @@ function registerEngineGauges(registry: Registry, engine: Engine): void {
   gauge("alvd_agent_write_failed", "1 while the agent refuses writes after a failed log write or save (restart it on a working disk)", () =>
     Number(engine.writeHealth().failed !== null),
   );
+  gauge("alvd_agent_index_scanned_vectors", "Vectors the HNSW graph does not reach, scanned by every search beside it (a few per 10k are normal)", () =>
+    engine.graphRepairs().stranded,
+  );
+  new Counter({
+    name: "alvd_agent_index_relinked_total",
+    help: "Vectors the HNSW graph did not reach after a CreateIndex or load, linked into it again",
+    labelNames: ["agent"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(labels, engine.graphRepairs().relinked);
+    },
+  });
   new Counter({
     name: "alvd_agent_writes_refused_total",
     help: "Writes refused because the agent stopped taking writes after a failed log write or save",

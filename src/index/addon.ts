@@ -39,6 +39,7 @@ interface NativeIndex {
   saveAsync(path: string): Promise<void>;
   load(path: string): GraphRepair;
   memoryUsage(): number;
+  stranded(): number;
   clear(): void;
   isa(): string;
 }
@@ -173,6 +174,9 @@ class NativeAnnIndex implements AnnIndex {
   }
   memoryUsage(): number {
     return this.#native.memoryUsage();
+  }
+  stranded(): number {
+    return this.#native.stranded();
   }
   clear(): void {
     this.#native.clear();

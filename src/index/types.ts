@@ -75,6 +75,8 @@ export interface AnnIndex {
   load(path: string): GraphRepair;
   /** bytes held by the index (graph + vectors) */
   memoryUsage(): number;
+  /** vectors the graph does not reach, which every search scans (GraphRepair.stranded, less removals since) */
+  stranded(): number;
   /** remove everything */
   clear(): void;
   /** the kernel family in use, e.g. "haswell", "skylake", "serial" */

@@ -63,6 +63,12 @@ test("every vector is found after CreateIndex and after a kill -9 and restart; t
   const linked = /linked (\d+) vectors of the graph after CreateIndex again that no search could reach/.exec(first.agent.output());
   expect(Number(linked?.[1] ?? 0)).toBeGreaterThan(5);
   expect(first.agent.output()).toMatch(/\d+ vectors of the graph after CreateIndex stay outside the graph's reach after relinking; every search scans them, so none is missed/);
+  // and the metrics agree with the log
+  const metrics = await (await fetch(`http://127.0.0.1:${first.agent.metricsPort}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, "m").exec(metrics)?.[1]);
+  expect(metric("alvd_agent_index_relinked_total")).toBe(Number(linked![1]));
+  const scanned = /(\d+) vectors of the graph after CreateIndex stay outside/.exec(first.agent.output())!;
+  expect(metric("alvd_agent_index_scanned_vectors")).toBe(Number(scanned[1]));
 
   await first.rpc.unary(Agent.method.saveIndex, {}, 60_000);
   await first.agent.kill();

@@ -80,6 +80,8 @@ export class AgentEngine implements Engine {
   private indexing = false;
   /** the native addAsync of the running build (LinearSearch waits for it) */
   private building: Promise<GraphRepair> | null = null;
+  /** vectors linked again by the repairs of this process's builds and loads */
+  private relinked = 0;
   private saving = false;
   private restoring = false;
   private autoIndexQueued = false;
@@ -95,6 +97,7 @@ export class AgentEngine implements Engine {
     this.onBackgroundError = parts.onBackgroundError;
     this.onWritesStopped = parts.onWritesStopped ?? (() => {});
     this.onGraphRepaired = parts.onGraphRepaired ?? (() => {});
+    this.relinked = parts.persistence?.recovery.relinked ?? 0;
     this.inflight = new InFlight(this.store);
     this.crash = crashPoints(this.options.crashAt);
     this.distance = distanceFor(this.options.metric);
@@ -322,6 +325,10 @@ export class AgentEngine implements Engine {
     return this.index.memoryUsage() + this.store.uncommitted * this.options.dimension * 4;
   }
 
+  graphRepairs(): { relinked: number; stranded: number } {
+    return { relinked: this.relinked, stranded: this.index.stranded() };
+  }
+
   // ---- index lifecycle ----------------------------------------------------------
 
   /**
@@ -426,7 +433,7 @@ export class AgentEngine implements Engine {
         this.store.clear();
         const repair = this.index.load(graphPath);
         this.store.restore(ids.columns);
-        if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired("the installed backup's graph", repair);
+        this.reportRepair(repair, "the installed backup's graph");
         generation = p ? p.newest.generation : ids.manifest.generation;
       });
     } finally {
@@ -619,8 +626,9 @@ export class AgentEngine implements Engine {
     this.maybeAutoIndex();
   }
 
-  private reportRepair(repair: GraphRepair): void {
-    if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired("the graph after CreateIndex", repair);
+  private reportRepair(repair: GraphRepair, where = "the graph after CreateIndex"): void {
+    this.relinked += repair.relinked;
+    if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired(where, repair);
   }
 
   /**

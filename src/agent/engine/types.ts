@@ -132,6 +132,8 @@ export interface Engine {
   applyLog(records: WalRecord[]): Promise<void>;
   /** detail for IndexStatistics / IndexProperty */
   memoryUsage(): number;
+  /** vectors the graph did not reach and were linked again (since start), and those every search now scans */
+  graphRepairs(): { relinked: number; stranded: number };
   readonly isa: string;
   /** stop timers, finish in-flight work, save when indexPath is set */
   close(): Promise<void>;
