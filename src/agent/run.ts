@@ -155,7 +155,6 @@ function registerEngineGauges(registry: Registry, engine: Engine): void {
 
 function logRecovery(log: Logger, r: RecoveryReport): void {
   const summary = { generation: r.generation, replayed: r.replayedRecords, torn: r.tornSegments };
-  logGraphRepair(log, "the snapshot's graph", r);
   if (r.problems.length === 0) {
     log.info("recovered from index path", summary);
     return;
@@ -166,10 +165,13 @@ function logRecovery(log: Logger, r: RecoveryReport): void {
 }
 
 /** An HNSW graph can hold vectors no search reaches; the index links them again or scans them (GraphRepair). */
-function logGraphRepair(log: Logger, where: string, r: GraphRepair): void {
+function logGraphRepair(log: Logger, where: string, r: GraphRepair, stored: number, connectivity: number): void {
   if (r.relinked > 0) log.info(`linked ${r.relinked} vectors of ${where} again that no search could reach`);
-  // a few are normal on hard data; many make every search scan them
-  if (r.stranded > 0) log.info(`${r.stranded} vectors of ${where} stay outside the graph's reach after relinking; every search scans them, so none is missed`);
+  if (r.stranded === 0) return;
+  const line = `${r.stranded} vectors of ${where} stay outside the graph's reach after relinking; every search scans them, so none is missed`;
+  // a few per 10k are normal; beyond 1 in 1000 the scan costs searches noticeably
+  if (r.stranded * 1000 <= stored) log.info(line);
+  else log.warn(`${line}, but that is ${((100 * r.stranded) / stored).toFixed(2)} % of the vectors: a larger --creation-edge-size (now ${connectivity}) builds a better connected graph`);
 }
 
 function nativeEngineFactory(log: Logger): EngineFactory {
@@ -177,7 +179,7 @@ function nativeEngineFactory(log: Logger): EngineFactory {
     createNativeEngine(options, {
       onBackgroundError: (what, err) => log.error(`${what} failed`, { err: err as Error }),
       onRecovered: (r) => logRecovery(log, r),
-      onGraphRepaired: (what, r) => logGraphRepair(log, what, r),
+      onGraphRepaired: (what, r, stored) => logGraphRepair(log, what, r, stored, options.connectivity),
       onWritesStopped: (reason) =>
         log.error(
           `refusing writes from now on because ${reason}. Reads keep working. To resume writes, fix the disk under --index-path ` +

@@ -47,7 +47,7 @@ export interface EngineParts {
   /** told once when writes stop: why, in words for the log */
   onWritesStopped?: (reason: string) => void;
   /** told when the graph had vectors no search reached (GraphRepair) */
-  onGraphRepaired?: (where: string, repair: GraphRepair) => void;
+  onGraphRepaired?: (where: string, repair: GraphRepair, stored: number) => void;
 }
 
 /** How much of the staged vectors one step of a CreateIndex adds (see build). */
@@ -69,7 +69,7 @@ export class AgentEngine implements Engine {
   private readonly persistence: Persistence | null;
   private readonly onBackgroundError: EngineParts["onBackgroundError"];
   private readonly onWritesStopped: (reason: string) => void;
-  private readonly onGraphRepaired: (where: string, repair: GraphRepair) => void;
+  private readonly onGraphRepaired: (where: string, repair: GraphRepair, stored: number) => void;
   private readonly inflight: InFlight;
   private readonly crash: (point: CrashPoint) => void;
   private writesStopped: string | null = null;
@@ -628,7 +628,7 @@ export class AgentEngine implements Engine {
 
   private reportRepair(repair: GraphRepair, where = "the graph after CreateIndex"): void {
     this.relinked += repair.relinked;
-    if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired(where, repair);
+    if (repair.relinked > 0 || repair.stranded > 0) this.onGraphRepaired(where, repair, this.store.size);
   }
 
   /**

@@ -16,8 +16,8 @@ export interface EngineDeps {
   onRecovered?: (report: RecoveryReport) => void;
   /** told once when the engine stops taking writes (a failed log write or save), and why */
   onWritesStopped?: (reason: string) => void;
-  /** told when a CreateIndex or an installed backup's graph had vectors no search reached (where: what held them) */
-  onGraphRepaired?: (where: string, repair: GraphRepair) => void;
+  /** told when a CreateIndex, a start or an installed backup found vectors no search reached (where: what held them; stored: vectors held) */
+  onGraphRepaired?: (where: string, repair: GraphRepair, stored: number) => void;
 }
 
 function checkOptions(o: EngineOptions): void {
@@ -54,7 +54,11 @@ export async function createEngine(options: EngineOptions, deps: EngineDeps = {}
   );
   const store = new VectorStore(index, options.dimension);
   const persistence = options.indexPath ? await Persistence.open(options, index, store) : null;
-  if (persistence) deps.onRecovered?.(persistence.recovery);
+  if (persistence) {
+    deps.onRecovered?.(persistence.recovery);
+    const { relinked, stranded } = persistence.recovery;
+    if (relinked > 0 || stranded > 0) deps.onGraphRepaired?.("the snapshot's graph", { relinked, stranded }, store.size);
+  }
   // Recovery leaves the id file's bytes and the log's decoded records behind as garbage
   // (as large as the log): collect it once now, so the RSS after a start follows the
   // data instead of waiting for allocation pressure that an idle agent never makes.
