@@ -82,6 +82,7 @@ inline void* mmap_arena(void* addr, std::size_t length, int prot, int flags, int
 #endif
 
 #include <algorithm>
+#include <iterator>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -340,49 +341,67 @@ struct Core {
         ids.reset(threads);
     }
 
-    // Live vectors the graph does not reach even after relinking (native/reachability.hpp):
-    // every search scans them beside the graph, so none is ever missed. Written under
-    // an exclusive Gate hold, read under a shared one.
+    // Live vectors the graph does not reach even after relinking (native/reachability.hpp),
+    // sorted: every search scans them beside the graph, so none is ever missed. Written
+    // under an exclusive Gate hold, read under a shared one.
     std::vector<key_t_> stranded;
 
     // Links again what an add left unreachable (native/reachability.hpp). Call with
     // build_mu held and no Gate hold: the walk shares the Gate with searches; only
-    // relinking, when something was lost, takes it exclusively.
+    // relinking, when something new was lost, takes it exclusively (searches wait
+    // for about one single-threaded add per vector relinked).
     Repair repair_unreachable() {
         std::vector<key_t_> lost;
-        bool had_stranded;
+        bool same;
         {
             SharedHold hold(gate);
             lost = alvd_reach::unreachable(index);
-            had_stranded = !stranded.empty();
+            std::sort(lost.begin(), lost.end());
+            same = lost == stranded;
         }
-        if (lost.empty() && !had_stranded)
-            return {};
+        // nothing new: the vectors scanned already are all that the graph misses
+        if (same)
+            return {0, lost.size()};
         ExclusiveHold hold(gate);
         return relink_lost(std::move(lost));
     }
 
-    // Needs an exclusive Gate hold (or no other user, as in load).
+    // Needs an exclusive Gate hold (or no other user, as in load). `lost` is sorted.
+    // Vectors a relink already failed on (in `stranded`) are not tried again: the same
+    // heuristic would drop them the same way.
     Repair relink_lost(std::vector<key_t_> lost) {
-        std::size_t first = lost.size();
-        if (!lost.empty()) {
+        std::vector<key_t_> known = std::move(stranded);
+        auto split = [&](std::vector<key_t_> const& keys, std::vector<key_t_>& old) {
+            std::vector<key_t_> fresh;
+            old.clear();
+            for (key_t_ k : keys)
+                (std::binary_search(known.begin(), known.end(), k) ? old : fresh).push_back(k);
+            return fresh;
+        };
+        std::vector<key_t_> kept;
+        std::vector<key_t_> todo = split(lost, kept);
+        std::size_t first = todo.size();
+        if (!todo.empty()) {
             IdHold id(ids);
             // A relink reuses a free slot, and with it an old removed node's place, which
             // others may have been reached through: walk again while that makes progress.
-            for (int round = 0; round < 4 && !lost.empty(); ++round) {
-                relink_keys(lost, id.id);
+            for (int round = 0; round < 4 && !todo.empty(); ++round) {
+                relink_keys(todo, id.id);
                 auto again = alvd_reach::unreachable(index);
-                bool progress = again.size() < lost.size();
-                lost = std::move(again);
+                std::sort(again.begin(), again.end());
+                auto next = split(again, kept);
+                bool progress = next.size() < todo.size();
+                todo = std::move(next);
                 if (!progress)
                     break;
             }
             live.store(index.size(), std::memory_order_relaxed);
         }
-        stranded = lost;
         Repair r;
-        r.relinked = first > lost.size() ? first - lost.size() : 0;
-        r.stranded = lost.size();
+        r.relinked = first > todo.size() ? first - todo.size() : 0;
+        stranded.clear();
+        std::merge(kept.begin(), kept.end(), todo.begin(), todo.end(), std::back_inserter(stranded));
+        r.stranded = stranded.size();
         return r;
     }
 
@@ -966,7 +985,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         try {
             core_->reserve(0, 1);
             // a file written by a build before this check existed may hold stranded vectors
-            repair = core_->relink_lost(alvd_reach::unreachable(core_->index));
+            core_->stranded.clear();
+            auto lost = alvd_reach::unreachable(core_->index);
+            std::sort(lost.begin(), lost.end());
+            repair = core_->relink_lost(std::move(lost));
         } catch (std::exception const& e) {
             throw Napi::Error::New(env, e.what());
         }

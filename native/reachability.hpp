@@ -20,7 +20,8 @@
 // searches for its neighbours afresh and links back to it. That reuse takes an older
 // removed node's place, which others may have been reached through, so the walk runs
 // again while it makes progress. What stays unreached (8 of those 69: the heuristic
-// drops them again) is kept aside by the caller and scanned by every search.
+// drops them again) is kept aside by the caller, scanned by every search, and not
+// tried again by later walks while they still find it unreached.
 #pragma once
 
 #include <cstdint>
