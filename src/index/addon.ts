@@ -31,13 +31,15 @@ interface NativeIndex {
   capacity(): number;
   contains(key: number): boolean;
   get(key: number): Float32Array | undefined;
-  addAsync(keys: Float64Array, vectors: Float32Array, threads: number, repair: boolean): Promise<GraphRepair>;
+  /** resolves to how many unreachable vectors it linked again (stranded() tells the rest) */
+  addAsync(keys: Float64Array, vectors: Float32Array, threads: number, repair: boolean): Promise<number>;
   remove(key: number): boolean;
   search(query: Float32Array, k: number, expansion?: number): SearchHits;
   searchBatchAsync(queries: Float32Array, ks: Uint32Array, efs: Uint32Array): Promise<BatchHits>;
   exactSearch(query: Float32Array, k: number): SearchHits;
   saveAsync(path: string): Promise<void>;
-  load(path: string): GraphRepair;
+  /** returns how many unreachable vectors it linked again */
+  load(path: string): number;
   memoryUsage(): number;
   stranded(): number;
   clear(): void;
@@ -141,8 +143,10 @@ class NativeAnnIndex implements AnnIndex {
   get(key: number): Float32Array | undefined {
     return this.#native.get(key);
   }
+  // not async: bad arguments throw here, before anything is queued
   addAsync(keys: Float64Array, vectors: Float32Array, threads: number, repair = true): Promise<GraphRepair> {
-    return this.#native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)), repair);
+    const native = this.#native;
+    return native.addAsync(keys, vectors, Math.max(1, Math.floor(threads)), repair).then((relinked) => ({ relinked, stranded: repair ? native.stranded() : 0 }));
   }
   remove(key: number): boolean {
     return this.#native.remove(key);
@@ -170,7 +174,8 @@ class NativeAnnIndex implements AnnIndex {
     });
   }
   load(path: string): GraphRepair {
-    return this.#native.load(path);
+    const relinked = this.#native.load(path);
+    return { relinked, stranded: this.#native.stranded() };
   }
   memoryUsage(): number {
     return this.#native.memoryUsage();
