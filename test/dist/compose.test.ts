@@ -120,6 +120,11 @@ describe("Grafana dashboard", () => {
     for (const m of ["alvd_cluster_underreplicated_ids", "alvd_cluster_repaired_vectors_total", "alvd_cluster_moved_vectors_total", "alvd_cluster_agent_state"]) expect(all).toContain(m);
   });
 
+  test("shows the graph repair: vectors linked again and vectors every search scans", () => {
+    const all = exprs.join("\n");
+    for (const m of ["alvd_agent_index_relinked_total", "alvd_agent_index_scanned_vectors"]) expect(all).toContain(m);
+  });
+
   test("every metric a query names is registered somewhere in src/", () => {
     const known = registeredMetrics();
     const missing = [...new Set(exprs.flatMap(metricsIn))].filter((m) => !known.has(m));
