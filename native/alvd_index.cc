@@ -295,18 +295,6 @@ struct Settings {
     std::size_t expansion_search = 0;
 };
 
-// What a reachability check did: vectors linked again, and those the graph still does
-// not reach, which searches then scan.
-struct Repair {
-    std::size_t relinked = 0;
-    std::size_t stranded = 0;
-};
-
-// Only the relinked count goes back (stranded() reads the other). Measured: resolving
-// addAsync with an object made here, 12 times in a 60k x 784 build, left the agent
-// 13 MB larger once the build was done; a number leaves nothing.
-Napi::Value repair_to_js(Napi::Env env, Repair const& r) { return Napi::Number::New(env, static_cast<double>(r.relinked)); }
-
 // Everything an in-flight worker needs; shared_ptr-owned so a worker outlives the JS
 // wrapper object if it is collected mid-operation.
 struct Core {
@@ -348,26 +336,30 @@ struct Core {
     // build_mu held and no Gate hold: the walk shares the Gate with searches; only
     // relinking, when something new was lost, takes it exclusively (searches wait
     // for about one single-threaded add per vector relinked).
-    Repair repair_unreachable() {
+    // Returns how many it linked again; stranded holds the rest.
+    std::size_t repair_unreachable() {
         std::vector<key_t_> lost;
-        bool same;
         {
             SharedHold hold(gate);
-            lost = alvd_reach::unreachable(index);
-            std::sort(lost.begin(), lost.end());
-            same = lost == stranded;
+            lost = sorted_unreachable();
+            // nothing new: the vectors scanned already are all that the graph misses
+            if (lost == stranded)
+                return 0;
         }
-        // nothing new: the vectors scanned already are all that the graph misses
-        if (same)
-            return {0, lost.size()};
         ExclusiveHold hold(gate);
         return relink_lost(std::move(lost));
+    }
+
+    std::vector<key_t_> sorted_unreachable() const {
+        auto lost = alvd_reach::unreachable(index);
+        std::sort(lost.begin(), lost.end());
+        return lost;
     }
 
     // Needs an exclusive Gate hold (or no other user, as in load). `lost` is sorted.
     // Vectors a relink already failed on (in `stranded`) are not tried again: the same
     // heuristic would drop them the same way.
-    Repair relink_lost(std::vector<key_t_> lost) {
+    std::size_t relink_lost(std::vector<key_t_> lost) {
         std::vector<key_t_> known = std::move(stranded);
         auto split = [&](std::vector<key_t_> const& keys, std::vector<key_t_>& old) {
             std::vector<key_t_> fresh;
@@ -385,9 +377,7 @@ struct Core {
             // others may have been reached through: walk again while that makes progress.
             for (int round = 0; round < 4 && !todo.empty(); ++round) {
                 relink_keys(todo, id.id);
-                auto again = alvd_reach::unreachable(index);
-                std::sort(again.begin(), again.end());
-                auto next = split(again, kept);
+                auto next = split(sorted_unreachable(), kept);
                 bool progress = next.size() < todo.size();
                 todo = std::move(next);
                 if (!progress)
@@ -395,12 +385,9 @@ struct Core {
             }
             live.store(index.size(), std::memory_order_relaxed);
         }
-        Repair r;
-        r.relinked = first > todo.size() ? first - todo.size() : 0;
         stranded.clear();
         std::merge(kept.begin(), kept.end(), todo.begin(), todo.end(), std::back_inserter(stranded));
-        r.stranded = stranded.size();
-        return r;
+        return first > todo.size() ? first - todo.size() : 0;
     }
 
     // In the stored type, so the bytes go back unchanged.
@@ -640,19 +627,21 @@ class AddWorker : public PromiseWorker {
                 return;
             }
             if (repair_wanted_)
-                repair_ = core_->repair_unreachable();
+                relinked_ = core_->repair_unreachable();
         } catch (std::exception const& e) {
             SetError(e.what());
         }
     }
 
-    void OnOK() override { deferred_.Resolve(repair_to_js(Env(), repair_)); }
+    // A number, not an object: resolving with an object made here, 12 times in a 60k x 784
+    // build, left the agent 13 MB larger once the build was done (stranded() tells the rest).
+    void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(relinked_))); }
 
   private:
     std::shared_ptr<Core> core_;
     std::size_t threads_;
     bool repair_wanted_;
-    Repair repair_;
+    std::size_t relinked_ = 0;
     Napi::ObjectReference keys_ref_;
     Napi::ObjectReference vectors_ref_;
     double const* keys_ = nullptr;
@@ -979,18 +968,16 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         core_->live.store(core_->index.size(), std::memory_order_relaxed);
         // The loaded index carries usearch's default thread limits; size them our way.
         core_->ids.reset(0);
-        Repair repair;
+        std::size_t relinked;
         try {
             core_->reserve(0, 1);
             // a file written by a build before this check existed may hold stranded vectors
             core_->stranded.clear();
-            auto lost = alvd_reach::unreachable(core_->index);
-            std::sort(lost.begin(), lost.end());
-            repair = core_->relink_lost(std::move(lost));
+            relinked = core_->relink_lost(core_->sorted_unreachable());
         } catch (std::exception const& e) {
             throw Napi::Error::New(env, e.what());
         }
-        return repair_to_js(env, repair);
+        return Napi::Number::New(env, static_cast<double>(relinked));
     }
 
     // how many vectors every search scans beside the graph (Core::stranded)
