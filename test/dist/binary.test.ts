@@ -12,8 +12,10 @@ import * as grpc from "@grpc/grpc-js";
 import { makePki } from "../lib/certs";
 import { exists, insert, search, valdClients } from "../lib/vald";
 import { describeHugePages, hugePageMode } from "../../src/index/huge-pages";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { Insert_MultiRequestSchema } from "../../src/gen/payload/v1/payload_pb";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Insert_MultiRequestSchema, Search_MultiRequestSchema, Search_ResponsesSchema } from "../../src/gen/payload/v1/payload_pb";
+import { Agent } from "../../src/gen/core/v1/agent_pb";
+import { gaussianVectors } from "../index/vectors";
 import { Insert } from "../../src/gen/vald/v1/insert_pb";
 import { Object$ } from "../../src/gen/vald/v1/object_pb";
 import { cLoad } from "../../bench/lib/cload";
@@ -274,5 +276,57 @@ describe("alvd binary", () => {
       again.close();
     }
     expect(await stop(second.server)).toBe(0);
+  }, 120_000);
+
+  test("server alone: after CreateIndex a C-core client finds every vector by its own value, on a graph that strands some", async () => {
+    // Gaussian 96-d at --creation-edge-size 8 leaves dozens of vectors no HNSW search
+    // reaches (native/reachability.hpp); the binary's index links them again or scans them
+    const N = 5000;
+    const D = 96;
+    const data = gaussianVectors(N, D, 96);
+    const vec = (i: number) => Array.from(data.subarray(i * D, (i + 1) * D));
+    const [grpcPort, wsPort, metricsPort, embeddedPort] = await freePorts(4);
+    const server = start(
+      box.exe,
+      ["server", "--server-grpc-host", "127.0.0.1", "--server-grpc-port", `${grpcPort}`, "--server", `127.0.0.1:${wsPort}`,
+        "--metrics-host", "127.0.0.1", "--metrics-port", `${metricsPort}`, "--grpc-host", "127.0.0.1", "--grpc-port", `${embeddedPort}`,
+        "--dimension", `${D}`, "--creation-edge-size", "8", "--create-index-threshold", "0", "--check-index-interval", "0s"],
+      { cwd: box.dir, env: box.env },
+    );
+    procs.push(server);
+    await waitHttp(metricsPort!, "/readyz", 20_000, 20, server);
+    const target = `127.0.0.1:${grpcPort}`;
+    const batches = (ids: number[], edgeSize: number) =>
+      Array.from({ length: Math.ceil(ids.length / 500) }, (_, b) =>
+        toBinary(Search_MultiRequestSchema, create(Search_MultiRequestSchema, { requests: ids.slice(b * 500, (b + 1) * 500).map((i) => ({ vector: vec(i), config: { num: 1, edgeSize } })) })),
+      );
+    const inserts = Array.from({ length: N / 500 }, (_, b) =>
+      toBinary(Insert_MultiRequestSchema, create(Insert_MultiRequestSchema, { requests: Array.from({ length: 500 }, (_, j) => ({ vector: { id: `g${b * 500 + j}`, vector: vec(b * 500 + j) } })) })),
+    );
+    expect((await cLoad(target, "/vald.v1.Insert/MultiInsert", inserts, { concurrency: 2 })).responses.length).toBe(N / 500);
+    const rpc = new GrpcJs(target);
+    try {
+      await rpc.unary(Agent.method.createIndex, { poolSize: 0 }, 60_000);
+    } finally {
+      rpc.close();
+    }
+    const missed = async (ids: number[], edgeSize: number) => {
+      const run = await cLoad(target, "/vald.v1.Search/MultiSearch", batches(ids, edgeSize), { concurrency: 2 });
+      const out: number[] = [];
+      run.responses.forEach((bytes, b) =>
+        fromBinary(Search_ResponsesSchema, bytes).responses.forEach((r, j) => {
+          const id = ids[b * 500 + j]!;
+          if (r.results[0]?.id !== `g${id}`) out.push(id);
+        }),
+      );
+      return out;
+    };
+    // what ef 256 misses, ef N must find: no vector is out of every search's reach
+    expect(await missed(await missed([...Array(N).keys()], 256), N)).toEqual([]);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, "m").exec(metrics)?.[1]);
+    expect(metric("alvd_agent_index_relinked_total")).toBeGreaterThan(5);
+    expect(metric("alvd_agent_index_scanned_vectors")).toBeGreaterThan(0);
+    expect(await stop(server)).toBe(0);
   }, 120_000);
 });
